@@ -1,0 +1,58 @@
+"""Load a scenario file, apply dotted-path overrides, validate, and fingerprint it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simkit.scenario.schema import Scenario
+from simkit.yamlio import InputError, apply_overrides, read_yaml, validate_yaml
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario with where it came from; the hash covers the overrides."""
+
+    scenario: Scenario
+    path: Path
+    overrides: dict[str, Any]
+    hash: str
+
+
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> LoadedScenario:
+    """Read, override and validate a scenario YAML; raises InputError naming file, field and line."""
+    path = Path(path)
+    overrides = dict(overrides or {})
+    data, _ = read_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a YAML mapping at the top level")
+    if overrides:
+        data = apply_overrides(data, overrides, origin="override")
+    scenario = validate_yaml(path, Scenario, data)
+    return LoadedScenario(scenario, path, overrides, scenario_hash(scenario))
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 of the scenario's canonical JSON: equal for equal content, whatever the formatting."""
+    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], origin: str = "override") -> Scenario:
+    """The same overrides as the CLI's --set, applied to a scenario already in memory."""
+    if not overrides:
+        return scenario
+    data = apply_overrides(scenario.model_dump(mode="json"), overrides, origin=origin)
+    return Scenario.model_validate(data)
+
+
+def dump_scenario(scenario: Scenario, path: str | Path) -> None:
+    """Write a scenario back to YAML (e.g. a calibrated one) that load_scenario accepts."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    Path(path).write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")

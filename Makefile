@@ -1,0 +1,52 @@
+# simkit: set-up and common tasks. Everything runs from .venv/bin; no activation needed.
+# The Python used to create .venv is found by scripts/find-python (set SIMKIT_PYTHON to choose).
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := setup
+
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.simkit-setup.stamp
+
+.PHONY: setup test waer lint lock bench
+
+# Create .venv with a Python >= 3.12 (only if it does not exist yet).
+$(PY):
+	@py="$$(scripts/find-python)"; \
+	echo "creating $(VENV) with $$py"; \
+	"$$py" -m venv $(VENV)
+
+# Install the locked dependencies (hash-checked) and simkit itself (editable).
+# Re-runs only when pyproject.toml or requirements.lock changes.
+$(STAMP): pyproject.toml requirements.lock | $(PY)
+	$(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --upgrade
+	$(PY) -m pip install --require-hashes -r requirements.lock
+	$(PY) -m pip install --no-deps -e .
+	touch $@
+
+setup: $(STAMP)
+
+test: setup
+	$(PY) -m pytest
+
+waer: setup
+	$(VENV)/bin/simkit run scenarios/waer.yaml --runs 1000 --seed 1 --workers 2 --out results/waer
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(PY) benchmarks/bench_run.py
+
+# Regenerate requirements.lock (Python 3.12, Linux x86_64, runtime + dev, with hashes) after
+# changing dependencies in pyproject.toml. Uses uv; installs it into .venv if not found.
+lock: | $(PY)
+	@uv="$$(command -v uv || true)"; \
+	if [ -z "$$uv" ]; then \
+	  [ -x $(VENV)/bin/uv ] || $(PY) -m pip install uv; \
+	  uv=$(VENV)/bin/uv; \
+	fi; \
+	set -x; \
+	"$$uv" pip compile pyproject.toml --extra dev --python-version 3.12 \
+	  --python-platform x86_64-unknown-linux-gnu --generate-hashes -o requirements.lock

@@ -21,6 +21,21 @@ class InputError(Exception):
     """A user mistake in an input file or option; the CLI prints it as one line and exits 2."""
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose impossible dates (2017-02-30) are YAML errors with a line, not bare ValueErrors."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as err:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a real date ({err})", node.start_mark
+            ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def read_yaml(path: str | Path) -> tuple[Any, dict[YamlPath, int]]:
     """Parse a YAML file and map every key path to its 1-based line number."""
     path = Path(path)
@@ -29,7 +44,7 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[YamlPath, int]]:
     except OSError as err:
         raise InputError(f"{path}: cannot read file ({err.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)

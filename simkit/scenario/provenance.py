@@ -35,10 +35,26 @@ class Param[T](BaseModel):
         return f"source: {self.source}" if self.source else f"assumed: {self.assumed}"
 
 
-Share = Param[Annotated[float, Field(ge=0.0, le=1.0)]]
-"""A probability, share or [0, 1] index."""
-Positive = Param[Annotated[float, Field(gt=0.0)]]
-NonNegative = Param[Annotated[float, Field(ge=0.0)]]
-Count = Param[Annotated[int, Field(ge=0)]]
-Days = Param[Annotated[int, Field(ge=1)]]
-Real = Param[float]
+# Named subclasses (not bare aliases) so scenarios pickle by reference into worker processes.
+class Share(Param[Annotated[float, Field(ge=0.0, le=1.0)]]):
+    """A probability, share or [0, 1] index."""
+
+
+class Positive(Param[Annotated[float, Field(gt=0.0)]]):
+    """A strictly positive number."""
+
+
+class NonNegative(Param[Annotated[float, Field(ge=0.0)]]):
+    """A number that cannot be negative."""
+
+
+class Count(Param[Annotated[int, Field(ge=0)]]):
+    """A whole number of people, names or items."""
+
+
+class Days(Param[Annotated[int, Field(ge=1)]]):
+    """A whole number of days, at least one."""
+
+
+class Real(Param[float]):
+    """Any real number (weights and thresholds on a logit scale)."""

@@ -36,7 +36,7 @@ class Regime(Section):
 
 class Mediator(Section):
     name: str = "mediator"
-    entry: dt.date | None = Field(default=None, description="date it starts mediating; null = present from the start")
+    present_at_start: bool = Field(description="mediating from the start; otherwise from its `mediator_entry` event")
     leverage: Share = Field(description="how far it moves the regime on release offers and on implementing them")
     bias: Share = Field(description="how often it tables the regime's preferred package instead of the committee's")
     guarantor: Share = Field(description="share of violations its monitors prevent once it is present")
@@ -54,7 +54,9 @@ class Committee(Section):
     truce_threshold: Real = Field(description="relief plus expected release needed to accept a truce, at even odds")
     truce_sensitivity: Positive = Field(description="steepness of truce acceptance around the threshold")
     legitimacy: Share = Field(description="how far residents accept deals it signs (representativeness)")
-    collapse_tolerance: Positive = Field(description="strain (violations, reneged terms) it can sell before a deal collapses")
+    collapse_tolerance: Positive = Field(description="strain (remembered violations) it can sell before a deal collapses")
+    strain_memory_days: Positive = Field(description="time constant over which violations are remembered")
+    review_rate: Share = Field(description="daily probability of reviewing a deal signed by outsiders")
     trust_prior: Share = Field(description="prior mean belief that the regime implements what it signs")
     trust_prior_weight: Positive = Field(description="pseudo-observations behind that prior")
 
@@ -86,6 +88,7 @@ class Behaviour(Section):
     hardship_midpoint_days: Positive = Field(description="days of food left at which hardship is one half")
     hardship_scale_days: Positive = Field(description="steepness of hardship in days of food left")
     ration_days: Positive = Field(description="stock in days below which households ration")
+    storage_days: Positive = Field(description="most food a group can store, in days of consumption")
     loss_memory_days: Positive = Field(description="time constant of remembered casualties")
     weight_hardship: Real
     weight_loss: Real = Field(description="weight of remembered casualties (per 1,000 residents) on the wish for a way out")

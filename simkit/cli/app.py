@@ -1,0 +1,45 @@
+"""The `simkit` command: one typer app; each command lives in its own module."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+from simkit.yamlio import InputError
+
+app = typer.Typer(
+    name="simkit",
+    help="Simulate negotiation, siege and escalation cycles (Waer, north Homs) and report outcome distributions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    add_completion=False,
+)
+
+
+def user_errors[F: Callable[..., Any]](command: F) -> F:
+    """Turn a user's mistake (bad file, bad option) into its message on stderr and exit code 2, no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except InputError as err:
+            print(f"error: {err}", file=sys.stderr)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """`--set a.b=1 --set c=x` into {"a.b": 1, "c": "x"} (values read as YAML)."""
+    from simkit.yamlio import parse_override
+
+    return dict(parse_override(item) for item in items or [])
+
+
+SET_HELP = "Override a scenario value by its YAML dotted path, e.g. [bold]regime.siege_tightness=0.9[/]; repeatable."

@@ -1,0 +1,270 @@
+"""Ensembles: many seeded runs in parallel, written to Parquet as they finish, resumable.
+
+Runs are cut into fixed batches of consecutive indices. Each batch is simulated
+by a worker and written as its own part file (atomically), so an interrupted
+ensemble keeps every finished batch and rerunning the same command does only
+the missing ones. At the end the parts are merged in run order, which makes the
+output identical whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from simkit.model import SERIES
+from simkit.scenario import LoadedScenario, Scenario
+from simkit.simulate import run_seed, simulate
+from simkit.summary import summarize
+from simkit.yamlio import InputError
+
+BATCH_SIZE = 100
+START_METHOD = "forkserver"  # explicit: workers fork from a clean server, never from the (threaded) parent
+PRELOAD = ["simkit.ensemble"]  # imported once in the server, so each worker starts warm (imports take seconds)
+
+EVENT_COLUMNS = ("run", "day", "date", "type", "actor", "count", "detail")
+EVENTS_SCHEMA = pa.schema(
+    [("run", pa.int64()), ("day", pa.int32()), ("date", pa.date32()), ("type", pa.string()),
+     ("actor", pa.string()), ("count", pa.int64()), ("detail", pa.string())]
+)  # fmt: skip
+SERIES_SCHEMA = pa.schema(
+    [("run", pa.int64()), ("day", pa.int32()), ("date", pa.date32())] + [(name, pa.float64()) for name in SERIES]
+)
+
+Progress = Callable[[int], None]
+"""Called with the number of runs just finished."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    start: int
+    stop: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.start:08d}-{self.stop:08d}"
+
+
+@dataclass
+class Ensemble:
+    """The tables of a finished ensemble (read back from its folder, or kept in memory)."""
+
+    runs: pd.DataFrame
+    events: pd.DataFrame
+    series: pd.DataFrame | None
+    summary: dict
+    out: Path | None = None
+    manifest: dict = field(default_factory=dict)
+
+
+def batches(runs: int, size: int = BATCH_SIZE) -> list[Batch]:
+    return [Batch(start, min(start + size, runs)) for start in range(0, runs, size)]
+
+
+# ---------------------------------------------------------------- worker side
+_scenario: Scenario | None = None
+
+
+def _init_worker(scenario: Scenario) -> None:
+    global _scenario
+    _scenario = scenario
+
+
+def simulate_batch(
+    scenario: Scenario, batch: Batch, master_seed: int, with_series: bool
+) -> tuple[pa.Table, pa.Table, pa.Table | None]:
+    """Run one batch and return its runs, events and (optional) series as Arrow tables."""
+    rows, event_rows, series_parts = [], [], []
+    for index in range(batch.start, batch.stop):
+        record = simulate(scenario, run_seed(master_seed, index), index, series=with_series)
+        rows.append(record.run)
+        event_rows.extend(record.events)
+        if record.series is not None:
+            days = record.series["day"]
+            part = {"run": [index] * len(days), "day": days}
+            part["date"] = [scenario.start + dt.timedelta(days=int(d)) for d in days]
+            part.update({name: record.series[name] for name in SERIES})
+            series_parts.append(pa.table(part, schema=SERIES_SCHEMA))
+    runs = pa.Table.from_pylist(rows)
+    events = pa.table(dict(zip(EVENT_COLUMNS, zip(*event_rows), strict=True)), schema=EVENTS_SCHEMA) if event_rows else EVENTS_SCHEMA.empty_table()
+    series = pa.concat_tables(series_parts) if with_series else None
+    return runs, events, series
+
+
+def _write_batch(parts: Path, batch: Batch, master_seed: int, with_series: bool) -> int:
+    runs, events, series = simulate_batch(_scenario, batch, master_seed, with_series)
+    for kind, table in (("events", events), ("series", series), ("runs", runs)):  # runs last: marks the batch done
+        if table is not None:
+            tmp = parts / f".{kind}-{batch.name}.tmp"
+            pq.write_table(table, tmp)
+            os.replace(tmp, parts / f"{kind}-{batch.name}.parquet")
+    return batch.stop - batch.start
+
+
+# ---------------------------------------------------------------- parent side
+def run_ensemble(
+    scenario: LoadedScenario,
+    runs: int,
+    seed: int,
+    workers: int = 1,
+    out: str | Path | None = None,
+    series: bool = False,
+    progress: Progress | None = None,
+    command: str | None = None,
+) -> Ensemble:
+    """Run `runs` seeded runs of a loaded scenario; write to `out` (resumable) or keep in memory.
+
+    Run i uses the seed run_seed(seed, i): the result does not depend on `workers`.
+    """
+    if runs < 1:
+        raise InputError(f"--runs must be at least 1, found {runs}")
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, found {workers}")
+    if out is None:
+        return _run_in_memory(scenario, runs, seed, series, progress)
+    out = Path(out)
+    manifest = _manifest(scenario, runs, seed, series, command)
+    parts, finished = _prepare(out, manifest)
+    if finished:
+        if progress:
+            progress(runs)
+        return load_ensemble(out)
+    todo = [b for b in batches(runs) if not (parts / f"runs-{b.name}.parquet").exists()]
+    done = runs - sum(b.stop - b.start for b in todo)
+    if progress and done:
+        progress(done)
+    for finished in _execute(scenario.scenario, todo, parts, seed, series, workers):
+        if progress:
+            progress(finished)
+    _merge(out, parts, batches(runs), series)
+    manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    ensemble = load_ensemble(out)
+    (out / "summary.json").write_text(json.dumps(ensemble.summary, indent=2) + "\n")
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    ensemble.manifest = manifest
+    return ensemble
+
+
+def _execute(scenario: Scenario, todo: list[Batch], parts: Path, seed: int, series: bool, workers: int) -> Iterator[int]:
+    if workers == 1 or len(todo) <= 1:
+        _init_worker(scenario)
+        for batch in todo:
+            yield _write_batch(parts, batch, seed, series)
+        return
+    context = multiprocessing.get_context(START_METHOD)
+    context.set_forkserver_preload(PRELOAD)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(scenario,)) as pool:
+        futures = [pool.submit(_write_batch, parts, batch, seed, series) for batch in todo]
+        try:
+            for future in futures:
+                yield future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def _run_in_memory(scenario: LoadedScenario, runs: int, seed: int, series: bool, progress: Progress | None) -> Ensemble:
+    tables = []
+    for batch in batches(runs):
+        tables.append(simulate_batch(scenario.scenario, batch, seed, series))
+        if progress:
+            progress(batch.stop - batch.start)
+    run_df = pa.concat_tables([t[0] for t in tables]).to_pandas()
+    events = pa.concat_tables([t[1] for t in tables]).to_pandas()
+    daily = pa.concat_tables([t[2] for t in tables]).to_pandas() if series else None
+    return Ensemble(run_df, events, daily, summarize(run_df))
+
+
+def _manifest(scenario: LoadedScenario, runs: int, seed: int, series: bool, command: str | None) -> dict:
+    packages = ("simkit", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic")
+    return {
+        "scenario": str(scenario.path),
+        "scenario_name": scenario.scenario.name,
+        "scenario_hash": scenario.hash,
+        "overrides": scenario.overrides,
+        "master_seed": seed,
+        "runs": runs,
+        "batch_size": BATCH_SIZE,
+        "series": series,
+        "seed_rule": "run i uses numpy SeedSequence([master_seed, i]).generate_state(1, uint64)[0] >> 1",
+        "command": command or " ".join(sys.argv),
+        "python": sys.version.split()[0],
+        "packages": {name: _version(name) for name in packages},
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+_IDENTITY = ("scenario_hash", "master_seed", "batch_size", "series")
+
+
+def _prepare(out: Path, manifest: dict) -> tuple[Path, bool]:
+    """Make the folder ready and say whether it already holds this very ensemble, finished.
+
+    A folder holding another ensemble's results is refused, never overwritten.
+    """
+    parts = out / "parts"
+    previous = out / "manifest.json"
+    if previous.exists():
+        old = json.loads(previous.read_text())
+        if any(old.get(key) != manifest[key] for key in _IDENTITY):
+            raise InputError(
+                f"{out} holds results of a different ensemble (scenario, seed or options differ); "
+                "choose another --out or delete that folder"
+            )
+        if old.get("runs") == manifest["runs"] and "finished" in old and not parts.exists():
+            return parts, True
+    parts.mkdir(parents=True, exist_ok=True)
+    for stale in parts.glob(".*.tmp"):
+        stale.unlink()
+    previous.write_text(json.dumps(manifest, indent=2) + "\n")
+    return parts, False
+
+
+def _merge(out: Path, parts: Path, plan: list[Batch], series: bool) -> None:
+    """Concatenate the part files in run order into runs/events(/series).parquet, then drop the parts."""
+    kinds = ("runs", "events", "series") if series else ("runs", "events")
+    for kind in kinds:
+        tmp = out / f".{kind}.parquet.tmp"
+        writer = None
+        for batch in plan:
+            table = pq.read_table(parts / f"{kind}-{batch.name}.parquet")
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table)
+        writer.close()
+        os.replace(tmp, out / f"{kind}.parquet")
+    shutil.rmtree(parts)
+
+
+def load_ensemble(out: str | Path) -> Ensemble:
+    """Read a results folder written by run_ensemble (or `simkit run`)."""
+    out = Path(out)
+    if not (out / "runs.parquet").exists():
+        raise InputError(f"{out}: no runs.parquet here; is it a simkit results folder?")
+    manifest = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").exists() else {}
+    runs = pd.read_parquet(out / "runs.parquet")
+    events = pd.read_parquet(out / "events.parquet")
+    daily = pd.read_parquet(out / "series.parquet") if (out / "series.parquet").exists() else None
+    summary = summarize(runs)
+    return Ensemble(runs, events, daily, summary, out, manifest)

@@ -1,0 +1,327 @@
+"""The actors of a siege: regime, mediator, committees, armed factions and resident groups.
+
+Each agent's `step` is one day. The model activates them in a fixed, staged
+order (regime, mediator, resident groups, factions, committees), so that
+residents feel today's bombardment and committees weigh today's events.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from simkit.model.events import EventType
+from simkit.model.negotiation import Phase
+from simkit.scenario import schema
+
+if TYPE_CHECKING:
+    from simkit.model.model import SiegeModel
+
+
+class Regime(mesa.Agent):
+    """Besieges, bombards, signs, and implements or reneges; its escalation follows its force here."""
+
+    model: SiegeModel
+
+    def __init__(self, model: SiegeModel, spec: schema.Regime) -> None:
+        super().__init__(model)
+        self.spec = spec
+        self.force = spec.force_here.value
+        self.offensive_force = spec.force_for_offensive.value
+        self.escalation = spec.baseline_escalation.value
+
+    @property
+    def wants_surrender(self) -> bool:
+        """Troops freed from other fronts make the regime demand surrender rather than a quiet truce."""
+        return self.force >= self.offensive_force
+
+    def escalate(self, day: int, amount: float, cause: str) -> None:
+        self.escalation = min(1.0, self.escalation + amount)
+        self.model.log(day, EventType.ESCALATION, "regime", round(100 * self.escalation), cause)
+
+    def implementation_probability(self) -> float:
+        """A present mediator presses the regime to deliver, in proportion to its leverage."""
+        base = self.spec.implementation.value
+        return base + (1.0 - base) * self.model.mediator.effective_leverage
+
+    def step(self) -> None:
+        model, spec, rand = self.model, self.spec, self.model.random
+        target = 1.0 if self.wants_surrender else spec.baseline_escalation.value
+        self.escalation += spec.escalation_decay.value * (target - self.escalation)
+        surplus = self.force - self.offensive_force
+        for committee in model.committees:
+            phase = committee.phase
+            if phase is Phase.SIEGE:
+                committee.bombardment = self.escalation
+                if surplus > 0 and rand.random() < spec.takeover_rate.value * surplus * self.escalation:
+                    model.take_over(committee)
+            elif phase is Phase.TRUCE:
+                committee.bombardment = 0.0
+                if surplus > 0 and rand.random() < spec.truce_exit_rate.value * surplus:
+                    model.collapse(committee, "regime offensive: forces freed elsewhere")
+                    continue
+                hazard = spec.violation_rate.value * (1.0 - model.mediator.effective_guarantor)
+                if rand.random() < hazard:
+                    model.violation(committee, "regime")
+                model.implement_due_terms(committee)
+            else:
+                committee.bombardment = 0.0
+
+
+class Mediator(mesa.Agent):
+    """Convenes talks and tables packages; once present, its leverage and monitors shape what is kept."""
+
+    model: SiegeModel
+
+    def __init__(self, model: SiegeModel, spec: schema.Mediator) -> None:
+        super().__init__(model)
+        self.spec = spec
+        self.present = spec.present_at_start
+
+    @property
+    def effective_leverage(self) -> float:
+        return self.spec.leverage.value if self.present else 0.0
+
+    @property
+    def effective_guarantor(self) -> float:
+        return self.spec.guarantor.value if self.present else 0.0
+
+    def enter(self) -> None:
+        self.present = True
+
+    def step(self) -> None:
+        rate = self.spec.talks_rate.value if self.present else self.spec.direct_talks_rate.value
+        for committee in self.model.committees:
+            if committee.open_to_talks and self.model.random.random() < rate:
+                self.model.hold_talks(committee)
+
+
+class ResidentGroup(mesa.Agent):
+    """The people of one locality; households are vectorized super-individuals inside the group.
+
+    Food, casualties and population are group stocks updated daily with scalar
+    arithmetic; households differ in private reserves, ties to detainees and
+    disposition, and their views are evaluated (vectorized) when a decision needs them.
+    """
+
+    model: SiegeModel
+
+    def __init__(self, model: SiegeModel, spec: schema.ResidentGroup, behaviour: schema.Behaviour) -> None:
+        super().__init__(model)
+        self.spec = spec
+        self.behaviour = behaviour
+        self.locality = spec.locality
+        self.initial_population = spec.population.value
+        self.population = self.initial_population
+        self.food = spec.food_days.value * self.population
+        self.killed = 0
+        self.evacuated = 0
+        self.loss = 0.0  # remembered killed, decaying
+        self.hardship = 0.0
+        self.status = "holding"  # holding, evacuating, settled
+        self.settlement: str | None = None
+        self.to_leave = 0
+        self.fighters_to_leave = 0
+        self.settlement_leavers = 0
+        self.committee: Committee | None = None
+        n = max(1, behaviour.households_per_group.value)
+        rng = model.rng
+        self.reserve = np.exp(rng.normal(0.0, behaviour.reserve_spread.value, n))
+        self.reserve /= self.reserve.mean()
+        self.tie = (rng.random(n) < spec.detainee_tie_share.value).astype(float)
+        self.disposition = rng.normal(0.0, 1.0, n)
+        self._hardship_cache: dict[int, float] = {}
+        self._memory = math.exp(-1.0 / behaviour.loss_memory_days.value)
+        self._density_factor = math.sqrt(self.initial_population / spec.area_km2.value / 10_000.0)
+
+    def _household_hardship(self, days_left: np.ndarray | float) -> np.ndarray:
+        b = self.behaviour
+        own_days = np.asarray(days_left) * self.reserve
+        return 1.0 / (1.0 + np.exp((own_days - b.hardship_midpoint_days.value) / b.hardship_scale_days.value))
+
+    @property
+    def days_of_food(self) -> float:
+        return self.food / self.population if self.population else 0.0
+
+    @property
+    def loss_per_thousand(self) -> float:
+        return 1000.0 * self.loss / self.population if self.population else 0.0
+
+    def wish_to_concede(self) -> np.ndarray:
+        """Each household's probability of backing a way out (hardship and loss against the detainee cause)."""
+        b = self.behaviour
+        logit = (
+            b.weight_hardship.value * self._household_hardship(self.days_of_food)
+            + b.weight_loss.value * self.loss_per_thousand
+            - b.weight_detainee_tie.value * self.tie
+            - b.concede_threshold.value
+            + self.disposition
+        )
+        return 1.0 / (1.0 + np.exp(-logit))
+
+    def pressure(self) -> float:
+        """Share of households that want a way out: the committee's cost of holding out."""
+        return float(self.wish_to_concede().mean()) if self.population else 0.0
+
+    def leaving_share(self, trust: float) -> float:
+        """Share of civilians who register for the buses rather than stay under an amnesty they distrust."""
+        b = self.behaviour
+        logit = 4.0 * (1.0 - trust) + b.weight_detainee_tie.value * self.tie - b.leave_threshold.value + self.disposition
+        return float((1.0 / (1.0 + np.exp(-logit))).mean())
+
+    def step(self) -> None:
+        if self.status == "settled" or self.population == 0:
+            return
+        model, b = self.model, self.behaviour
+        committee = self.committee
+        evacuating = self.status == "evacuating"
+        tightness = 0.0 if evacuating else committee.siege_tightness
+        pop = self.population
+        days_left = self.food / pop
+        ration = min(1.0, days_left / b.ration_days.value)
+        inflow = pop * ((1.0 - tightness) + self.spec.local_production.value)
+        self.food = min(self.food + inflow - pop * ration, b.storage_days.value * pop)
+        if self.food < 0.0:
+            self.food = 0.0
+        bombardment = 0.0 if evacuating else committee.bombardment
+        self.loss *= self._memory
+        if bombardment > 0.0:
+            expected = model.regime.spec.lethality.value * bombardment * pop / 10_000.0 * self._density_factor
+            killed = min(int(model.rng.poisson(expected)), pop)
+            if killed:
+                self.population -= killed
+                self.killed += killed
+                self.loss += killed
+        self.hardship = self.mean_hardship()
+
+    def mean_hardship(self) -> float:
+        """Households' mean hardship at today's stock, evaluated on half-days of food and cached.
+
+        Only the stock level changes day to day, and a run visits few distinct
+        levels, so the vectorized evaluation runs once per level, not once per day.
+        """
+        key = round(2.0 * self.days_of_food)
+        value = self._hardship_cache.get(key)
+        if value is None:
+            value = self._hardship_cache[key] = float(self._household_hardship(key / 2.0).mean())
+        return value
+
+    def receive_food(self, days: float) -> None:
+        self.food = min(self.food + days * self.population, self.behaviour.storage_days.value * self.population)
+
+    def remove(self, people: int, evacuated: bool = True) -> int:
+        """Take people out of the group (evacuation); returns how many actually left."""
+        people = min(people, self.population)
+        self.population -= people
+        if evacuated:
+            self.evacuated += people
+        return people
+
+
+class Faction(mesa.Agent):
+    """An armed group: retaliates for violations, may veto surrender, and spoilers attack regardless."""
+
+    model: SiegeModel
+
+    def __init__(self, model: SiegeModel, spec: schema.Faction) -> None:
+        super().__init__(model)
+        self.spec = spec
+        self.name = spec.name
+        self.fighters = spec.fighters.value
+        self.spoiler = spec.spoiler
+
+    def vetoes(self, pressure: float) -> bool:
+        """Hard factions block surrender terms unless residents' pressure overrides them."""
+        return not self.spoiler and self.fighters > 0 and self.model.random.random() < self.spec.veto.value * (1.0 - pressure)
+
+    def retaliates(self) -> bool:
+        return not self.spoiler and self.fighters > 0 and self.model.random.random() < self.spec.retaliation.value
+
+    def step(self) -> None:
+        if not self.spoiler or self.fighters == 0 or self.model.random.random() >= self.spec.attack_rate.value:
+            return
+        for committee in self.model.committees:
+            if committee.phase is Phase.TRUCE:
+                self.model.violation(committee, self.name)
+            elif committee.phase is Phase.SIEGE:
+                self.model.regime.escalate(self.model.day, self.model.regime.spec.escalation_jump.value, f"attack by {self.name}")
+
+
+class Committee(mesa.Agent):
+    """A local negotiating committee: red lines, resolve, legitimacy and a learned belief in the regime's word."""
+
+    model: SiegeModel
+
+    def __init__(self, model: SiegeModel, spec: schema.Committee, groups: list[ResidentGroup]) -> None:
+        super().__init__(model)
+        self.spec = spec
+        self.name = spec.name
+        self.groups = groups
+        for group in groups:
+            group.committee = self
+        prior, weight = spec.trust_prior.value, spec.trust_prior_weight.value
+        self.trust_a = prior * weight
+        self.trust_b = (1.0 - prior) * weight
+        self.phase = Phase.SIEGE
+        self.agreement = None
+        self.strain = 0.0
+        self.bombardment = 0.0
+        self.ceasefire_days = 0
+        self.last_aid_day = -(10**9)
+        self._strain_memory = math.exp(-1.0 / spec.strain_memory_days.value)
+
+    @property
+    def trust(self) -> float:
+        """Mean of the Beta belief that the regime implements what it signs."""
+        return self.trust_a / (self.trust_a + self.trust_b)
+
+    def learn(self, delivered_share: float) -> None:
+        """Beta update from one term: delivered share counts as successes, the rest as failures."""
+        weight = self.model.spec.detainees.learning_weight.value
+        self.trust_a += weight * delivered_share
+        self.trust_b += weight * (1.0 - delivered_share)
+
+    @property
+    def holding_groups(self) -> list[ResidentGroup]:
+        return [group for group in self.groups if group.status == "holding"]
+
+    @property
+    def open_to_talks(self) -> bool:
+        if self.phase is Phase.SIEGE:
+            return bool(self.holding_groups)
+        if self.phase is Phase.TRUCE:
+            agreement = self.agreement
+            return self.model.regime.wants_surrender or agreement.defunct or agreement.kind == "ceasefire"
+        return False
+
+    @property
+    def siege_tightness(self) -> float:
+        if self.phase is Phase.TRUCE:
+            return self.agreement.siege_tightness
+        if self.phase is Phase.SIEGE:
+            return self.model.regime.spec.siege_tightness.value
+        return 0.0
+
+    def pressure(self) -> float:
+        """Population-weighted pressure of the groups still holding out."""
+        groups = self.holding_groups
+        total = sum(group.population for group in groups)
+        if not total:
+            return 0.0
+        return sum(group.pressure() * group.population for group in groups) / total
+
+    def step(self) -> None:
+        self.strain *= self._strain_memory
+        if self.phase is not Phase.TRUCE:
+            return
+        self.ceasefire_days += 1
+        model, agreement = self.model, self.agreement
+        if agreement.kind == "outside" and not agreement.defunct:
+            if model.random.random() < self.spec.review_rate.value * (1.0 - agreement.legitimacy):
+                agreement.defunct = True
+                model.log(model.day, EventType.AGREEMENT_DEFUNCT, self.name, 0, "signatories do not represent the area")
+        if self.strain > self.spec.collapse_tolerance.value * agreement.legitimacy:
+            model.collapse(self, "violations beyond what the committee can sell")

@@ -1,0 +1,437 @@
+"""SiegeModel: one stochastic run of a besieged area, one step per calendar day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+import mesa
+import numpy as np
+
+from simkit.model.agents import Committee, Faction, Mediator, Regime, ResidentGroup
+from simkit.model.events import EventLog, EventType
+from simkit.model.negotiation import (
+    Agreement,
+    PackageKind,
+    Phase,
+    committee_accepts_surrender,
+    committee_accepts_truce,
+    regime_accepts_truce,
+    truce_release_offer,
+)
+from simkit.model.outcomes import RunOutcome, classify
+from simkit.scenario import schema
+
+SERIES = ("population", "food_days", "hardship", "killed", "evacuated", "released", "bombardment")
+
+
+class SiegeModel(mesa.Model):
+    """The negotiation, siege and escalation cycle of model-brief.md for one scenario and seed.
+
+    Args:
+        scenario: a validated scenario.
+        rng: seed (or numpy generator) for this run; equal seeds give equal runs.
+    """
+
+    def __init__(self, scenario: schema.Scenario, rng: int | np.random.Generator | None = None) -> None:
+        super().__init__(rng=rng)
+        self.spec = scenario
+        self.start = scenario.start
+        self.horizon = scenario.horizon_days.value
+        self.events = EventLog()
+        self.listed = scenario.detainees.listed.value
+        self.released = 0
+        self.agreements_signed = 0
+        self.agreements_collapsed = 0
+        self.aid_open = True
+        self.aid_cut_day = -1
+        self.outcome: RunOutcome | None = None
+
+        # Creation order is activation order: self.agents.do("step") runs them staged.
+        self.regime = Regime(self, scenario.regime)
+        self.mediator = Mediator(self, scenario.mediator)
+        self.groups = [ResidentGroup(self, spec, scenario.behaviour) for spec in scenario.residents]
+        self.factions = [Faction(self, spec) for spec in scenario.factions]
+        by_locality = {group.locality: group for group in self.groups}
+        self.committees = [
+            Committee(self, spec, [by_locality[name] for name in spec.localities]) for spec in scenario.committees
+        ]
+        self.initial_population = sum(group.population for group in self.groups)
+        self.series = {name: np.zeros(self.horizon) for name in SERIES}
+        self._next_convoy: dict[str, int] = {}
+        self._settlements = 0
+        self._schedule(scenario.events)
+
+    # ------------------------------------------------------------------ time
+    @property
+    def day(self) -> int:
+        """Days since the scenario's start (0 on the start date)."""
+        return self.steps - 1
+
+    def date(self, day: int) -> dt.date:
+        return self.start + dt.timedelta(days=day)
+
+    def log(self, day: int, kind: EventType, actor: str, count: int = 0, detail: str = "") -> None:
+        self.events.add(day, kind, actor, count, detail)
+
+    def _schedule(self, events: list) -> None:
+        """Dated scenario events fire at the start of their day, before the agents act (Mesa event list)."""
+        self._scheduled: dict[int, list] = defaultdict(list)
+        for event in events:
+            self._scheduled[(event.date - self.start).days].append(event)
+        for day in sorted(self._scheduled):
+            self.schedule_event(self._fire_scheduled, at=day + 0.5)
+
+    def _fire_scheduled(self) -> None:
+        day = int(self.time - 0.5)
+        for event in self._scheduled.pop(day, []):
+            self._apply(day, event)
+
+    def _apply(self, day: int, event: schema.ScheduledEvent) -> None:
+        match event:
+            case schema.MediatorEntry():
+                self.mediator.enter()
+                self.log(day, EventType.MEDIATOR_ENTRY, self.mediator.spec.name, 0, event.note)
+            case schema.ForcesChange(delta=delta):
+                self.regime.force = max(0.0, self.regime.force + delta.value)
+                self.log(day, EventType.FORCES_CHANGE, "regime", round(100 * delta.value), event.note)
+            case schema.AidConvoy(food_days=food):
+                for group in self.groups:
+                    if group.status == "holding":
+                        group.receive_food(food.value)
+                self.log(day, EventType.AID_CONVOY, "aid", round(food.value), event.note or "scheduled")
+            case schema.AidCut():
+                self.aid_open, self.aid_cut_day = False, day
+                self.log(day, EventType.AID_CUT, "regime", 0, event.note)
+                for committee in self.committees:
+                    if committee.phase is Phase.TRUCE and committee.agreement.aid:
+                        committee.agreement.aid = False
+                        committee.agreement.siege_tightness = self.regime.spec.siege_tightness.value
+                        self._term_outcome(committee, "aid", 0.0, 0, core=True)
+            case schema.Campaign(escalation=level):
+                self.regime.escalation = max(self.regime.escalation, level.value)
+                self.log(day, EventType.CAMPAIGN, "regime", round(100 * level.value), event.note)
+            case schema.OutsideAgreement(legitimacy=legitimacy, release_pledged=pledged):
+                for committee in self.committees:
+                    if committee.phase is Phase.SIEGE and committee.holding_groups:
+                        self._sign_truce(committee, PackageKind.OUTSIDE, pledged.value, legitimacy.value)
+            case schema.DetaineeList(listed=listed):
+                self.listed = max(listed.value, self.released)
+                self.log(day, EventType.DETAINEE_LIST, "committee", self.listed, event.note)
+
+    # ------------------------------------------------------------------ the day
+    def step(self) -> None:
+        day = self.day
+        self.agents.do("step")
+        self._move_people(day)
+        self._deliver_aid(day)
+        self._record(day)
+        if self._settled_enough() or day + 1 >= self.horizon:
+            self._finish(day)
+
+    def _record(self, day: int) -> None:
+        population = held = killed = evacuated = 0
+        food = hardship = 0.0
+        for group in self.groups:
+            people = group.population
+            population += people
+            killed += group.killed
+            evacuated += group.evacuated
+            if group.status != "settled":
+                held += people
+                food += group.food
+                hardship += group.hardship * people
+        s = self.series
+        s["population"][day] = population
+        s["food_days"][day] = food / held if held else 0.0
+        s["hardship"][day] = hardship / held if held else 0.0
+        s["killed"][day] = killed
+        s["evacuated"][day] = evacuated
+        s["released"][day] = self.released
+        s["bombardment"][day] = max(c.bombardment for c in self.committees)
+
+    # ------------------------------------------------------------------ talks
+    def hold_talks(self, committee: Committee) -> None:
+        """One round: the broker tables a package; both sides accept or it fails (docs/model.md, Negotiation)."""
+        day, regime, mediator, rand = self.day, self.regime, self.mediator, self.random
+        self.log(day, EventType.TALKS_HELD, mediator.spec.name if mediator.present else "direct", 0, committee.name)
+        if regime.wants_surrender and (not mediator.present or rand.random() < mediator.spec.bias.value):
+            self._table_surrender(day, committee)
+        elif committee.phase is Phase.SIEGE or committee.agreement.defunct or committee.agreement.kind == "ceasefire":
+            self._table_truce(day, committee)
+
+    def _table_truce(self, day: int, committee: Committee) -> None:
+        regime, spec = self.regime, committee.spec
+        leverage = self.mediator.effective_leverage
+        red_line = spec.red_line_release_share.value
+        offer = truce_release_offer(self.listed, self.released, regime.spec.max_release_share.value, red_line, leverage)
+        self.log(day, EventType.PACKAGE_OFFERED, "regime", offer, PackageKind.TRUCE.value)
+        pressure = committee.pressure()
+        p_regime = regime_accepts_truce(regime.force, regime.offensive_force, regime.spec.truce_appetite.value, leverage)
+        p_committee = committee_accepts_truce(
+            pressure, committee.trust, offer, self.listed, red_line,
+            spec.truce_threshold.value, spec.truce_sensitivity.value,
+        )  # fmt: skip
+        regime_ok, committee_ok = self.random.random() < p_regime, self.random.random() < p_committee
+        if regime_ok and committee_ok:
+            self._sign_truce(committee, PackageKind.TRUCE, offer, spec.legitimacy.value)
+            return
+        self.log(day, EventType.PACKAGE_REJECTED, "regime" if not regime_ok else committee.name, offer, "truce")
+        if not committee_ok:
+            self._rally(day, committee, pressure)
+            if committee.phase is Phase.SIEGE:
+                regime.escalate(day, regime.spec.escalation_jump.value, "talks failed")
+
+    def _table_surrender(self, day: int, committee: Committee) -> None:
+        """The "three options": keep being bombed, amnesty, or the buses; a present mediator calls detainees off the table."""
+        regime, spec, mediator = self.regime, committee.spec, self.mediator
+        self.log(day, EventType.PACKAGE_OFFERED, mediator.spec.name if mediator.present else "regime", 0, "surrender")
+        if mediator.present and committee.phase is Phase.SIEGE:
+            self._sign_truce(committee, PackageKind.CEASEFIRE, 0, spec.legitimacy.value)
+        pressure = committee.pressure()
+        red_line_met = self.listed == 0 or self.released / self.listed >= spec.red_line_release_share.value
+        p_accept = committee_accepts_surrender(
+            pressure, spec.resolve.value, spec.concession_rate.value, red_line_met, spec.red_line_firmness.value
+        )
+        if self.random.random() >= p_accept:
+            self.log(day, EventType.PACKAGE_REJECTED, committee.name, 0, "surrender")
+            self._rally(day, committee, pressure)
+            if committee.phase is Phase.SIEGE:
+                regime.escalate(day, regime.spec.escalation_jump.value, "surrender terms refused")
+            return
+        vetoes = [faction.name for faction in self.factions if faction.vetoes(pressure)]
+        if vetoes:
+            self.log(day, EventType.PACKAGE_REJECTED, vetoes[0], 0, "surrender vetoed")
+            return
+        self._sign_surrender(day, committee, pressure, red_line_met)
+
+    def _rally(self, day: int, committee: Committee, pressure: float) -> None:
+        """Residents who back the hard line take to the streets when their committee holds out."""
+        if self.random.random() < (1.0 - pressure) * 0.5:
+            self.log(day, EventType.PROTEST, committee.name, 0, "for the detainees")
+
+    # ------------------------------------------------------------------ agreements
+    def _sign_truce(self, committee: Committee, kind: PackageKind, release: int, legitimacy: float) -> None:
+        day, terms = self.day, self.spec.packages.truce
+        waves = kind is PackageKind.TRUCE
+        committee.agreement = Agreement(
+            kind=kind,
+            signed_day=day,
+            legitimacy=legitimacy,
+            siege_tightness=terms.siege_tightness.value,
+            aid=terms.aid,
+            release_promised=release,
+            release_due_day=day + terms.release_due_days.value if release else None,
+            fighters_to_go=terms.fighters_out.value if waves else 0,
+            wave_size=terms.wave_size.value,
+            wave_interval=terms.wave_interval_days.value,
+            next_wave_day=day + 1,
+        )
+        committee.phase = Phase.TRUCE
+        committee.strain = 0.0
+        self.agreements_signed += 1
+        event = EventType.CEASEFIRE_DECLARED if kind is PackageKind.CEASEFIRE else EventType.AGREEMENT_SIGNED
+        self.log(day, event, committee.name, release, kind.value)
+
+    def _sign_surrender(self, day: int, committee: Committee, pressure: float, red_line_met: bool) -> None:
+        holding = committee.holding_groups
+        adopting = [g for g in holding if self.random.random() < min(1.0, (g.pressure() / max(pressure, 1e-9)) ** 2)]
+        if not adopting:
+            self.log(day, EventType.PACKAGE_REJECTED, committee.name, 0, "surrender: no town adopted it")
+            return
+        if len(adopting) < len(holding):
+            self.log(day, EventType.FRAGMENTATION, committee.name, len(holding) - len(adopting), "towns split over the offer")
+        behaviour, population = self.spec.behaviour, sum(g.population for g in self.groups)
+        fighters = sum(f.fighters * f.spec.evacuation_stance.value for f in self.factions)
+        total = 0
+        for group in adopting:
+            share = group.population / population if population else 0.0
+            group_fighters = min(group.population, round(fighters * share))
+            families = min(group.population - group_fighters, round(group_fighters * behaviour.family_per_fighter.value))
+            civilians = group.population - group_fighters - families
+            group.fighters_to_leave = group_fighters
+            group.to_leave = group_fighters + families + round(civilians * group.leaving_share(committee.trust))
+            group.settlement_leavers = 0
+            group.status = "evacuating"
+            total += group.to_leave
+        self.agreements_signed += 1
+        dropped = "" if red_line_met else "; detainee release dropped"
+        self.log(day, EventType.AGREEMENT_SIGNED, committee.name, total, f"surrender{dropped}")
+        committee.agreement = None
+        committee.phase = Phase.EVACUATION if len(adopting) == len(holding) else Phase.SIEGE
+        self._next_convoy[committee.name] = day + self.spec.packages.surrender.first_convoy_days.value
+
+    def collapse(self, committee: Committee, reason: str) -> None:
+        day = self.day
+        self.log(day, EventType.CEASEFIRE_COLLAPSED, committee.name, 0, reason)
+        if reason.startswith("regime"):
+            committee.learn(0.0)
+        committee.phase = Phase.SIEGE
+        committee.agreement = None
+        self.agreements_collapsed += 1
+        self.regime.escalate(day, self.regime.spec.escalation_jump.value, "ceasefire collapsed")
+
+    def violation(self, committee: Committee, actor: str) -> None:
+        """A breach adds strain; the other side answers (factions retaliate, the regime shells back)."""
+        day = self.day
+        self.log(day, EventType.VIOLATION, actor, 0, committee.name)
+        committee.strain += 1.0
+        committee.bombardment = self.regime.spec.baseline_escalation.value
+        if actor == "regime":
+            for faction in self.factions:
+                if faction.retaliates():
+                    self.log(day, EventType.RETALIATION, faction.name, 0, committee.name)
+                    committee.strain += 1.0
+        else:
+            self.log(day, EventType.VIOLATION, "regime", 0, f"response to {actor}")
+            committee.strain += 1.0
+
+    def implement_due_terms(self, committee: Committee) -> None:
+        """The regime's release stage falls due: it delivers a Beta-distributed share of what it promised."""
+        agreement, day = committee.agreement, self.day
+        if agreement.release_due_day != day:
+            return
+        p = self.regime.implementation_probability()
+        nu = self.spec.detainees.delivery_concentration.value
+        delivered = self.random.betavariate(max(p * nu, 1e-6), max((1.0 - p) * nu, 1e-6))
+        freed = min(round(delivered * agreement.release_promised), self.listed - self.released)
+        self.released += freed
+        if freed:
+            self.log(day, EventType.DETAINEES_RELEASED, "regime", freed, committee.name)
+        self._term_outcome(committee, "release", delivered, freed, core=True)
+
+    def _term_outcome(self, committee: Committee, term: str, delivered: float, count: int, core: bool) -> None:
+        """Log a regime term as kept or reneged, update the committee's belief, and test a core term for collapse.
+
+        A shortfall on a core term collapses the deal with probability shortfall x hard-line support:
+        what the committee cannot sell to its residents (docs/model.md, Ceasefire durability).
+        """
+        kind = EventType.TERM_IMPLEMENTED if delivered >= 0.5 else EventType.TERM_RENEGED
+        self.log(self.day, kind, "regime", count, term)
+        committee.learn(delivered)
+        if core and self.random.random() < (1.0 - delivered) * (1.0 - committee.pressure()):
+            self.collapse(committee, f"{term} reneged")
+
+    def take_over(self, committee: Committee) -> None:
+        for group in committee.holding_groups:
+            self._settle(group, "military_takeover")
+        committee.phase = Phase.SETTLED if not committee.groups or all(
+            g.status == "settled" for g in committee.groups) else committee.phase  # fmt: skip
+
+    def _settle(self, group: ResidentGroup, how: str) -> None:
+        self._settlements += 1
+        group.status, group.settlement = "settled", how
+        self.log(self.day, EventType.CONTROL, "regime", group.population, f"{group.locality}: {how}")
+
+    # ------------------------------------------------------------------ people and supplies
+    def _move_people(self, day: int) -> None:
+        for committee in self.committees:
+            agreement = committee.agreement
+            if committee.phase is Phase.TRUCE and agreement.fighters_to_go and day >= agreement.next_wave_day:
+                self._truce_wave(day, committee, agreement)
+            evacuating = [g for g in committee.groups if g.status == "evacuating"]
+            if evacuating and day >= self._next_convoy[committee.name]:
+                self._evacuation_convoy(day, committee, evacuating)
+
+    def _truce_wave(self, day: int, committee: Committee, agreement: Agreement) -> None:
+        available = sum(f.fighters for f in self.factions if not f.spoiler)
+        wave = min(agreement.wave_size, agreement.fighters_to_go, available)
+        agreement.next_wave_day = day + agreement.wave_interval
+        agreement.fighters_to_go -= wave if wave else agreement.fighters_to_go
+        if not wave:
+            return
+        people = round(wave * (1.0 + self.spec.behaviour.family_per_fighter.value))
+        left = self._remove_from(committee.holding_groups, people)
+        self._remove_fighters(wave, spoilers=False)
+        self.log(day, EventType.EVACUATION_CONVOY, committee.name, left, f"fighters={wave}")
+        self.log(day, EventType.TERM_IMPLEMENTED, committee.name, wave, "fighters out")
+
+    def _evacuation_convoy(self, day: int, committee: Committee, groups: list[ResidentGroup]) -> None:
+        capacity = self.spec.packages.surrender.convoy_capacity.value
+        self._next_convoy[committee.name] = day + self.spec.packages.surrender.convoy_interval_days.value
+        people = fighters = 0
+        for group in groups:
+            take = min(capacity - people, group.to_leave, group.population)
+            if take > 0:
+                group_fighters = round(take * group.fighters_to_leave / group.to_leave) if group.to_leave else 0
+                group.remove(take)
+                group.to_leave -= take
+                group.fighters_to_leave -= group_fighters
+                group.settlement_leavers += take
+                people += take
+                fighters += group_fighters
+            if group.to_leave <= 0 or group.population == 0:
+                share = group.settlement_leavers / group.initial_population
+                threshold = self.spec.outcomes.surrender_min_evacuated_share.value
+                self._settle(group, "surrender_evacuation" if share >= threshold else "reconciliation")
+        if people:
+            self._remove_fighters(fighters, spoilers=True)
+            self.log(day, EventType.EVACUATION_CONVOY, committee.name, people, f"fighters={fighters}")
+        if all(g.status == "settled" for g in committee.groups):
+            committee.phase = Phase.SETTLED
+
+    def _remove_from(self, groups: list[ResidentGroup], people: int) -> int:
+        """Take `people` out of `groups` in proportion to their population (largest remainder)."""
+        total = sum(g.population for g in groups)
+        if not total or people <= 0:
+            return 0
+        people = min(people, total)
+        shares = [people * g.population / total for g in groups]
+        takes = [int(s) for s in shares]
+        for i in sorted(range(len(groups)), key=lambda i: shares[i] - takes[i], reverse=True)[: people - sum(takes)]:
+            takes[i] += 1
+        return sum(g.remove(take) for g, take in zip(groups, takes, strict=True))
+
+    def _remove_fighters(self, count: int, spoilers: bool) -> None:
+        for faction in self.factions:
+            if count <= 0:
+                break
+            if faction.spoiler and not spoilers:
+                continue
+            gone = min(count, faction.fighters)
+            faction.fighters -= gone
+            count -= gone
+
+    def _deliver_aid(self, day: int) -> None:
+        aid = self.spec.aid
+        if day == 0 or day % aid.convoy_interval_days.value:
+            return
+        for committee in self.committees:
+            groups = committee.holding_groups
+            if not groups:
+                continue
+            agreement = committee.agreement
+            if committee.phase is Phase.TRUCE and agreement.aid and (self.aid_open or agreement.signed_day > self.aid_cut_day):
+                delivered = self.random.random() < self.regime.implementation_probability()
+                self._term_outcome(committee, "aid", float(delivered), 0, core=False)
+            elif committee.phase is Phase.SIEGE and self.aid_open:
+                delivered = self.random.random() < aid.open_under_siege.value
+            else:
+                continue
+            if delivered:
+                for group in groups:
+                    group.receive_food(aid.convoy_food_days.value)
+                committee.last_aid_day = day
+                self.log(day, EventType.AID_CONVOY, "aid", round(aid.convoy_food_days.value), committee.name)
+            else:
+                self.log(day, EventType.AID_BLOCKED, "regime", 0, committee.name)
+
+    # ------------------------------------------------------------------ endings
+    def _settled_enough(self) -> bool:
+        if not self._settlements:
+            return False
+        if any(group.status == "evacuating" for group in self.groups):
+            return False
+        settled = sum(g.initial_population for g in self.groups if g.status == "settled")
+        return settled >= self.spec.outcomes.settled_share_for_outcome.value * self.initial_population
+
+    def _finish(self, day: int) -> None:
+        self.outcome = classify(self, day)
+        self.log(day, EventType.OUTCOME, "model", 0, self.outcome.outcome)
+        self.running = False
+
+    def run(self) -> RunOutcome:
+        """Step day by day until an ending or the horizon."""
+        while self.running:
+            self.step()
+        return self.outcome

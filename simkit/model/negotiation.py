@@ -1,0 +1,88 @@
+"""Packages, agreements and the choice rules of a round of talks.
+
+The functional forms and their reasons are in docs/model.md ("Negotiation").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class PackageKind(StrEnum):
+    TRUCE = "truce"  # ceasefire, aid, a release stage, fighters out in waves: reversible
+    SURRENDER = "surrender"  # Russia's "three options": amnesty or the buses, release dropped: irreversible
+    CEASEFIRE = "ceasefire"  # declared by the mediator while surrender terms are discussed
+    OUTSIDE = "outside"  # signed for the area by people who do not represent it (Cairo, 2017)
+
+
+class Phase(StrEnum):
+    SIEGE = "siege"
+    TRUCE = "truce"  # any ceasefire agreement in force
+    EVACUATION = "evacuation"  # surrender signed, convoys running
+    SETTLED = "settled"
+
+
+@dataclass(frozen=True)
+class Package:
+    kind: PackageKind
+    release_offered: int
+
+
+@dataclass
+class Agreement:
+    """An agreement in force between the regime and one committee."""
+
+    kind: PackageKind
+    signed_day: int
+    legitimacy: float
+    siege_tightness: float
+    aid: bool
+    release_promised: int = 0
+    release_due_day: int | None = None
+    fighters_to_go: int = 0
+    wave_size: int = 0
+    wave_interval: int = 1
+    next_wave_day: int = 0
+    defunct: bool = False
+
+
+def sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def truce_release_offer(listed: int, released: int, max_share: float, red_line: float, leverage: float) -> int:
+    """Names the regime offers to free: its own share, moved toward the red line by the mediator's leverage."""
+    share = max_share + leverage * max(0.0, red_line - max_share)
+    return max(0, min(listed - released, round(share * listed)))
+
+
+def regime_accepts_truce(force: float, force_for_offensive: float, appetite: float, leverage: float) -> float:
+    """Attrition hazard: the regime's cost is force tied here that other fronts need, plus mediator pressure."""
+    opportunity_cost = max(0.0, 1.0 - force / force_for_offensive)
+    return 1.0 - math.exp(-appetite * (opportunity_cost + leverage))
+
+
+def committee_accepts_truce(
+    pressure: float, trust: float, release_offered: int, listed: int, red_line: float, threshold: float, sensitivity: float
+) -> float:
+    """Random-utility acceptance: relief residents want plus release they expect to see, against a threshold."""
+    wanted = max(1.0, red_line * listed)
+    expected_progress = trust * min(1.0, release_offered / wanted)
+    return sigmoid(sensitivity * (pressure + expected_progress - threshold))
+
+
+def committee_accepts_surrender(
+    pressure: float, resolve: float, concession_rate: float, red_line_met: bool, firmness: float
+) -> float:
+    """War of attrition: concede at a hazard c/V, c = residents' pressure, V = resolve times hard-line support.
+
+    An unmet red line must first be dropped, which a firm committee refuses with probability `firmness`.
+    """
+    value = resolve * (1.0 - pressure) + 0.01
+    hazard = 1.0 - math.exp(-concession_rate * pressure / value)
+    return hazard if red_line_met else (1.0 - firmness) * hazard

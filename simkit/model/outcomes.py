@@ -1,0 +1,117 @@
+"""Endings: every run ends in exactly one outcome class, with its attributes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from simkit.model.negotiation import Phase
+
+if TYPE_CHECKING:
+    from simkit.model.model import SiegeModel
+
+
+class Outcome(StrEnum):
+    SURRENDER_EVACUATION = "surrender_evacuation"
+    RECONCILIATION = "reconciliation"
+    MILITARY_TAKEOVER = "military_takeover"
+    DURABLE_CEASEFIRE = "durable_ceasefire"
+    STALEMATE = "stalemate"
+
+
+OUTCOMES: tuple[str, ...] = tuple(o.value for o in Outcome)
+"""Outcome classes in a fixed order (tables, plots)."""
+
+ATTRIBUTES: tuple[str, ...] = (
+    "outcome_day",
+    "released",
+    "released_share",
+    "evacuated",
+    "evacuated_fighters",
+    "killed",
+    "agreements_signed",
+    "agreements_collapsed",
+    "ceasefire_days",
+)
+"""Numeric attributes of a run, summarized by quantiles over an ensemble."""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    outcome: str
+    partial_release: bool
+    outcome_day: int
+    outcome_date: dt.date
+    released: int
+    listed: int
+    released_share: float
+    evacuated: int
+    evacuated_fighters: int
+    evacuated_civilians: int
+    killed: int
+    population: int
+    agreements_signed: int
+    agreements_collapsed: int
+    ceasefire_days: int
+
+    def as_row(self) -> dict:
+        return asdict(self)
+
+
+def classify(model: SiegeModel, day: int) -> RunOutcome:
+    """Decide the run's one outcome class on `day` (its last) and collect its attributes."""
+    scenario = model.spec
+    settled: dict[str, int] = {}
+    for group in model.groups:
+        if group.status == "settled":
+            settled[group.settlement] = settled.get(group.settlement, 0) + group.initial_population
+    if sum(settled.values()) >= scenario.outcomes.settled_share_for_outcome.value * model.initial_population:
+        outcome = max(settled, key=settled.get)
+    elif _durable_ceasefire(model, day):
+        outcome = Outcome.DURABLE_CEASEFIRE.value
+    else:
+        outcome = Outcome.STALEMATE.value
+    listed = max(model.listed, 1)
+    evacuated = sum(group.evacuated for group in model.groups)
+    fighters = sum(
+        int(detail.removeprefix("fighters="))
+        for _, kind, _, _, detail in model.events.rows
+        if kind == "evacuation_convoy" and detail.startswith("fighters=")
+    )
+    partial_limit = scenario.outcomes.partial_release_max_share.value
+    return RunOutcome(
+        outcome=outcome,
+        partial_release=0 < model.released < partial_limit * model.listed,
+        outcome_day=day,
+        outcome_date=model.date(day),
+        released=model.released,
+        listed=model.listed,
+        released_share=model.released / listed,
+        evacuated=evacuated,
+        evacuated_fighters=fighters,
+        evacuated_civilians=evacuated - fighters,
+        killed=sum(group.killed for group in model.groups),
+        population=sum(group.population for group in model.groups),
+        agreements_signed=model.agreements_signed,
+        agreements_collapsed=model.agreements_collapsed,
+        ceasefire_days=max((c.ceasefire_days for c in model.committees), default=0),
+    )
+
+
+def _durable_ceasefire(model: SiegeModel, day: int) -> bool:
+    """Most of those still holding out live under a ceasefire that has held long enough with aid flowing."""
+    scenario = model.spec
+    needed = scenario.outcomes.durable_ceasefire_days.value
+    aid_window = 2 * scenario.aid.convoy_interval_days.value
+    covered = holding = 0
+    for committee in model.committees:
+        people = sum(g.population for g in committee.holding_groups)
+        holding += people
+        agreement = committee.agreement
+        if committee.phase is Phase.TRUCE and day - agreement.signed_day >= needed:
+            aid_flowing = day - committee.last_aid_day <= aid_window or agreement.siege_tightness <= 0.5
+            if aid_flowing:
+                covered += people
+    return holding > 0 and covered * 2 > holding

@@ -1,0 +1,96 @@
+"""Figures of an ensemble: outcome shares, event timelines, and fan charts of daily series."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from simkit.model import OUTCOMES  # noqa: E402
+
+if TYPE_CHECKING:
+    from simkit.ensemble import Ensemble
+
+TIMELINE_TYPES = (
+    "agreement_signed", "ceasefire_declared", "ceasefire_collapsed", "detainees_released",
+    "evacuation_convoy", "escalation", "violation", "aid_convoy", "mediator_entry", "control",
+)  # fmt: skip
+
+
+def plot_outcomes(summary: dict, ax: plt.Axes | None = None) -> plt.Axes:
+    """Bar chart of outcome shares with their 95% intervals."""
+    ax = ax or plt.subplots(figsize=(7, 3.5))[1]
+    shares = [summary["outcomes"][name]["share"] for name in OUTCOMES]
+    lows = [summary["outcomes"][name]["ci95"][0] for name in OUTCOMES]
+    highs = [summary["outcomes"][name]["ci95"][1] for name in OUTCOMES]
+    errors = np.array([np.subtract(shares, lows), np.subtract(highs, shares)])
+    ax.bar(range(len(OUTCOMES)), shares, yerr=errors, capsize=4, color="#4c72b0")
+    ax.set_xticks(range(len(OUTCOMES)), [name.replace("_", "\n") for name in OUTCOMES])
+    ax.set_ylabel("share of runs")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Outcomes over {summary['runs']} runs (95% Wilson intervals)")
+    return ax
+
+
+def plot_timeline(events: pd.DataFrame, runs: int = 30, ax: plt.Axes | None = None) -> plt.Axes:
+    """Dated events of the first `runs` runs, one row per run: the cycle as it unfolds."""
+    ax = ax or plt.subplots(figsize=(10, 0.18 * runs + 1.5))[1]
+    shown = events[(events["run"] < runs) & events["type"].isin(TIMELINE_TYPES)]
+    colours = dict(zip(TIMELINE_TYPES, plt.cm.tab10.colors, strict=False))
+    for kind in TIMELINE_TYPES:
+        rows = shown[shown["type"] == kind]
+        if len(rows):
+            ax.scatter(pd.to_datetime(rows["date"]), rows["run"], s=14, marker="|" if kind == "escalation" else "o",
+                       color=colours[kind], label=kind.replace("_", " "))  # fmt: skip
+    ax.invert_yaxis()
+    ax.set_ylabel("run")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    ax.set_title(f"Event timelines of the first {runs} runs")
+    return ax
+
+
+def plot_fan(series: pd.DataFrame, column: str, ax: plt.Axes | None = None) -> plt.Axes:
+    """Median and 50%/80% bands of a daily series across runs, by date (runs that ended carry their last value)."""
+    ax = ax or plt.subplots(figsize=(8, 3.5))[1]
+    wide = series.pivot(index="date", columns="run", values=column).ffill()
+    dates = pd.to_datetime(wide.index)
+    q = wide.quantile([0.1, 0.25, 0.5, 0.75, 0.9], axis=1).T
+    ax.fill_between(dates, q[0.1], q[0.9], alpha=0.2, color="#4c72b0", label="80%")
+    ax.fill_between(dates, q[0.25], q[0.75], alpha=0.35, color="#4c72b0", label="50%")
+    ax.plot(dates, q[0.5], color="#1f3b73", label="median")
+    ax.set_title(column.replace("_", " "))
+    ax.legend(frameon=False, fontsize=8)
+    return ax
+
+
+def write_figures(ensemble: Ensemble, out: Path) -> list[Path]:
+    """Write outcomes.png, timeline.png and (with series) series.png into the result folder."""
+    written = []
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    plot_outcomes(ensemble.summary, ax)
+    written.append(_save(fig, out / "outcomes.png"))
+    shown = min(30, len(ensemble.runs))
+    fig, ax = plt.subplots(figsize=(10, 0.18 * shown + 1.5))
+    plot_timeline(ensemble.events, shown, ax)
+    written.append(_save(fig, out / "timeline.png"))
+    if ensemble.series is not None:
+        columns = ("population", "food_days", "hardship", "killed", "evacuated", "released")
+        fig, axes = plt.subplots(2, 3, figsize=(14, 6), sharex=True)
+        for column, ax in zip(columns, axes.flat, strict=True):
+            plot_fan(ensemble.series, column, ax)
+        fig.autofmt_xdate()
+        written.append(_save(fig, out / "series.png"))
+    return written
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,38 @@
+"""One run, from a scenario and a seed to plain records; and the seed of run i of an ensemble."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simkit.model import SERIES, SiegeModel
+from simkit.scenario import Scenario
+
+
+def run_seed(master_seed: int, index: int) -> int:
+    """Seed of run `index`: a function of (master seed, index) only, so worker count cannot change it."""
+    return int(np.random.SeedSequence([master_seed, index]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+@dataclass
+class RunRecord:
+    """What one run produced: its outcome row, its event rows and (optionally) its daily series."""
+
+    run: dict
+    events: list[tuple]
+    series: dict[str, np.ndarray] | None
+
+
+def simulate(scenario: Scenario, seed: int, index: int = 0, series: bool = False) -> RunRecord:
+    """Run the model once to its ending; `index` only labels the records."""
+    model = SiegeModel(scenario, rng=seed)
+    outcome = model.run()
+    row = {"run": index, "seed": seed, **outcome.as_row()}
+    events = [(index, day, model.date(day), kind, actor, count, detail) for day, kind, actor, count, detail in model.events.rows]
+    daily = None
+    if series:
+        days = outcome.outcome_day + 1
+        daily = {name: model.series[name][:days] for name in SERIES}
+        daily["day"] = np.arange(days)
+    return RunRecord(row, events, daily)

@@ -1,0 +1,41 @@
+"""Ensemble statistics: outcome shares with 95% intervals and quantiles of run attributes."""
+
+from __future__ import annotations
+
+import pandas as pd
+from scipy.stats import binomtest
+
+from simkit.model import ATTRIBUTES, OUTCOMES
+
+QUANTILES = {"p10": 0.10, "p50": 0.50, "p90": 0.90}
+
+
+def share_interval(successes: int, trials: int) -> tuple[float, float]:
+    """Wilson score 95% interval: well behaved near 0 and 1, where ensembles of rare outcomes live."""
+    if trials == 0:
+        return (0.0, 1.0)
+    ci = binomtest(successes, trials).proportion_ci(confidence_level=0.95, method="wilson")
+    return (float(ci.low), float(ci.high))
+
+
+def summarize(runs: pd.DataFrame) -> dict:
+    """The summary.json structure: runs, outcome shares with CIs, partial-release share, attribute quantiles."""
+    n = len(runs)
+    counts = runs["outcome"].value_counts()
+    outcomes = {}
+    for name in OUTCOMES:
+        k = int(counts.get(name, 0))
+        lo, hi = share_interval(k, n)
+        outcomes[name] = {"share": k / n if n else 0.0, "ci95": [lo, hi]}
+    partial = int(runs["partial_release"].sum()) if n else 0
+    attributes = {
+        name: {label: float(runs[name].quantile(q)) for label, q in QUANTILES.items()} for name in ATTRIBUTES
+    }
+    lo, hi = share_interval(partial, n)
+    return {
+        "runs": n,
+        "outcomes": outcomes,
+        "partial_release_share": partial / n if n else 0.0,
+        "partial_release_ci95": [lo, hi],
+        "attributes": attributes,
+    }

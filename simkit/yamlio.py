@@ -22,15 +22,13 @@ class InputError(Exception):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose impossible dates (2017-02-30) are YAML errors with a line, not bare ValueErrors."""
+    """SafeLoader that keeps an impossible date (2017-02-30) as text, for the schema to report by field and line."""
 
     def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
         try:
             return super().construct_yaml_timestamp(node)
-        except ValueError as err:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is not a real date ({err})", node.start_mark
-            ) from None
+        except ValueError:
+            return self.construct_scalar(node)
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
@@ -79,12 +77,12 @@ def line_of(lines: Mapping[YamlPath, int], loc: YamlPath) -> int | None:
 
 
 def format_validation_error(
-    err: pydantic.ValidationError, path: str | Path, lines: Mapping[YamlPath, int]
+    err: pydantic.ValidationError, path: str | Path, lines: Mapping[YamlPath, int], data: Any = None
 ) -> str:
     """One line per problem: `file:line: field.path: expected ..., found ...`."""
     out = []
     for problem in err.errors(include_url=False):
-        loc = tuple(p for p in problem["loc"] if not _is_union_tag(p))
+        loc = _data_path(problem["loc"], data)
         line = line_of(lines, loc)
         where = f"{path}:{line}" if line is not None else str(path)
         field = ".".join(str(p) for p in loc) or "(top level)"
@@ -92,9 +90,25 @@ def format_validation_error(
     return "\n".join(out)
 
 
-def _is_union_tag(part: Any) -> bool:
-    # pydantic inserts the discriminator value or a model name into union locations
-    return isinstance(part, str) and (part.startswith("function-") or part[:1].isupper())
+def _data_path(loc: tuple, data: Any) -> YamlPath:
+    """The error location as a path in the user's data.
+
+    pydantic inserts union tags (a discriminator value, a generic model's name)
+    into locations; a part absent from the data is such a tag, unless it is the
+    last part, which names a missing key.
+    """
+    kept: list[str | int] = []
+    node = data
+    for i, part in enumerate(loc):
+        present = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        )
+        if present:
+            node = node[part]
+        elif i < len(loc) - 1 and isinstance(node, (dict, list)):
+            continue
+        kept.append(part)
+    return tuple(kept)
 
 
 def _describe(problem: Mapping[str, Any]) -> str:
@@ -119,7 +133,7 @@ def validate_yaml[M: pydantic.BaseModel](path: str | Path, model: type[M], data:
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as err:
-        raise InputError(format_validation_error(err, path, lines)) from None
+        raise InputError(format_validation_error(err, path, lines, data)) from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:

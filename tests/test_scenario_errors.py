@@ -1,0 +1,142 @@
+"""Bad scenario files and overrides get one clear message naming file, line, field, expected and found."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from simkit.scenario import load_scenario, with_overrides
+from simkit.yamlio import InputError
+from tests.conftest import WAER
+
+
+def write_variant(tmp_path: Path, edit) -> Path:
+    """Copy waer.yaml with `edit(data)` applied, keeping it a plain YAML file."""
+    data = yaml.safe_load(WAER.read_text())
+    edit(data)
+    path = tmp_path / "variant.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def error_for(path: Path, overrides=None) -> str:
+    with pytest.raises(InputError) as info:
+        load_scenario(path, overrides)
+    return str(info.value)
+
+
+def test_repository_scenarios_are_valid(waer, north_homs):
+    assert waer.scenario.name == "Waer"
+    assert north_homs.scenario.start.isoformat() == "2017-07-01"
+
+
+def test_wrong_type_names_file_line_field_and_found_value(tmp_path):
+    path = write_variant(tmp_path, lambda d: d["regime"]["siege_tightness"].update(value="tight"))
+    message = error_for(path)
+    assert message.startswith(f"{path}:{line_of(path, 'value: tight')}: regime.siege_tightness.value:")
+    assert "valid number" in message and "'tight'" in message
+
+
+def test_out_of_range_share_is_rejected(tmp_path):
+    path = write_variant(tmp_path, lambda d: d["regime"]["siege_tightness"].update(value=1.5))
+    assert "less than or equal to 1" in error_for(path)
+
+
+def test_unknown_key_is_an_error_not_ignored(tmp_path):
+    path = write_variant(tmp_path, lambda d: d["regime"].update(siege_tightnes={"value": 0.5, "assumed": "typo"}))
+    message = error_for(path)
+    assert f":{line_of(path, 'siege_tightnes:')}: regime.siege_tightnes: unknown key" in message
+
+
+def test_missing_provenance_is_invalid(tmp_path):
+    path = write_variant(tmp_path, lambda d: d["regime"]["lethality"].pop("source"))
+    message = error_for(path)
+    assert "regime.lethality" in message and "needs provenance" in message
+
+
+def test_both_source_and_assumption_is_invalid(tmp_path):
+    path = write_variant(tmp_path, lambda d: d["regime"]["lethality"].update(assumed="also a guess"))
+    assert "exactly one of `source:`" in error_for(path)
+
+
+def test_missing_required_section(tmp_path):
+    path = write_variant(tmp_path, lambda d: d.pop("detainees"))
+    assert f"{path}: detainees: required but missing" in error_for(path)
+
+
+@pytest.mark.parametrize("bad", ["2016-02-30", "30/11/2016", "soon"])
+def test_bad_event_date(tmp_path, bad):
+    path = tmp_path / "variant.yaml"
+    path.write_text(WAER.read_text().replace("date: 2016-10-27", f"date: {bad}"))
+    message = error_for(path)
+    line = line_of(path, bad)
+    assert message.startswith((f"{path}:{line}: events.0.date:", f"{path}, line {line}:"))
+    assert "date" in message
+
+
+def test_event_outside_the_run_is_rejected(tmp_path):
+    path = write_variant(tmp_path, lambda d: d["events"][0].update(date="2030-01-01"))
+    assert "outside the run" in error_for(path)
+
+
+def test_committee_for_unknown_locality(tmp_path):
+    path = write_variant(tmp_path, lambda d: d["committees"][0].update(localities=["Nowhere"]))
+    assert "unknown locality 'Nowhere'" in error_for(path)
+
+
+def test_unknown_event_type_lists_the_known_ones(tmp_path):
+    path = write_variant(tmp_path, lambda d: d["events"][0].update(type="earthquake"))
+    message = error_for(path)
+    assert "events.0" in message and "mediator_entry" in message
+
+
+def test_not_yaml(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: [unclosed\n")
+    assert error_for(path).startswith(f"{path}, line")
+
+
+def test_missing_file(tmp_path):
+    assert "cannot read file" in error_for(tmp_path / "absent.yaml")
+
+
+def test_override_sets_value_and_records_provenance():
+    loaded = load_scenario(WAER, {"regime.siege_tightness": 0.5, "factions.Waer rebels.veto": 0.1})
+    assert loaded.scenario.regime.siege_tightness.value == 0.5
+    assert loaded.scenario.regime.siege_tightness.assumed.startswith("override (was 0.9")
+    assert loaded.scenario.factions[0].veto.value == 0.1
+
+
+def test_override_changes_the_hash(waer):
+    assert load_scenario(WAER, {"regime.siege_tightness": 0.5}).hash != waer.hash
+    assert load_scenario(WAER).hash == waer.hash
+
+
+def test_python_overrides_equal_cli_overrides(waer):
+    in_memory = with_overrides(waer.scenario, {"regime.siege_tightness": 0.5})
+    from_file = load_scenario(WAER, {"regime.siege_tightness": 0.5}).scenario
+    assert in_memory == from_file
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("regime.siege_tightnes", "no field 'regime.siege_tightnes'"),
+        ("factions.HTS.veto", "no item named 'HTS'"),
+        ("factions.7.veto", "index out of range"),
+    ],
+)
+def test_bad_override_path(path, expected):
+    with pytest.raises(InputError, match=expected):
+        load_scenario(WAER, {path: 0.5})
+
+
+def test_override_with_invalid_value_is_reported():
+    with pytest.raises(InputError, match="regime.siege_tightness.value"):
+        load_scenario(WAER, {"regime.siege_tightness": 2.0})

@@ -140,3 +140,8 @@ def test_bad_override_path(path, expected):
 def test_override_with_invalid_value_is_reported():
     with pytest.raises(InputError, match="regime.siege_tightness.value"):
         load_scenario(WAER, {"regime.siege_tightness": 2.0})
+
+
+def test_uninhabited_locality_is_rejected(tmp_path):
+    path = write_variant(tmp_path, lambda d: d["residents"][0]["population"].update(value=0))
+    assert "needs a population of at least 1" in error_for(path)

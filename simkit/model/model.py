@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 
 import mesa
@@ -65,8 +66,12 @@ class SiegeModel(mesa.Model):
     # ------------------------------------------------------------------ time
     @property
     def day(self) -> int:
-        """Days since the scenario's start (0 on the start date)."""
-        return self.steps - 1
+        """Days since the scenario's start (0 on the start date).
+
+        Day d is stepped at Mesa time d + 1 and its dated events fire at d + 0.5,
+        so the day is read off the clock, not the step count, to be right in both.
+        """
+        return math.ceil(self.time) - 1
 
     def date(self, day: int) -> dt.date:
         return self.start + dt.timedelta(days=day)
@@ -83,7 +88,7 @@ class SiegeModel(mesa.Model):
             self.schedule_event(self._fire_scheduled, at=day + 0.5)
 
     def _fire_scheduled(self) -> None:
-        day = int(self.time - 0.5)
+        day = self.day
         for event in self._scheduled.pop(day, []):
             self._apply(day, event)
 
@@ -342,9 +347,10 @@ class SiegeModel(mesa.Model):
             return
         people = round(wave * (1.0 + self.spec.behaviour.family_per_fighter.value))
         left = self._remove_from(committee.holding_groups, people)
-        self._remove_fighters(wave, spoilers=False)
-        self.log(day, EventType.EVACUATION_CONVOY, committee.name, left, f"fighters={wave}")
-        self.log(day, EventType.TERM_IMPLEMENTED, committee.name, wave, "fighters out")
+        fighters = min(wave, left)  # fighters board first; families fill the rest
+        self._remove_fighters(fighters, spoilers=False)
+        self.log(day, EventType.EVACUATION_CONVOY, committee.name, left, f"fighters={fighters}")
+        self.log(day, EventType.TERM_IMPLEMENTED, committee.name, fighters, "fighters out")
 
     def _evacuation_convoy(self, day: int, committee: Committee, groups: list[ResidentGroup]) -> None:
         capacity = self.spec.packages.surrender.convoy_capacity.value

@@ -67,7 +67,7 @@ def classify(model: SiegeModel, day: int) -> RunOutcome:
     for group in model.groups:
         if group.status == "settled":
             settled[group.settlement] = settled.get(group.settlement, 0) + group.initial_population
-    if sum(settled.values()) >= scenario.outcomes.settled_share_for_outcome.value * model.initial_population:
+    if settled and sum(settled.values()) >= scenario.outcomes.settled_share_for_outcome.value * model.initial_population:
         outcome = max(settled, key=settled.get)
     elif _durable_ceasefire(model, day):
         outcome = Outcome.DURABLE_CEASEFIRE.value

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import yaml
 
 from simkit.scenario.schema import Scenario
-from simkit.yamlio import InputError, apply_overrides, read_yaml, validate_yaml
+from simkit.yamlio import InputError, apply_overrides, format_validation_error, read_yaml, validate_yaml
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,10 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], origin: str
     if not overrides:
         return scenario
     data = apply_overrides(scenario.model_dump(mode="json"), overrides, origin=origin)
-    return Scenario.model_validate(data)
+    try:
+        return Scenario.model_validate(data)
+    except pydantic.ValidationError as err:
+        raise InputError(format_validation_error(err, f"{scenario.name} with overrides", {}, data)) from None
 
 
 def dump_scenario(scenario: Scenario, path: str | Path) -> None:

@@ -79,6 +79,12 @@ class ResidentGroup(Section):
     local_production: Share = Field(description="share of daily need produced inside (farming, fishing)")
     detainee_tie_share: Share = Field(description="share of households with a relative on the detainee list")
 
+    @model_validator(mode="after")
+    def _inhabited(self) -> ResidentGroup:
+        if self.population.value < 1:
+            raise ValueError(f"locality {self.locality!r} needs a population of at least 1")
+        return self
+
 
 class Behaviour(Section):
     """How households feel and decide; shared by all resident groups."""
@@ -218,6 +224,10 @@ class Scenario(Section):
         unclaimed = sorted(set(localities) - set(claimed))
         if unclaimed or len(claimed) != len(set(claimed)):
             raise ValueError("every locality must have exactly one committee; check committees[].localities")
+        fighters = sum(faction.fighters.value for faction in self.factions)
+        people = sum(group.population.value for group in self.residents)
+        if fighters > people:
+            raise ValueError(f"factions have {fighters} fighters but the localities only {people} residents")
         end = self.end
         for event in self.events:
             if not self.start <= event.date <= end:

@@ -1,0 +1,177 @@
+"""Figures of comparison and calibration: documented events over simulated timelines, posterior marginals.
+
+Separate from `simkit.plots` (figures of one ensemble) because these need a
+documented trajectory or a posterior beside the runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from simkit.calibration.compare import run_rows  # noqa: E402
+from simkit.model.events import EventType  # noqa: E402
+
+if TYPE_CHECKING:
+    from simkit.calibration.compare import Comparison
+    from simkit.calibration.summary_stats import Targets
+
+__all__ = ["cumulative_counts", "plot_event_intervals", "plot_fan_with_record", "plot_marginals", "write_compare_figures"]
+
+
+def cumulative_counts(events: pd.DataFrame, run_ids: np.ndarray, horizon: int, kind: EventType) -> np.ndarray:
+    """(runs x days) cumulative sum of the `count` of one event type; a run that ended keeps its last value."""
+    out = np.zeros((len(run_ids), horizon))
+    for i, (_, rows) in enumerate(run_rows(events, run_ids)):
+        for day, type_, _, count, _ in rows:
+            if type_ == kind and 0 <= day < horizon:
+                out[i, day] += count
+    return np.cumsum(out, axis=1)
+
+
+def _documented_running_total(targets: Targets, kind: EventType, figure: str) -> list[tuple[dt.date, float | None]]:
+    """Dates of documented events of `kind` and the running sum of their reported figure (None when not reported).
+
+    A reported cumulative figure (`cumulative_people`) counts from the
+    surrender agreement, so it is added to what was documented before it.
+    """
+    total, before_surrender, points = 0.0, 0.0, []
+    for target in targets.events:
+        event = target.event
+        if event.type == EventType.AGREEMENT_SIGNED and (event.detail or "").startswith("surrender"):
+            before_surrender = total
+        if event.type != kind:
+            continue
+        first, last = event.window()
+        when = first + (last - first) / 2
+        value = getattr(event, figure, None)
+        cumulative = getattr(event, "cumulative_people", None) if figure == "people" else None
+        if cumulative is not None:
+            total = before_surrender + _mid(cumulative)
+            points.append((when, total))
+        elif value is not None:
+            total += _mid(value)
+            points.append((when, total))
+        else:
+            points.append((when, None))
+    return points
+
+
+def _mid(bounds) -> float:
+    return bounds.low if bounds.high is None else (bounds.low + bounds.high) / 2
+
+
+def plot_fan_with_record(
+    targets: Targets, runs: pd.DataFrame, events: pd.DataFrame, kind: EventType, figure: str, ax: plt.Axes
+) -> plt.Axes:
+    """Fan (median, 50% and 80% bands over runs) of a cumulative count, with the documented events as dots.
+
+    Filled dots: the running total of the figures the sources report; open
+    circles: a documented event without a figure, drawn at the total so far.
+    """
+    horizon = targets.horizon
+    curves = cumulative_counts(events, runs["run"].to_numpy(), horizon, kind)
+    dates = pd.date_range(targets.start, periods=horizon, freq="D")
+    q = np.quantile(curves, [0.1, 0.25, 0.5, 0.75, 0.9], axis=0)
+    ax.fill_between(dates, q[0], q[4], alpha=0.2, color="#4c72b0", label="simulated 80%")
+    ax.fill_between(dates, q[1], q[3], alpha=0.35, color="#4c72b0", label="simulated 50%")
+    ax.plot(dates, q[2], color="#1f3b73", label="simulated median")
+    points = _documented_running_total(targets, kind, figure)
+    known = [(d, v) for d, v in points if v is not None]
+    if known:
+        ax.scatter([pd.Timestamp(d) for d, _ in known], [v for _, v in known], color="#c44e52", zorder=3,
+                   label="documented (running total)")  # fmt: skip
+    last = 0.0
+    unknown_x, unknown_y = [], []
+    for d, v in points:
+        if v is None:
+            unknown_x.append(pd.Timestamp(d))
+            unknown_y.append(last)
+        else:
+            last = v
+    if unknown_x:
+        ax.scatter(unknown_x, unknown_y, facecolors="none", edgecolors="#c44e52", zorder=3,
+                   label="documented, no figure")  # fmt: skip
+    ax.set_title(f"cumulative {'people evacuated' if kind == EventType.EVACUATION_CONVOY else 'detainees released'}")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    return ax
+
+
+def plot_event_intervals(comparison: Comparison, ax: plt.Axes) -> plt.Axes:
+    """Each documented event: its documented date (red) against the simulated median and 80% interval (blue)."""
+    table = comparison.events.iloc[::-1].reset_index(drop=True)
+    for i, row in table.iterrows():
+        if row["p10"] is not None and not pd.isna(row["p10"]):
+            ax.plot([pd.Timestamp(row["p10"]), pd.Timestamp(row["p90"])], [i, i], color="#4c72b0", lw=3, alpha=0.6)
+            ax.scatter([pd.Timestamp(row["median"])], [i], color="#1f3b73", s=18, zorder=3)
+        first, last = pd.Timestamp(row["documented_from"]), pd.Timestamp(row["documented_to"])
+        if first == last:
+            ax.scatter([first], [i], color="#c44e52", marker="D", s=22, zorder=4)
+        else:
+            ax.plot([first, last], [i, i], color="#c44e52", lw=6, alpha=0.8, zorder=4)
+    labels = [f"{'* ' if r['key'] else ''}{r['id']} ({r['share_happened']:.0%})" for _, r in table.iterrows()]
+    ax.set_yticks(range(len(table)), labels, fontsize=8)
+    ax.set_title(
+        f"{comparison.case}: documented (red) vs simulated median and 80% interval (blue); "
+        f"* key event, (share of runs); D = {comparison.distance:.3f}",
+        fontsize=9,
+    )
+    ax.grid(axis="x", alpha=0.3)
+    return ax
+
+
+def write_compare_figures(comparison: Comparison, targets: Targets, runs: pd.DataFrame, events: pd.DataFrame,
+                          out: Path) -> list[Path]:  # fmt: skip
+    """Write compare_events.png (dates) and compare_fan.png (cumulative evacuated and released)."""
+    written = []
+    fig, ax = plt.subplots(figsize=(11, 0.32 * len(comparison.events) + 1.6))
+    plot_event_intervals(comparison, ax)
+    written.append(_save(fig, out / "compare_events.png"))
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.2))
+    plot_fan_with_record(targets, runs, events, EventType.EVACUATION_CONVOY, "people", axes[0])
+    plot_fan_with_record(targets, runs, events, EventType.DETAINEES_RELEASED, "released", axes[1])
+    fig.autofmt_xdate()
+    written.append(_save(fig, out / "compare_fan.png"))
+    return written
+
+
+def plot_marginals(particles: pd.DataFrame, weights: np.ndarray, priors: list, out: Path) -> Path:
+    """Weighted histograms of the last generation, one panel per parameter, with the prior's density and median."""
+    n = len(priors)
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+    for ax, prior in zip(axes.flat, priors, strict=False):
+        x = particles[prior.name].to_numpy()
+        lo, hi = prior.support()
+        grid = np.linspace(lo, hi, 200)
+        ax.hist(x, bins=30, range=(lo, hi), weights=weights, density=True, color="#4c72b0", alpha=0.7, label="posterior")
+        ax.plot(grid, prior.rv().pdf(grid), color="#888888", lw=1.5, label="prior")
+        median = _weighted_quantile(x, weights, 0.5)
+        ax.axvline(median, color="#c44e52", lw=1.5, label=f"median {median:.3g}")
+        ax.set_title(prior.path, fontsize=9)
+        ax.legend(frameon=False, fontsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    return _save(fig, out)
+
+
+def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    order = np.argsort(x)
+    cw = np.cumsum(w[order])
+    return float(x[order][np.searchsorted(cw, q * cw[-1])])
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

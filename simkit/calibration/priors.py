@@ -1,0 +1,231 @@
+"""Prior files: which scenario parameters calibration may move, within what distribution, and why.
+
+A prior file (`calibration/*_priors.yaml`) lists parameters by the same dotted
+paths as the scenario YAML and `--set` (`regime.implementation`,
+`committees.0.concession_rate`). Each prior names its distribution and gives a
+reason: the prior is part of the argument, so it carries its provenance like a
+scenario number does.
+
+```yaml
+case: waer
+priors:
+  - path: regime.implementation
+    distribution: uniform          # uniform | loguniform | beta | truncnormal
+    low: 0.05
+    high: 0.95
+    reason: documented stages delivered 35 of 270 and 194 of 140-200; anything from rare to usual delivery
+```
+
+`beta` takes `a`, `b` and is scaled to [low, high] (default [0, 1]);
+`truncnormal` takes `mean`, `sd`, `low`, `high`. Every distribution has finite
+bounds, and both bounds must be valid values of the scenario parameter.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from scipy import stats
+
+from simkit.scenario import Scenario, with_overrides
+from simkit.yamlio import InputError, format_validation_error, read_yaml
+
+__all__ = ["Prior", "PriorFile", "load_priors", "parameter_value", "set_parameters"]
+
+
+def _non_blank(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("expected non-blank text")
+    return value
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("expected a number")
+    if not math.isfinite(value):
+        raise ValueError("expected a finite number")
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_non_blank)]
+Number = Annotated[float, BeforeValidator(_finite)]
+
+
+class Prior(BaseModel):
+    """One calibrated parameter: dotted scenario path, distribution, and the reason for it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Text = Field(description="dotted scenario path, as in --set (e.g. regime.implementation)")
+    distribution: Literal["uniform", "loguniform", "beta", "truncnormal"]
+    low: Number | None = None
+    high: Number | None = None
+    a: Number | None = Field(default=None, description="beta shape a")
+    b: Number | None = Field(default=None, description="beta shape b")
+    mean: Number | None = Field(default=None, description="truncnormal centre")
+    sd: Number | None = Field(default=None, description="truncnormal spread")
+    reason: Text = Field(description="why this distribution: sources, or the argument for the range")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Prior:
+        needed = {
+            "uniform": ("low", "high"),
+            "loguniform": ("low", "high"),
+            "beta": ("a", "b"),
+            "truncnormal": ("mean", "sd", "low", "high"),
+        }[self.distribution]
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"a {self.distribution} prior needs {', '.join(needed)}; missing {', '.join(missing)}")
+        extra = {"a", "b", "mean", "sd"} - set(needed)
+        given = sorted(name for name in extra if getattr(self, name) is not None)
+        if given:
+            raise ValueError(f"a {self.distribution} prior takes {', '.join(needed)}; found also {', '.join(given)}")
+        lo, hi = self.support()
+        if not lo < hi:
+            raise ValueError(f"expected low < high, found low {lo} and high {hi}")
+        if self.distribution == "loguniform" and lo <= 0:
+            raise ValueError(f"a loguniform prior needs low > 0, found {lo}")
+        for name in ("a", "b", "sd"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"expected {name} > 0, found {value}")
+        return self
+
+    @property
+    def name(self) -> str:
+        """Parameter name in pyabc and in the posterior tables: the dotted path itself."""
+        return self.path
+
+    def support(self) -> tuple[float, float]:
+        """Lowest and highest value the prior can draw."""
+        low = 0.0 if self.low is None else self.low
+        high = 1.0 if self.high is None else self.high
+        return low, high
+
+    def rv(self) -> Any:
+        """The prior as a frozen scipy distribution."""
+        lo, hi = self.support()
+        match self.distribution:
+            case "uniform":
+                return stats.uniform(lo, hi - lo)
+            case "loguniform":
+                return stats.loguniform(lo, hi)
+            case "beta":
+                return stats.beta(self.a, self.b, loc=lo, scale=hi - lo)
+            case _:
+                return stats.truncnorm((lo - self.mean) / self.sd, (hi - self.mean) / self.sd, self.mean, self.sd)
+
+    def pyabc_rv(self) -> Any:
+        """The same distribution as a pyabc random variable (pyabc wraps scipy.stats by name)."""
+        import pyabc
+
+        lo, hi = self.support()
+        match self.distribution:
+            case "uniform":
+                return pyabc.RV("uniform", lo, hi - lo)
+            case "loguniform":
+                return pyabc.RV("loguniform", lo, hi)
+            case "beta":
+                return pyabc.RV("beta", self.a, self.b, loc=lo, scale=hi - lo)
+            case _:
+                a, b = (lo - self.mean) / self.sd, (hi - self.mean) / self.sd
+                return pyabc.RV("truncnorm", a, b, self.mean, self.sd)
+
+
+class PriorFile(BaseModel):
+    """A prior file: the case it is for and its priors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    case: Text | None = Field(default=None, description="the case (trajectory) these priors are meant for")
+    description: Text | None = None
+    priors: list[Prior] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> PriorFile:
+        paths = [p.path for p in self.priors]
+        dupes = sorted({p for p in paths if paths.count(p) > 1})
+        if dupes:
+            raise ValueError(f"each path may have one prior; found more than one for {', '.join(dupes)}")
+        return self
+
+
+def load_priors(path: str | Path, scenario: Scenario | None = None) -> PriorFile:
+    """Read and validate a prior file; with a scenario, check every path and both bounds against it.
+
+    Raises:
+        InputError: one line per problem, naming the file, line and field.
+    """
+    path = Path(path)
+    data, lines = read_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a YAML mapping with `priors:` at the top level")
+    try:
+        priors = PriorFile.model_validate(data)
+    except pydantic.ValidationError as err:
+        raise InputError(format_validation_error(err, path, lines)) from None
+    if scenario is not None:
+        problems = []
+        for i, prior in enumerate(priors.priors):
+            problem = _check_against(prior, scenario)
+            if problem:
+                line = lines.get(("priors", i, "path"))
+                problems.append(f"{path}{f':{line}' if line else ''}: priors.{i}.path: {problem}")
+        if problems:
+            raise InputError("\n".join(problems))
+    return priors
+
+
+def _check_against(prior: Prior, scenario: Scenario) -> str | None:
+    try:
+        current = parameter_value(scenario, prior.path)
+    except InputError as err:
+        return str(err)
+    if isinstance(current, bool) or not isinstance(current, (int, float)):
+        return f"{prior.path!r} is not a numeric parameter (found {current!r})"
+    for bound in prior.support():
+        try:
+            set_parameters(scenario, {prior.path: bound}, origin="prior bound check")
+        except (InputError, pydantic.ValidationError) as err:
+            first = str(err).splitlines()[1] if isinstance(err, pydantic.ValidationError) else str(err)
+            return f"the prior's bound {bound} is not a valid value of {prior.path} ({first.strip()})"
+    return None
+
+
+def parameter_value(scenario: Scenario, path: str) -> Any:
+    """The value of the parameter at a dotted path (list items by index, `name` or `locality`)."""
+    node: Any = scenario.model_dump(mode="json")
+    for depth, part in enumerate(path.split(".")):
+        here = ".".join(path.split(".")[: depth + 1])
+        if isinstance(node, list):
+            matches = [i for i, item in enumerate(node) if part.isdigit() and int(part) == i
+                       or isinstance(item, dict) and part in (item.get("name"), item.get("locality"))]  # fmt: skip
+            if not matches:
+                raise InputError(f"no list item {here!r} in the scenario")
+            node = node[matches[0]]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            known = ", ".join(sorted(node)) if isinstance(node, dict) else "none"
+            raise InputError(f"no field {here!r} in the scenario (fields there: {known})")
+    if isinstance(node, dict) and "value" in node:
+        return node["value"]
+    return node
+
+
+def set_parameters(scenario: Scenario, values: dict[str, float], origin: str) -> Scenario:
+    """The scenario with parameters set; whole-number parameters (counts, days) are rounded.
+
+    Every changed number gets `origin` as its provenance (e.g. "calibrated:
+    posterior median, calibration/waer/posterior_summary.csv").
+    """
+    fixed = {}
+    for path, value in values.items():
+        current = parameter_value(scenario, path)
+        fixed[path] = round(value) if isinstance(current, int) and not isinstance(current, bool) else float(value)
+    return with_overrides(scenario, fixed, origin=origin)

@@ -52,7 +52,7 @@ DATE_SCALE_DAYS = 90
 """Days outside a documented window at which a simulated date scores as fully wrong."""
 
 POPULATION = "population"
-"""Simulated residents before the surrender evacuation: the run's final population plus those bussed out under it."""
+"""Simulated residents before the surrender evacuation: final population plus those bussed out under it."""
 
 
 @dataclass
@@ -102,7 +102,7 @@ class Comparison:
 
 
 def run_rows(events: pd.DataFrame, run_ids: Sequence[int]) -> Iterator[tuple[int, list[Row]]]:
-    """Each run's event log as (day, type, actor, count, detail) rows, in log order (runs without events: [])."""
+    """Each run's event log as (day, type, actor, count, detail) rows, in log order ([] for none)."""
     columns = [events[c].to_numpy() for c in ("run", "day", "type", "actor", "count", "detail")]
     by_run: dict[int, list[Row]] = {}
     for run, day, kind, actor, count, detail in zip(*columns, strict=True):
@@ -149,7 +149,9 @@ def compare_frames(targets: Targets, runs: pd.DataFrame, events: pd.DataFrame) -
     )
 
 
-def compare(trajectory: Trajectory, scenario: Scenario, runs: pd.DataFrame, events: pd.DataFrame) -> Comparison:
+def compare(
+    trajectory: Trajectory, scenario: Scenario, runs: pd.DataFrame, events: pd.DataFrame
+) -> Comparison:
     """Compare an ensemble's tables (e.g. `Ensemble.runs`, `Ensemble.events`) with a documented trajectory.
 
     Raises:
@@ -169,21 +171,31 @@ def _event_table(targets: Targets, matched: pd.DataFrame) -> tuple[pd.DataFrame,
         p10, p50, p90 = np.quantile(days, [0.1, 0.5, 0.9]) if len(days) else (math.nan,) * 3
         inside = bool(len(days)) and target.first_day <= p90 and p10 <= target.last_day
         offsets = np.array([abs(target.offset(int(d))) for d in days], dtype=float)
-        score = (np.minimum(1.0, offsets / DATE_SCALE_DAYS).sum() + (len(matched) - len(days))) / max(len(matched), 1)
+        score = (np.minimum(1.0, offsets / DATE_SCALE_DAYS).sum() + (len(matched) - len(days))) / max(
+            len(matched), 1
+        )
         if target.key:
             scores[target.id] = float(score)
         first, last = target.event.window()
         rows.append(
             {
-                "id": target.id, "type": target.event.type.value, "detail": target.event.detail or "",
-                "key": target.key, "documented_from": first, "documented_to": last,
+                "id": target.id,
+                "type": target.event.type.value,
+                "detail": target.event.detail or "",
+                "key": target.key,
+                "documented_from": first,
+                "documented_to": last,
                 "share_happened": share,
-                "median": _date(start, p50), "p10": _date(start, p10), "p90": _date(start, p90),
+                "median": _date(start, p50),
+                "p10": _date(start, p10),
+                "p90": _date(start, p90),
                 "inside_80": inside if len(days) else None,
-                "median_offset_days": float(np.median([target.offset(int(d)) for d in days])) if len(days) else None,
+                "median_offset_days": float(np.median([target.offset(int(d)) for d in days]))
+                if len(days)
+                else None,
                 "score": float(score),
             }
-        )  # fmt: skip
+        )
     return pd.DataFrame(rows), scores
 
 
@@ -200,18 +212,28 @@ def _quantity_table(targets: Targets, values: pd.DataFrame) -> tuple[pd.DataFram
         description = QUANTITIES[name].description if name in QUANTITIES else POPULATION_TEXT
         rows.append(
             {
-                "quantity": name, "what": description, "documented_low": bounds.low, "documented_high": bounds.high,
-                "median": p50, "p10": p10, "p90": p90,
+                "quantity": name,
+                "what": description,
+                "documented_low": bounds.low,
+                "documented_high": bounds.high,
+                "median": p50,
+                "p10": p10,
+                "p90": p90,
                 "share_in_range": float((offsets == 0).mean()),
                 "median_in_range": bounds.contains(p50),
-                "overlaps_80": bool(p10 <= (bounds.high if bounds.high is not None else math.inf) and bounds.low <= p90),
-                "calibrated": name in targets.calibrated_quantities, "score": scores[name],
+                "overlaps_80": bool(
+                    p10 <= (bounds.high if bounds.high is not None else math.inf) and bounds.low <= p90
+                ),
+                "calibrated": name in targets.calibrated_quantities,
+                "score": scores[name],
             }
-        )  # fmt: skip
+        )
     return pd.DataFrame(rows), scores
 
 
-POPULATION_TEXT = "residents before the surrender evacuation (final population plus those bussed out under it)"
+POPULATION_TEXT = (
+    "residents before the surrender evacuation (final population plus those bussed out under it)"
+)
 
 
 def _outcome(targets: Targets, runs: pd.DataFrame) -> tuple[dict | None, float | None]:
@@ -222,10 +244,15 @@ def _outcome(targets: Targets, runs: pd.DataFrame) -> tuple[dict | None, float |
     share = shares[targets.outcome]
     most_likely = max(shares, key=shares.get)
     return (
-        {"documented": targets.outcome, "share": share, "most_likely": most_likely,
-         "documented_is_most_likely": share >= shares[most_likely], "shares": shares},
+        {
+            "documented": targets.outcome,
+            "share": share,
+            "most_likely": most_likely,
+            "documented_is_most_likely": share >= shares[most_likely],
+            "shares": shares,
+        },
         1.0 - share,
-    )  # fmt: skip
+    )
 
 
 def _mean(values: list[float]) -> float | None:

@@ -13,22 +13,28 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from simkit.calibration.compare import run_rows  # noqa: E402
-from simkit.model.events import EventType  # noqa: E402
+from simkit.calibration.compare import run_rows
+from simkit.model.events import EventType
 
 if TYPE_CHECKING:
     from simkit.calibration.compare import Comparison
     from simkit.calibration.summary_stats import Targets
 
-__all__ = ["cumulative_counts", "plot_event_intervals", "plot_fan_with_record", "plot_marginals", "write_compare_figures"]
+__all__ = [
+    "cumulative_counts",
+    "plot_event_intervals",
+    "plot_fan_with_record",
+    "plot_marginals",
+    "write_compare_figures",
+]
 
 
 def cumulative_counts(events: pd.DataFrame, run_ids: np.ndarray, horizon: int, kind: EventType) -> np.ndarray:
-    """(runs x days) cumulative sum of the `count` of one event type; a run that ended keeps its last value."""
+    """(runs x days) cumulative sum of one event type's `count`; a run that ended keeps its last value."""
     out = np.zeros((len(run_ids), horizon))
     for i, (_, rows) in enumerate(run_rows(events, run_ids)):
         for day, type_, _, count, _ in rows:
@@ -37,8 +43,10 @@ def cumulative_counts(events: pd.DataFrame, run_ids: np.ndarray, horizon: int, k
     return np.cumsum(out, axis=1)
 
 
-def _documented_running_total(targets: Targets, kind: EventType, figure: str) -> list[tuple[dt.date, float | None]]:
-    """Dates of documented events of `kind` and the running sum of their reported figure (None when not reported).
+def _documented_running_total(
+    targets: Targets, kind: EventType, figure: str
+) -> list[tuple[dt.date, float | None]]:
+    """Dates of documented events of `kind` and the running sum of their figure (None where none is reported).
 
     A reported cumulative figure (`cumulative_people`) counts from the
     surrender agreement, so it is added to what was documented before it.
@@ -87,8 +95,13 @@ def plot_fan_with_record(
     points = _documented_running_total(targets, kind, figure)
     known = [(d, v) for d, v in points if v is not None]
     if known:
-        ax.scatter([pd.Timestamp(d) for d, _ in known], [v for _, v in known], color="#c44e52", zorder=3,
-                   label="documented (running total)")  # fmt: skip
+        ax.scatter(
+            [pd.Timestamp(d) for d, _ in known],
+            [v for _, v in known],
+            color="#c44e52",
+            zorder=3,
+            label="documented (running total)",
+        )
     last = 0.0
     unknown_x, unknown_y = [], []
     for d, v in points:
@@ -98,19 +111,29 @@ def plot_fan_with_record(
         else:
             last = v
     if unknown_x:
-        ax.scatter(unknown_x, unknown_y, facecolors="none", edgecolors="#c44e52", zorder=3,
-                   label="documented, no figure")  # fmt: skip
-    ax.set_title(f"cumulative {'people evacuated' if kind == EventType.EVACUATION_CONVOY else 'detainees released'}")
+        ax.scatter(
+            unknown_x,
+            unknown_y,
+            facecolors="none",
+            edgecolors="#c44e52",
+            zorder=3,
+            label="documented, no figure",
+        )
+    ax.set_title(
+        f"cumulative {'people evacuated' if kind == EventType.EVACUATION_CONVOY else 'detainees released'}"
+    )
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     return ax
 
 
 def plot_event_intervals(comparison: Comparison, ax: plt.Axes) -> plt.Axes:
-    """Each documented event: its documented date (red) against the simulated median and 80% interval (blue)."""
+    """Each documented event: documented date (red) against the simulated median and 80% interval (blue)."""
     table = comparison.events.iloc[::-1].reset_index(drop=True)
     for i, row in table.iterrows():
         if row["p10"] is not None and not pd.isna(row["p10"]):
-            ax.plot([pd.Timestamp(row["p10"]), pd.Timestamp(row["p90"])], [i, i], color="#4c72b0", lw=3, alpha=0.6)
+            ax.plot(
+                [pd.Timestamp(row["p10"]), pd.Timestamp(row["p90"])], [i, i], color="#4c72b0", lw=3, alpha=0.6
+            )
             ax.scatter([pd.Timestamp(row["median"])], [i], color="#1f3b73", s=18, zorder=3)
         first, last = pd.Timestamp(row["documented_from"]), pd.Timestamp(row["documented_to"])
         if first == last:
@@ -128,8 +151,9 @@ def plot_event_intervals(comparison: Comparison, ax: plt.Axes) -> plt.Axes:
     return ax
 
 
-def write_compare_figures(comparison: Comparison, targets: Targets, runs: pd.DataFrame, events: pd.DataFrame,
-                          out: Path) -> list[Path]:  # fmt: skip
+def write_compare_figures(
+    comparison: Comparison, targets: Targets, runs: pd.DataFrame, events: pd.DataFrame, out: Path
+) -> list[Path]:
     """Write compare_events.png (dates) and compare_fan.png (cumulative evacuated and released)."""
     written = []
     fig, ax = plt.subplots(figsize=(11, 0.32 * len(comparison.events) + 1.6))
@@ -143,8 +167,10 @@ def write_compare_figures(comparison: Comparison, targets: Targets, runs: pd.Dat
     return written
 
 
-def plot_marginals(particles: pd.DataFrame, weights: np.ndarray, priors: list, out: Path) -> Path:
-    """Weighted histograms of the last generation, one panel per parameter, with the prior's density and median."""
+def plot_marginals(
+    particles: pd.DataFrame, weights: np.ndarray, priors: list, medians: dict[str, float], out: Path
+) -> Path:
+    """Weighted histograms of the last generation, one panel per parameter, with prior density and median."""
     n = len(priors)
     cols = min(3, n)
     rows = -(-n // cols)
@@ -153,21 +179,24 @@ def plot_marginals(particles: pd.DataFrame, weights: np.ndarray, priors: list, o
         x = particles[prior.name].to_numpy()
         lo, hi = prior.support()
         grid = np.linspace(lo, hi, 200)
-        ax.hist(x, bins=30, range=(lo, hi), weights=weights, density=True, color="#4c72b0", alpha=0.7, label="posterior")
+        ax.hist(
+            x,
+            bins=30,
+            range=(lo, hi),
+            weights=weights,
+            density=True,
+            color="#4c72b0",
+            alpha=0.7,
+            label="posterior",
+        )
         ax.plot(grid, prior.rv().pdf(grid), color="#888888", lw=1.5, label="prior")
-        median = _weighted_quantile(x, weights, 0.5)
+        median = medians[prior.name]
         ax.axvline(median, color="#c44e52", lw=1.5, label=f"median {median:.3g}")
         ax.set_title(prior.path, fontsize=9)
         ax.legend(frameon=False, fontsize=7)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     return _save(fig, out)
-
-
-def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
-    order = np.argsort(x)
-    cw = np.cumsum(w[order])
-    return float(x[order][np.searchsorted(cw, q * cw[-1])])
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:

@@ -80,11 +80,15 @@ class Prior(BaseModel):
         }[self.distribution]
         missing = [name for name in needed if getattr(self, name) is None]
         if missing:
-            raise ValueError(f"a {self.distribution} prior needs {', '.join(needed)}; missing {', '.join(missing)}")
+            raise ValueError(
+                f"a {self.distribution} prior needs {', '.join(needed)}; missing {', '.join(missing)}"
+            )
         extra = {"a", "b", "mean", "sd"} - set(needed)
         given = sorted(name for name in extra if getattr(self, name) is not None)
         if given:
-            raise ValueError(f"a {self.distribution} prior takes {', '.join(needed)}; found also {', '.join(given)}")
+            raise ValueError(
+                f"a {self.distribution} prior takes {', '.join(needed)}; found also {', '.join(given)}"
+            )
         lo, hi = self.support()
         if not lo < hi:
             raise ValueError(f"expected low < high, found low {lo} and high {hi}")
@@ -118,7 +122,9 @@ class Prior(BaseModel):
             case "beta":
                 return stats.beta(self.a, self.b, loc=lo, scale=hi - lo)
             case _:
-                return stats.truncnorm((lo - self.mean) / self.sd, (hi - self.mean) / self.sd, self.mean, self.sd)
+                return stats.truncnorm(
+                    (lo - self.mean) / self.sd, (hi - self.mean) / self.sd, self.mean, self.sd
+                )
 
     def pyabc_rv(self) -> Any:
         """The same distribution as a pyabc random variable (pyabc wraps scipy.stats by name)."""
@@ -203,8 +209,12 @@ def parameter_value(scenario: Scenario, path: str) -> Any:
     for depth, part in enumerate(path.split(".")):
         here = ".".join(path.split(".")[: depth + 1])
         if isinstance(node, list):
-            matches = [i for i, item in enumerate(node) if part.isdigit() and int(part) == i
-                       or isinstance(item, dict) and part in (item.get("name"), item.get("locality"))]  # fmt: skip
+            matches = [
+                i
+                for i, item in enumerate(node)
+                if (part.isdigit() and int(part) == i)
+                or (isinstance(item, dict) and part in (item.get("name"), item.get("locality")))
+            ]
             if not matches:
                 raise InputError(f"no list item {here!r} in the scenario")
             node = node[matches[0]]
@@ -227,5 +237,7 @@ def set_parameters(scenario: Scenario, values: dict[str, float], origin: str) ->
     fixed = {}
     for path, value in values.items():
         current = parameter_value(scenario, path)
-        fixed[path] = round(value) if isinstance(current, int) and not isinstance(current, bool) else float(value)
+        fixed[path] = (
+            round(value) if isinstance(current, int) and not isinstance(current, bool) else float(value)
+        )
     return with_overrides(scenario, fixed, origin=origin)

@@ -63,7 +63,13 @@ Row = tuple[int, str, str, int, str]
 """One event of a run's log: (day, type, actor, count, detail), as `SiegeModel.events.rows`."""
 
 EXOGENOUS = frozenset(
-    {EventType.MEDIATOR_ENTRY, EventType.FORCES_CHANGE, EventType.AID_CUT, EventType.CAMPAIGN, EventType.DETAINEE_LIST}
+    {
+        EventType.MEDIATOR_ENTRY,
+        EventType.FORCES_CHANGE,
+        EventType.AID_CUT,
+        EventType.CAMPAIGN,
+        EventType.DETAINEE_LIST,
+    }
 )
 """Event types the scenario schedules by date: they happen whatever the run did before."""
 
@@ -124,7 +130,9 @@ QUANTITIES: dict[str, Measure] = {
         lambda rows, run: float(sum(r[3] for r in _surrender_convoys(rows)[:10])),
         calibrate=False,  # overlaps evacuated_total; shown in compare only
     ),
-    "detainees_released_total": Measure("detainees released over the run", lambda rows, run: float(run["released"])),
+    "detainees_released_total": Measure(
+        "detainees released over the run", lambda rows, run: float(run["released"])
+    ),
     "detainees_released_share": Measure(
         "share of the detainee list released", lambda rows, run: float(run["released_share"]), calibrate=False
     ),
@@ -174,14 +182,17 @@ class Target:
 
     @property
     def id(self) -> str:
+        """The documented event's id."""
         return self.event.id
 
     @property
     def key(self) -> bool:
+        """Whether it is a key event (chained, and a calibration target)."""
         return self.event.key
 
     @property
     def kind(self) -> tuple[str, str | None]:
+        """(type, first word of detail): what a simulated event must show to match."""
         return self.event.type.value, detail_word(self.event.detail)
 
     def offset(self, day: int) -> int:
@@ -195,7 +206,7 @@ class Target:
 
 @dataclass(frozen=True)
 class Targets:
-    """What of a trajectory a scenario's runs are compared on: events in the simulated period, quantities, outcome.
+    """What of a trajectory a scenario's runs are compared on: events in its period, quantities, outcome.
 
     Built once per (trajectory, scenario); applying it to a run is cheap.
 
@@ -231,7 +242,7 @@ class Targets:
         skipped = tuple(e.id for e in trajectory.events if e not in inside)
         if not inside:
             raise InputError(
-                f"trajectory {trajectory.case!r} ({trajectory.start}..{trajectory.end}) has no event inside the "
+                f"trajectory {trajectory.case!r} ({trajectory.start}..{trajectory.end}) has no event in the "
                 f"scenario {scenario.name!r} ({start}..{end}); is it the right pair?"
             )
         targets: list[Target] = []
@@ -259,10 +270,12 @@ class Targets:
 
     @property
     def key_events(self) -> list[Target]:
+        """The key events in the simulated period, in date order."""
         return [t for t in self.events if t.key]
 
     @property
     def calibrated_quantities(self) -> list[str]:
+        """Documented quantities that calibration fits (and the distance scores)."""
         return [name for name in self.quantities if QUANTITIES[name].calibrate]
 
 
@@ -304,7 +317,7 @@ def _nth_at_or_after(positions: list[int], start: int, nth: int) -> int | None:
 
 
 def summary_statistics(targets: Targets, rows: Sequence[Row], run: Mapping) -> dict[str, float]:
-    """The statistics vector of one run: key-event indicators and censored date offsets, quantity offsets, outcome.
+    """One run's statistics: key-event indicators and censored date offsets, quantity offsets, outcome.
 
     Args:
         targets: the trajectory matched to the scenario.
@@ -326,7 +339,7 @@ def summary_statistics(targets: Targets, rows: Sequence[Row], run: Mapping) -> d
 
 
 def observed_statistics(targets: Targets) -> dict[str, float]:
-    """The documented trajectory's statistics: every key event happened inside its window, every figure in range."""
+    """The documented trajectory's statistics: each key event inside its window, each figure in range."""
     stats: dict[str, float] = {}
     for target in targets.key_events:
         stats[f"{target.id}.happened"] = 1.0
@@ -349,7 +362,7 @@ def trajectory_from_run(
     label: str,
     tolerance: float = 0.1,
 ) -> Trajectory:
-    """A documented trajectory as the model itself wrote it: the template's key events as they happened in one run.
+    """A trajectory as the model itself wrote it: the template's key events as they happened in one run.
 
     Used to test that comparison and calibration find what they should: a
     trajectory made by the model at known parameters. Key events that the run
@@ -378,20 +391,31 @@ def trajectory_from_run(
             continue
         date = scenario.start + dt.timedelta(days=day)
         events.append(
-            Event(id=target.id, type=target.event.type, date=date, key=True, detail=target.event.detail,
-                  description=f"{target.event.description} (as simulated)", sources=sources)
-        )  # fmt: skip
+            Event(
+                id=target.id,
+                type=target.event.type,
+                date=date,
+                key=True,
+                detail=target.event.detail,
+                description=f"{target.event.description} (as simulated)",
+                sources=sources,
+            )
+        )
     if not events:
         raise InputError(f"{label}: the run has none of the key events of {template.case!r}")
     events.sort(key=lambda e: e.window()[0])
     values = quantity_values(rows, run, targets.calibrated_quantities)
     quantities = {
-        name: Quantity(low=math.floor(v * (1 - tolerance)), high=math.ceil(v * (1 + tolerance)), sources=sources)
+        name: Quantity(
+            low=math.floor(v * (1 - tolerance)), high=math.ceil(v * (1 + tolerance)), sources=sources
+        )
         for name, value in values.items()
         for v in [max(value, 0.0)]
     }
     end = max(scenario.start + dt.timedelta(days=int(run["outcome_day"])), events[-1].window()[1])
-    population = Quantity(low=run["population"], high=max(run["population"], template.population.low), sources=sources)
+    population = Quantity(
+        low=run["population"], high=max(run["population"], template.population.low), sources=sources
+    )
     return Trajectory(
         case="synthetic",
         description=f"{template.case} key events as simulated ({label})",
@@ -405,7 +429,7 @@ def trajectory_from_run(
 
 
 def reorder_dates(trajectory: Trajectory, order: Sequence[int]) -> Trajectory:
-    """The same events with their dates permuted (event i takes the date of event order[i]), re-sorted by date.
+    """The same events with dates permuted (event i takes the date of event order[i]), re-sorted by date.
 
     A trajectory whose events happened in the wrong order: the control case
     that a comparison must score worse than the real order.

@@ -1,6 +1,6 @@
 """Command-line interface: `simkit --help` lists the commands."""
 
-from simkit.cli import run, validate  # noqa: F401  (registers the commands)
+from simkit.cli import calibrate, compare, run, validate  # noqa: F401  (registers the commands)
 from simkit.cli.app import app
 
 __all__ = ["app"]

@@ -1,0 +1,411 @@
+"""Likelihood-free calibration of a scenario to a documented trajectory with pyabc's ABC-SMC.
+
+Why ABC: the model's likelihood of a dated event sequence is intractable, but
+simulating is cheap (~10 ms a run), so the posterior is approximated by keeping
+parameter draws whose runs land close to the documented trajectory.
+
+The pieces:
+
+* data and statistics: `summary_stats` (key-event indicators and censored date
+  offsets, quantity offsets, outcome indicator; the documented trajectory is the
+  point 1/0 of that vector);
+* distance: pyabc's `AdaptivePNormDistance` (p = 1), which rescales each
+  statistic by its mean absolute deviation over each generation's simulations
+  (accepted and rejected), so days, people and indicators weigh alike and the
+  weights follow the statistics' spread as the population narrows. The mean (not
+  median) absolute deviation keeps 0/1 indicators in: their median deviation is
+  0 whenever most runs agree, which would silently drop them;
+* threshold: the median of the last generation's distances (pyabc's default);
+* one simulation per particle, seeded from numpy's global generator, which pyabc
+  seeds per worker: a run with one worker and a given --seed is reproducible,
+  with several workers it is not (pyabc reseeds its worker processes);
+* budget: generations run while the predicted cost of the next one (population
+  size / last acceptance rate) fits in what is left; a generation that would
+  exceed the remainder is stopped by pyabc's evaluation cap and discarded.
+
+Outputs in the result folder: `abc.db` (pyabc history, SQLite), `posterior.parquet`
+(last generation: parameters and weights), `posterior_summary.csv` and `.json`
+(weighted quantiles per parameter, prior and reason), `generations.csv` (epsilon,
+simulations, acceptance rate, wall time per generation), `marginals.png`,
+`<scenario>_calibrated.yaml` (posterior medians, with provenance saying so) and
+`manifest.json` (command, seeds, versions, timings).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from simkit.calibration.priors import PriorFile, parameter_value
+from simkit.calibration.summary_stats import Targets, observed_statistics, summary_statistics
+from simkit.calibration.trajectory import Trajectory
+from simkit.model import SiegeModel
+from simkit.scenario import LoadedScenario, Scenario, dump_scenario, with_overrides
+from simkit.yamlio import InputError
+
+__all__ = ["CalibrationResult", "Generation", "SimulationModel", "calibrate", "weighted_quantile"]
+
+MAX_SCALE_WEIGHT_RATIO = 100.0
+"""No statistic may weigh more than 100 times another: a near-constant one cannot take over the distance."""
+
+
+@dataclass(frozen=True)
+class SimulationModel:
+    """The pyabc model: parameters in, one run's summary statistics out. Picklable (module-level, plain data).
+
+    Attributes:
+        scenario: the scenario being calibrated (parameters not in the prior stay as they are).
+        targets: the trajectory matched to the scenario.
+        whole: dotted paths of whole-number parameters (rounded before use).
+    """
+
+    scenario: Scenario
+    targets: Targets
+    whole: frozenset[str]
+
+    def scenario_at(self, parameters: Mapping[str, float], origin: str = "abc particle") -> Scenario:
+        """The scenario with these parameter values (whole-number parameters rounded)."""
+        values = {k: round(v) if k in self.whole else float(v) for k, v in parameters.items()}
+        return with_overrides(self.scenario, values, origin=origin)
+
+    def __call__(self, parameters: Mapping[str, float]) -> dict[str, float]:
+        """Simulate one run at these parameters and return its summary statistics."""
+        scenario = self.scenario_at(parameters)
+        seed = int(np.random.randint(0, 2**62))  # pyabc seeds numpy in each worker
+        model = SiegeModel(scenario, rng=seed)
+        outcome = model.run()
+        return summary_statistics(self.targets, model.events.rows, outcome.as_row())
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One ABC-SMC generation, as reported while running and in generations.csv."""
+
+    t: int
+    epsilon: float
+    simulations: int
+    accepted: int
+    acceptance_rate: float
+    ess: float
+    wall_time_s: float
+    total_simulations: int
+
+
+@dataclass
+class CalibrationResult:
+    """What `calibrate` wrote and found."""
+
+    out: Path
+    generations: list[Generation]
+    posterior: pd.DataFrame
+    summary: pd.DataFrame
+    calibrated_scenario: Path
+    wall_time_s: float
+    total_simulations: int
+    stop_reason: str
+
+
+def weighted_quantile(x: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """Quantile of weighted draws (inverse of the weighted empirical CDF)."""
+    order = np.argsort(x)
+    cumulative = np.cumsum(weights[order])
+    return float(x[order][min(np.searchsorted(cumulative, q * cumulative[-1]), len(x) - 1)])
+
+
+def calibrate(
+    loaded: LoadedScenario,
+    trajectory: Trajectory,
+    priors: PriorFile,
+    budget: int,
+    out: str | Path,
+    *,
+    population: int = 200,
+    workers: int = 1,
+    scheduler: str | None = None,
+    seed: int = 1,
+    max_generations: int = 30,
+    min_acceptance_rate: float = 0.002,
+    progress: Callable[[Generation], None] | None = None,
+    command: str | None = None,
+    trajectory_path: str | Path | None = None,
+    priors_path: str | Path | None = None,
+) -> CalibrationResult:
+    """Run ABC-SMC until the simulation budget, `max_generations` or `min_acceptance_rate` stops it.
+
+    Args:
+        loaded: the scenario to calibrate.
+        trajectory: the documented trajectory to fit.
+        priors: the parameters to fit (checked against the scenario).
+        budget: most simulations to spend (the prior sample that calibrates the
+            adaptive distance counts too).
+        out: result folder (created; refused if it already holds a calibration).
+        population: particles per generation.
+        workers: local processes (ignored with `scheduler`).
+        scheduler: address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786.
+        seed: numpy seed (reproducible with one local worker).
+        max_generations: most generations.
+        min_acceptance_rate: stop when a generation accepts less than this.
+        progress: called after each generation.
+        command: the command line, recorded in the manifest.
+        trajectory_path: the trajectory file, recorded in the manifest.
+        priors_path: the prior file, recorded in the manifest.
+
+    Raises:
+        InputError: bad options, an unusable folder, or an unreachable scheduler.
+    """
+    import pyabc
+
+    if budget < 2 * population:
+        raise InputError(
+            f"--budget {budget} is too small for population {population}: at least {2 * population}"
+        )
+    if population < 10:
+        raise InputError(f"--population must be at least 10, found {population}")
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, found {workers}")
+    out = Path(out)
+    db = out / "abc.db"
+    if db.exists():
+        raise InputError(
+            f"{out} already holds a calibration (abc.db); choose another --out or delete that folder"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+
+    scenario = loaded.scenario
+    targets = Targets.build(trajectory, scenario)
+    whole = frozenset(p.path for p in priors.priors if _is_whole(parameter_value(scenario, p.path)))
+    model = SimulationModel(scenario, targets, whole)
+    prior = pyabc.Distribution(**{p.name: p.pyabc_rv() for p in priors.priors})
+    distance = pyabc.AdaptivePNormDistance(
+        p=1,
+        scale_function=pyabc.distance.mean_absolute_deviation,
+        max_scale_weight_ratio=MAX_SCALE_WEIGHT_RATIO,
+    )
+    sampler, client = _sampler(workers, scheduler)
+    np.random.seed(seed)
+    abc_logger = logging.getLogger("ABC")
+    level = abc_logger.level
+    abc_logger.setLevel(logging.WARNING)  # our own per-generation lines replace pyabc's INFO log
+    started = time.perf_counter()
+    try:
+        abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=sampler)
+        abc.new(f"sqlite:///{db.resolve()}", observed_statistics(targets))
+        generations, stop_reason = _run(
+            abc, budget, population, max_generations, min_acceptance_rate, progress
+        )
+    finally:
+        abc_logger.setLevel(level)
+        if client is not None:
+            client.close()
+    wall = time.perf_counter() - started
+    if not generations:
+        raise InputError(
+            f"no generation finished within --budget {budget}; raise the budget or lower --population"
+        )
+
+    history = abc.history
+    particles, weights = history.get_distribution(m=0, t=history.max_t)
+    posterior = particles.reset_index(drop=True)[[p.name for p in priors.priors]].copy()
+    posterior["weight"] = np.asarray(weights) / np.sum(weights)
+    summary = _summary(posterior, priors, scenario)
+    total = generations[-1].total_simulations
+    medians = dict(zip(summary["parameter"], summary["median"], strict=True))
+
+    posterior.to_parquet(out / "posterior.parquet", index=False)
+    summary.to_csv(out / "posterior_summary.csv", index=False)
+    (out / "posterior_summary.json").write_text(json.dumps(_json_records(summary), indent=2) + "\n")
+    pd.DataFrame([asdict(g) for g in generations]).to_csv(out / "generations.csv", index=False)
+
+    from simkit.calibration.figures import plot_marginals
+
+    plot_marginals(posterior, posterior["weight"].to_numpy(), priors.priors, medians, out / "marginals.png")
+    origin = (
+        f"calibrated: posterior median, {out.as_posix()}/posterior_summary.csv "
+        f"(ABC-SMC on {trajectory.case}, {total} simulations)"
+    )
+    calibrated = model.scenario_at(medians, origin=origin)
+    scenario_file = out / f"{loaded.path.stem}_calibrated.yaml"
+    dump_scenario(calibrated, scenario_file)
+    manifest = {
+        "command": command or " ".join(sys.argv),
+        "scenario": str(loaded.path),
+        "scenario_hash": loaded.hash,
+        "overrides": loaded.overrides,
+        "trajectory": str(trajectory_path) if trajectory_path else trajectory.case,
+        "priors": str(priors_path) if priors_path else None,
+        "budget": budget,
+        "population": population,
+        "workers": workers,
+        "scheduler": scheduler,
+        "seed": seed,
+        "reproducible": scheduler is None and workers == 1,
+        "distance": "pyabc AdaptivePNormDistance(p=1, scale=mean absolute deviation, max weight ratio 100)",
+        "epsilon": "pyabc default: median of the previous generation's distances",
+        "statistics": list(observed_statistics(targets)),
+        "total_simulations": total,
+        "generations": len(generations),
+        "stop_reason": stop_reason,
+        "wall_time_s": round(wall, 1),
+        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "packages": {name: _version(name) for name in ("simkit", "pyabc", "mesa", "numpy", "pandas")},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return CalibrationResult(out, generations, posterior, summary, scenario_file, wall, total, stop_reason)
+
+
+def _run(
+    abc,
+    budget: int,
+    population: int,
+    max_generations: int,
+    min_acceptance_rate: float,
+    progress: Callable[[Generation], None] | None,
+) -> tuple[list[Generation], str]:
+    """ABCSMC.run's loop, opened up to report each generation and to keep within the budget."""
+    from pyabc.weighted_statistics import effective_sample_size
+
+    t0 = abc.initialize_components_before_run(
+        minimum_epsilon=0.0,
+        max_nr_populations=max_generations,
+        min_acceptance_rate=min_acceptance_rate,
+        max_total_nr_simulations=budget,
+        max_walltime=None,
+        min_eps_diff=0.0,
+    )
+    prior_sample = population  # the distance's scales are fitted on a prior sample of one population
+    generations: list[Generation] = []
+    reason = f"reached {max_generations} generations"
+    try:
+        for t in range(t0, t0 + max_generations):
+            spent = abc.history.total_nr_simulations + prior_sample
+            left = budget - spent
+            if generations:
+                expected = population / max(generations[-1].acceptance_rate, 1e-9)
+                if expected > left:
+                    reason = (
+                        f"budget: the next generation would need ~{expected:,.0f} simulations, {left:,} left"
+                    )
+                    break
+            abc.min_acceptance_rate = max(min_acceptance_rate, population / max(left, 1))
+            started = time.perf_counter()
+            result = abc.run_generation(t=t)
+            if not result["successful"]:
+                reason = (
+                    f"generation {t} stopped: it would have exceeded the budget or the lowest acceptance rate"
+                )
+                break
+            population_t = abc.history.get_population(t)
+            weights = population_t.get_weighted_distances()["w"].to_numpy()
+            evaluations = int(abc.history.get_all_populations().set_index("t").loc[t, "samples"])
+            generation = Generation(
+                t=t,
+                epsilon=float(abc.eps(t)),
+                simulations=evaluations,
+                accepted=len(population_t),
+                acceptance_rate=result["acceptance_rate"],
+                ess=float(effective_sample_size(weights)),
+                wall_time_s=round(time.perf_counter() - started, 2),
+                total_simulations=abc.history.total_nr_simulations + prior_sample,
+            )
+            generations.append(generation)
+            if progress:
+                progress(generation)
+            if abc.check_terminate(t=t, acceptance_rate=result["acceptance_rate"]):
+                reason = (
+                    "budget spent"
+                    if generation.total_simulations >= budget
+                    else f"acceptance rate below {min_acceptance_rate}"
+                    if result["acceptance_rate"] < min_acceptance_rate
+                    else f"reached {max_generations} generations"
+                )
+                break
+    finally:
+        abc.history.done(end_time=dt.datetime.now())
+        abc.sampler.stop()
+    return generations, reason
+
+
+def _sampler(workers: int, scheduler: str | None):
+    import pyabc
+
+    if scheduler is not None:
+        from distributed import Client
+
+        try:
+            client = Client(scheduler, timeout=10)
+        except (OSError, TimeoutError) as err:
+            raise InputError(
+                f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({err})"
+            ) from None
+        return pyabc.sampler.DaskDistributedSampler(dask_client=client, batch_size=20), client
+    if workers == 1:
+        return pyabc.sampler.SingleCoreSampler(), None
+    return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers), None
+
+
+def _summary(posterior: pd.DataFrame, priors: PriorFile, scenario: Scenario) -> pd.DataFrame:
+    weights = posterior["weight"].to_numpy()
+    rows = []
+    for prior in priors.priors:
+        x = posterior[prior.name].to_numpy()
+        mean = float(np.sum(weights * x))
+        lo, hi = prior.support()
+        rows.append(
+            {
+                "parameter": prior.path,
+                "scenario_value": parameter_value(scenario, prior.path),
+                "prior": _describe(prior),
+                "prior_low": lo,
+                "prior_high": hi,
+                "median": weighted_quantile(x, weights, 0.5),
+                "mean": mean,
+                "sd": math.sqrt(float(np.sum(weights * (x - mean) ** 2))),
+                "q05": weighted_quantile(x, weights, 0.05),
+                "q10": weighted_quantile(x, weights, 0.10),
+                "q90": weighted_quantile(x, weights, 0.90),
+                "q95": weighted_quantile(x, weights, 0.95),
+                "reason": prior.reason,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _describe(prior) -> str:
+    lo, hi = prior.support()
+    match prior.distribution:
+        case "beta":
+            return f"beta(a={prior.a:g}, b={prior.b:g}) on [{lo:g}, {hi:g}]"
+        case "truncnormal":
+            return f"truncnormal(mean={prior.mean:g}, sd={prior.sd:g}) on [{lo:g}, {hi:g}]"
+        case kind:
+            return f"{kind}({lo:g}, {hi:g})"
+
+
+def _is_whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _json_records(frame: pd.DataFrame) -> list[dict]:
+    return [
+        {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
+        for r in frame.to_dict("records")
+    ]
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"

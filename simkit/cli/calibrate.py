@@ -1,0 +1,133 @@
+"""`simkit calibrate`: fit a scenario's behavioural parameters to a documented trajectory (ABC-SMC)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from simkit.cli.app import SET_HELP, app, parse_overrides, user_errors
+
+
+@app.command()
+@user_errors
+def calibrate(
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario YAML file, e.g. scenarios/waer.yaml.", show_default=False)
+    ],
+    against: Annotated[
+        Path, typer.Option("--against", "-a", help="Documented trajectory YAML to fit.", show_default=False)
+    ],
+    priors: Annotated[
+        Path,
+        typer.Option(
+            "--priors", "-p", help="Prior file, e.g. calibration/waer_priors.yaml.", show_default=False
+        ),
+    ],
+    budget: Annotated[
+        int, typer.Option("--budget", "-b", help="Most simulations to spend.", show_default=False)
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Result folder (must not hold a calibration yet).", show_default=False
+        ),
+    ],
+    population: Annotated[int, typer.Option("--population", help="Particles per generation.")] = 200,
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Local worker processes.")] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler to run the simulations on, e.g. tcp://HOST:8786."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", "-s", help="numpy seed (reproducible with one local worker).")
+    ] = 1,
+    max_generations: Annotated[int, typer.Option("--max-generations", help="Most ABC-SMC generations.")] = 30,
+    set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No per-generation lines or table; only errors.")
+    ] = False,
+) -> None:
+    """Calibrate the parameters named in a prior file to a documented trajectory with ABC-SMC (pyabc).
+
+    Summary statistics mix dates and counts: for each key event, whether it
+    happens and its days outside the documented window (censored at the
+    horizon when it never happens); each documented quantity's distance outside
+    its range; whether the outcome class matches. An adaptive p-norm distance
+    rescales them every generation. Writes abc.db (pyabc history),
+    posterior.parquet, posterior_summary.csv/.json, generations.csv,
+    marginals.png, <scenario>_calibrated.yaml (posterior medians; `simkit run`
+    and `simkit compare` accept it) and manifest.json. See docs/calibration.md.
+    """
+    from simkit.calibration.abc import calibrate as run_calibration
+    from simkit.calibration.priors import load_priors
+    from simkit.calibration.trajectory import load_trajectory
+    from simkit.scenario import load_scenario
+
+    loaded = load_scenario(scenario, parse_overrides(set_))
+    trajectory = load_trajectory(against)
+    prior_file = load_priors(priors, loaded.scenario)
+    command = "simkit " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+    where = f"scheduler {scheduler}" if scheduler else f"{workers} worker{'s' if workers > 1 else ''}"
+    if not quiet:
+        typer.echo(
+            f"calibrating {len(prior_file.priors)} parameters of {loaded.scenario.name} "
+            f"to {trajectory.case}: "
+            f"budget {budget:,} simulations, population {population}, {where}",
+            err=True,
+        )
+
+    def report(g) -> None:
+        if not quiet:
+            typer.echo(
+                f"generation {g.t}: epsilon {g.epsilon:.3g}, accepted {g.accepted}/{g.simulations:,} "
+                f"({g.acceptance_rate:.1%}), {g.wall_time_s:.1f} s; "
+                f"{g.total_simulations:,} of {budget:,} simulations",
+                err=True,
+            )
+
+    result = run_calibration(
+        loaded,
+        trajectory,
+        prior_file,
+        budget,
+        out,
+        population=population,
+        workers=workers,
+        scheduler=scheduler,
+        seed=seed,
+        max_generations=max_generations,
+        progress=report,
+        command=command,
+        trajectory_path=against,
+        priors_path=priors,
+    )
+    if quiet:
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"posterior after {len(result.generations)} generations, "
+        f"{result.total_simulations:,} simulations, "
+        f"{result.wall_time_s:.0f} s ({result.stop_reason})",
+        title_justify="left",
+    )
+    for column in ("parameter", "scenario", "prior", "median", "80% interval"):
+        table.add_column(column, justify="left" if column in ("parameter", "prior") else "right")
+    for row in result.summary.itertuples():
+        table.add_row(
+            row.parameter,
+            f"{row.scenario_value:.3g}",
+            row.prior,
+            f"{row.median:.3g}",
+            f"{row.q10:.3g} - {row.q90:.3g}",
+        )
+    Console(file=sys.stdout).print(table)
+    typer.echo(
+        f"wrote {result.out}/: abc.db, posterior.parquet, posterior_summary.csv, posterior_summary.json, "
+        f"generations.csv, marginals.png, {result.calibrated_scenario.name}, manifest.json"
+    )

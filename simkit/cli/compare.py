@@ -1,0 +1,153 @@
+"""`simkit compare`: an ensemble of a scenario set beside a documented trajectory, event by event."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from simkit.cli.app import SET_HELP, app, parse_overrides, user_errors
+
+
+@app.command()
+@user_errors
+def compare(
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario YAML file, e.g. scenarios/waer.yaml.", show_default=False)
+    ],
+    against: Annotated[
+        Path,
+        typer.Option(
+            "--against",
+            "-a",
+            help="Documented trajectory YAML, e.g. calibration/waer_trajectory.yaml.",
+            show_default=False,
+        ),
+    ],
+    runs: Annotated[int, typer.Option("--runs", "-n", help="Number of stochastic runs.")] = 1000,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Result folder [default: results/<scenario>-vs-<case>]."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", "-s", help="Master seed; run i uses a seed derived from (seed, i).")
+    ] = 1,
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes.")] = 1,
+    set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
+    plots: Annotated[
+        bool, typer.Option("--plots/--no-plots", help="Write PNG figures to the result folder.")
+    ] = True,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar or tables; only errors.")
+    ] = False,
+) -> None:
+    """Compare simulated runs with a documented trajectory, event by event, and score the fit.
+
+    For every documented event in the scenario's period: the documented date,
+    the share of runs in which it happens, the simulated median date and 80%
+    interval, and whether the documented date lies inside. The same for
+    documented quantities (evacuated, released, population), the outcome class,
+    and one overall distance D in [0, 1] (0 = every run on the record; defined
+    in docs/calibration.md). Writes comparison.json, compare_events.csv,
+    compare_quantities.csv, compare_events.png and compare_fan.png next to the
+    ensemble's own files (runs.parquet, events.parquet, manifest.json).
+    """
+    import json
+
+    from simkit.calibration.compare import compare_frames
+    from simkit.calibration.summary_stats import Targets
+    from simkit.calibration.trajectory import load_trajectory
+    from simkit.ensemble import run_ensemble
+    from simkit.report import progress_bar
+    from simkit.scenario import load_scenario
+
+    loaded = load_scenario(scenario, parse_overrides(set_))
+    trajectory = load_trajectory(against)
+    targets = Targets.build(trajectory, loaded.scenario)  # refuses a mismatched pair before running
+    out = out or Path("results") / f"{scenario.stem}-vs-{trajectory.case}"
+    command = "simkit " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+    with progress_bar(runs, loaded.scenario.name, enabled=not quiet) as advance:
+        ensemble = run_ensemble(loaded, runs, seed, workers, out, progress=advance, command=command)
+    result = compare_frames(targets, ensemble.runs, ensemble.events)
+    (out / "comparison.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    result.events.to_csv(out / "compare_events.csv", index=False)
+    result.quantities.to_csv(out / "compare_quantities.csv", index=False)
+    written = ["comparison.json", "compare_events.csv", "compare_quantities.csv"]
+    if plots:
+        from simkit.calibration.figures import write_compare_figures
+
+        written += [
+            p.name for p in write_compare_figures(result, targets, ensemble.runs, ensemble.events, out)
+        ]
+    if not quiet:
+        print_comparison(
+            result, title=f"{loaded.scenario.name} vs {trajectory.case}: {runs} runs, seed {seed}"
+        )
+        typer.echo(f"wrote {out}/: " + ", ".join(written))
+
+
+def print_comparison(result, title: str) -> None:
+    """The comparison as three tables (events, quantities, outcome) and the distance."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=sys.stdout)
+    events = Table(title=title, title_justify="left")
+    for column in ("event", "documented", "happens", "sim median", "sim 80% interval", "inside"):
+        events.add_column(column, justify="left" if column in ("event", "documented") else "right")
+    for row in result.events.itertuples():
+        documented = (
+            str(row.documented_from)
+            if row.documented_from == row.documented_to
+            else (f"{row.documented_from}..{row.documented_to}")
+        )
+        inside = "—" if row.inside_80 is None else ("yes" if row.inside_80 else "[red]no[/]")
+        interval = "—" if row.p10 is None else f"{row.p10} - {row.p90}"
+        name = f"[bold]{row.id}[/]" if row.key else row.id
+        events.add_row(
+            name, documented, f"{row.share_happened:.0%}", str(row.median or "—"), interval, inside
+        )
+    console.print(events)
+    quantities = Table(title="quantities", title_justify="left")
+    for column in ("quantity", "documented", "sim median", "sim 80% interval", "runs in range", "overlap"):
+        quantities.add_column(column, justify="left" if column == "quantity" else "right")
+    for row in result.quantities.itertuples():
+        fmt = "{:.3f}" if row.quantity.endswith("_share") else "{:,.0f}"
+        high = (
+            "…"
+            if row.documented_high is None or row.documented_high != row.documented_high
+            else fmt.format(row.documented_high)
+        )
+        quantities.add_row(
+            row.quantity,
+            f"{fmt.format(row.documented_low)} - {high}",
+            fmt.format(row.median),
+            f"{fmt.format(row.p10)} - {fmt.format(row.p90)}",
+            f"{row.share_in_range:.0%}",
+            "yes" if row.overlaps_80 else "[red]no[/]",
+        )
+    console.print(quantities)
+    outcome = result.outcome or {}
+    shares = ", ".join(f"{k} {v:.0%}" for k, v in outcome.get("shares", {}).items() if v)
+    if outcome.get("documented"):
+        verdict = (
+            "the most likely"
+            if outcome["documented_is_most_likely"]
+            else f"not the most likely ({outcome['most_likely']} is)"
+        )
+        console.print(
+            f"outcome: documented {outcome['documented']} in {outcome['share']:.0%} of runs, "
+            f"{verdict}; {shares}"
+        )
+    else:
+        console.print(f"outcome: the case is open; simulated {shares}")
+    parts = result.parts
+    detail = ", ".join(
+        f"{k} {parts[k]:.3f}" for k in ("dates", "quantities", "outcome") if parts[k] is not None
+    )
+    console.print(
+        f"distance D = {result.distance:.3f} ({detail}; 0 = every run on the record, 1 = none near it)"
+    )

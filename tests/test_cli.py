@@ -1,0 +1,70 @@
+"""The command line as a user meets it: outputs, files, exit codes, one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from simkit.cli import app
+from tests.conftest import WAER
+
+runner = CliRunner()
+
+
+def test_run_writes_results_and_prints_the_table(tmp_path):
+    out = tmp_path / "waer"
+    result = runner.invoke(app, ["run", str(WAER), "--runs", "40", "--seed", "2", "--out", str(out), "--series"])
+    assert result.exit_code == 0, result.output
+    assert "surrender_evacuation" in result.output and "95% CI" in result.output
+    for name in ("runs.parquet", "events.parquet", "summary.json", "manifest.json", "series.parquet",
+                 "outcomes.png", "timeline.png", "series.png"):  # fmt: skip
+        assert (out / name).stat().st_size > 0, name
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["command"].startswith("simkit ") and manifest["master_seed"] == 2
+
+
+def test_set_overrides_reach_the_scenario(tmp_path):
+    out = tmp_path / "e"
+    result = runner.invoke(app, ["run", str(WAER), "-n", "5", "-o", str(out), "--no-plots", "-q",
+                                 "--set", "regime.siege_tightness=0.4"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+    assert json.loads((out / "manifest.json").read_text())["overrides"] == {"regime.siege_tightness": 0.4}
+
+
+def test_validate_reports_provenance_counts():
+    result = runner.invoke(app, ["validate", str(WAER)])
+    assert result.exit_code == 0
+    assert "valid scenario 'Waer'" in result.output and "sourced" in result.output
+
+
+def test_user_mistakes_exit_2_with_one_message(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(WAER.read_text().replace("siege_tightness: {value: 0.9", "siege_tightness: {value: high"))
+    for args in (["validate", str(bad)], ["run", str(bad), "-n", "3", "-o", str(tmp_path / "x")],
+                 ["run", str(WAER), "-n", "3", "--set", "regime.nope=1", "-o", str(tmp_path / "y")],
+                 ["run", str(WAER), "-n", "3", "--set", "novalue", "-o", str(tmp_path / "z")]):  # fmt: skip
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output
+        assert result.output.startswith("error: ")
+
+
+def test_installed_entry_point_prints_no_traceback(tmp_path):
+    simkit = [str(Path(sys.executable).with_name("simkit"))]
+    missing = tmp_path / "absent.yaml"
+    result = subprocess.run([*simkit, "validate", str(missing)], capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "cannot read file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_reads_like_a_manual():
+    result = runner.invoke(app, ["run", "--help"])
+    assert result.exit_code == 0
+    for option in ("--runs", "--seed", "--workers", "--out", "--set", "--series"):
+        assert option in result.output

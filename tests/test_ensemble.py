@@ -1,0 +1,121 @@
+"""Ensembles: reproducible run by run from (scenario, master seed, index), whatever the workers; resumable."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from simkit.ensemble import BATCH_SIZE, load_ensemble, run_ensemble
+from simkit.simulate import run_seed, simulate
+from simkit.yamlio import InputError
+
+
+def test_same_seed_same_run(waer):
+    first, second = simulate(waer.scenario, 12345), simulate(waer.scenario, 12345)
+    assert first.run == second.run and first.events == second.events
+
+
+def test_different_seeds_differ(waer):
+    runs = [simulate(waer.scenario, run_seed(1, i)).events for i in range(10)]
+    assert len({tuple(events) for events in runs}) > 1
+
+
+def test_run_seed_depends_only_on_master_seed_and_index():
+    assert run_seed(7, 3) == run_seed(7, 3)
+    assert len({run_seed(7, i) for i in range(1000)}) == 1000
+    assert run_seed(7, 3) != run_seed(8, 3)
+
+
+def test_one_and_two_workers_write_identical_tables(waer, tmp_path):
+    runs = BATCH_SIZE * 2 + 37  # a partial last batch too
+    one = run_ensemble(waer, runs, seed=5, workers=1, out=tmp_path / "one")
+    two = run_ensemble(waer, runs, seed=5, workers=2, out=tmp_path / "two")
+    pd.testing.assert_frame_equal(one.runs, two.runs)
+    pd.testing.assert_frame_equal(one.events, two.events)
+    assert list(one.runs["run"]) == list(range(runs))
+    assert one.summary == two.summary
+
+
+def test_run_i_is_reproducible_alone(waer, tmp_path):
+    ensemble = run_ensemble(waer, 150, seed=9, out=tmp_path / "e")
+    row = ensemble.runs.iloc[123]
+    alone = simulate(waer.scenario, run_seed(9, 123), 123).run
+    assert row["seed"] == alone["seed"] and row["outcome"] == alone["outcome"]
+    assert row["outcome_day"] == alone["outcome_day"] and row["released"] == alone["released"]
+
+
+def test_in_memory_equals_on_disk(waer, tmp_path):
+    disk = run_ensemble(waer, 120, seed=2, out=tmp_path / "e")
+    memory = run_ensemble(waer, 120, seed=2)
+    pd.testing.assert_frame_equal(disk.runs, memory.runs)
+    pd.testing.assert_frame_equal(disk.events, memory.events)
+
+
+def test_interrupted_ensemble_resumes_to_the_same_result(waer, tmp_path):
+    full = run_ensemble(waer, 3 * BATCH_SIZE, seed=4, out=tmp_path / "full")
+    out = tmp_path / "interrupted"
+    progress: list[int] = []
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_after_first_batch(n: int) -> None:
+        progress.append(n)
+        raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run_ensemble(waer, 3 * BATCH_SIZE, seed=4, out=out, progress=stop_after_first_batch)
+    kept = sorted(p.name for p in (out / "parts").glob("runs-*.parquet"))
+    assert kept == [f"runs-{0:08d}-{BATCH_SIZE:08d}.parquet"]
+
+    done: list[int] = []
+    resumed = run_ensemble(waer, 3 * BATCH_SIZE, seed=4, out=out, progress=done.append)
+    assert done[0] == BATCH_SIZE  # the finished batch is counted, not redone
+    pd.testing.assert_frame_equal(resumed.runs, full.runs)
+    pd.testing.assert_frame_equal(resumed.events, full.events)
+    assert not (out / "parts").exists()
+
+
+def test_finished_folder_is_not_recomputed(waer, tmp_path):
+    run_ensemble(waer, 50, seed=1, out=tmp_path / "e")
+    before = (tmp_path / "e" / "runs.parquet").stat().st_mtime_ns
+    again = run_ensemble(waer, 50, seed=1, out=tmp_path / "e")
+    assert (tmp_path / "e" / "runs.parquet").stat().st_mtime_ns == before
+    assert len(again.runs) == 50
+
+
+def test_folder_of_another_ensemble_is_refused(waer, tmp_path):
+    run_ensemble(waer, 20, seed=1, out=tmp_path / "e")
+    with pytest.raises(InputError, match="holds results of a different ensemble"):
+        run_ensemble(waer, 20, seed=2, out=tmp_path / "e")
+
+
+def test_result_files_and_their_structure(waer, tmp_path):
+    out = tmp_path / "e"
+    run_ensemble(waer, 60, seed=3, out=out, series=True)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["runs"] == 60
+    assert set(summary["outcomes"]) == {
+        "surrender_evacuation", "reconciliation", "military_takeover", "durable_ceasefire", "stalemate"
+    }  # fmt: skip
+    assert sum(o["share"] for o in summary["outcomes"].values()) == pytest.approx(1.0)
+    for stats in summary["outcomes"].values():
+        lo, hi = stats["ci95"]
+        assert 0 <= lo <= stats["share"] <= hi <= 1
+    assert {"p10", "p50", "p90"} == set(summary["attributes"]["released"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scenario_hash"] == waer.hash and manifest["master_seed"] == 3 and manifest["runs"] == 60
+    assert manifest["packages"]["mesa"].startswith("3.5") and "command" in manifest
+    loaded = load_ensemble(out)
+    assert len(loaded.runs) == 60 and loaded.series is not None
+    assert set(loaded.series["run"]) == set(range(60))
+    assert loaded.events.groupby("run")["day"].apply(lambda d: d.is_monotonic_increasing).all()
+
+
+def test_bad_arguments(waer, tmp_path):
+    with pytest.raises(InputError, match="--runs must be at least 1"):
+        run_ensemble(waer, 0, seed=1)
+    with pytest.raises(InputError, match="--workers must be at least 1"):
+        run_ensemble(waer, 10, seed=1, workers=0, out=tmp_path / "e")

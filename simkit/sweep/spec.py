@@ -30,7 +30,7 @@ class _Strict(BaseModel):
 
 
 class Range(_Strict):
-    """The values one parameter takes: `min`/`max` (with `levels` on a grid) or explicit `values` (grid only)."""
+    """The values of one parameter: `min`/`max` (with `levels` on a grid), or a grid's explicit `values`."""
 
     min: float | None = Field(default=None, description="lowest value")
     max: float | None = Field(default=None, description="highest value")
@@ -202,7 +202,9 @@ def _parameter_value(data: Any, dotted: str, fail: Any) -> int | float:
         elif isinstance(node, dict):
             if part not in node:
                 known = ", ".join(sorted(map(str, node)))
-                raise fail(f"unknown parameter {dotted!r}: {here} has no field {part!r} (its fields: {known})")
+                raise fail(
+                    f"unknown parameter {dotted!r}: {here} has no field {part!r} (its fields: {known})"
+                )
             node = node[part]
         else:
             raise fail(f"unknown parameter {dotted!r}: {here} has no fields")
@@ -214,7 +216,9 @@ def _parameter_value(data: Any, dotted: str, fail: Any) -> int | float:
     if isinstance(node, (dict, list)):
         inside = ", ".join(sorted(map(str, node))) if isinstance(node, dict) else f"{len(node)} items"
         raise fail(f"{dotted!r} is a section, not a parameter; name one inside it ({inside})")
-    raise fail(f"{dotted!r} is not a numeric parameter (it is {node!r}); only `{{value: ...}}` numbers can be swept")
+    raise fail(
+        f"{dotted!r} is not a numeric parameter (it is {node!r}); only `{{value: ...}}` numbers can be swept"
+    )
 
 
 def _list_item(items: list, part: str, here: str, fail: Any) -> Any:
@@ -226,7 +230,9 @@ def _list_item(items: list, part: str, here: str, fail: Any) -> Any:
     for item in items:
         if isinstance(item, dict) and part in (item.get("name"), item.get("locality")):
             return item
-    names = ", ".join(str(item.get("name") or item.get("locality")) for item in items if isinstance(item, dict))
+    names = ", ".join(
+        str(item.get("name") or item.get("locality")) for item in items if isinstance(item, dict)
+    )
     raise fail(f"{here} has no item named {part!r} (items: {names})")
 
 
@@ -240,7 +246,9 @@ def _check_range_fits_design(design: str, spec: Range, fail: Any) -> None:
         if spec.values is None and spec.levels is None:
             raise fail("a grid needs `levels` (evenly spaced values from min to max) or a list of `values`")
     elif spec.values is not None or spec.levels is not None:
-        raise fail(f"`levels`/`values` apply to grid designs; a {design} design samples between `min` and `max`")
+        raise fail(
+            f"`levels`/`values` apply to grid designs; a {design} design samples between `min` and `max`"
+        )
 
 
 def _check_design(sweep: Sweep, fail: Any) -> None:
@@ -268,7 +276,9 @@ def point_count(prepared: PreparedSweep) -> int:
     d = len(sweep.parameters)
     match sweep.design.type:
         case "grid":
-            return math.prod(len(r.values) if r.values is not None else r.levels for r in sweep.parameters.values())
+            return math.prod(
+                len(r.values) if r.values is not None else r.levels for r in sweep.parameters.values()
+            )
         case "lhs":
             return sweep.design.points
         case "sobol":

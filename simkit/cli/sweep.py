@@ -1,0 +1,121 @@
+"""`simkit sweep`: run a parameter sweep from a spec, locally or on a Dask cluster, resumably."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from simkit.cli.app import app, user_errors
+
+SHOWN_POINTS = 20
+
+
+@app.command()
+@user_errors
+def sweep(
+    spec: Annotated[
+        Path,
+        typer.Argument(help="Sweep spec YAML, e.g. sweeps/waer_leverage_siege.yaml.", show_default=False),
+    ],
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", help="Local worker processes (ignored with --scheduler).")
+    ] = 1,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Result folder [default: results/<sweep name>].")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            envvar="DASK_SCHEDULER_ADDRESS",
+            show_envvar=True,
+            help="Dask scheduler address, e.g. [bold]tcp://10.0.0.5:8786[/]: run the tasks on that cluster.",
+        ),
+    ] = None,
+    plots: Annotated[
+        bool, typer.Option("--plots/--no-plots", help="Write heat maps (2-parameter grids).")
+    ] = True,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar or table; only errors.")
+    ] = False,
+) -> None:
+    """Run every design point of a sweep spec, replicates times, and summarize each point.
+
+    Writes to the result folder: points.parquet (one row per design point),
+    runs.parquet (one row per run, with its point and replicate),
+    summary.parquet (per point: outcome shares with 95% CIs, attribute
+    means and quantiles), manifest.json (spec, scenario hash, seed rule,
+    versions, command) and, for a grid over two parameters, heatmaps.png.
+
+    Work is saved task by task: after Ctrl-C or a crash, the same command
+    resumes and runs only what is missing. Results do not depend on --workers
+    or on --scheduler. See docs/sweeps.md.
+    """
+    from simkit.sweep.executor import WorkerLost
+    from simkit.sweep.progress import sweep_progress
+    from simkit.sweep.runner import SweepInterrupted, run_sweep
+    from simkit.sweep.spec import load_sweep, point_count, prepare
+
+    loaded = load_sweep(spec)
+    prepared = prepare(loaded, spec)
+    out = out or Path("results") / loaded.label
+    total = point_count(prepared) * loaded.replicates
+    command = "simkit " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+    try:
+        with sweep_progress(total, loaded.label, enabled=not quiet) as advance:
+            result = run_sweep(
+                spec, out, workers=workers, scheduler=scheduler or None, progress=advance, command=command
+            )
+    except SweepInterrupted as err:
+        print(str(err), file=sys.stderr)
+        raise typer.Exit(130) from None
+    except WorkerLost as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    written = ["points.parquet", "runs.parquet", "summary.parquet", "manifest.json"]
+    if plots and result.manifest["design"]["type"] == "grid" and len(result.parameters) == 2:
+        from simkit.sweep.figures import plot_heatmaps, save
+
+        written.append(save(plot_heatmaps(result.summary), out / "heatmaps.png").name)
+    if not quiet:
+        _print_points(result)
+        typer.echo(f"wrote {out}/: " + ", ".join(written))
+
+
+def _print_points(result) -> None:
+    """The first points with their outcome shares; classes that never occur are left out to fit a terminal."""
+    from rich.console import Console
+    from rich.table import Table
+
+    summary = result.summary
+    manifest = result.manifest
+    shares = [c for c in summary.columns if c.startswith("share_") and not c.endswith(("_lo", "_hi"))]
+    shares = [c for c in shares if summary[c].max() > 0]
+    means = [c for c in ("released_share_mean",) if c in summary.columns]
+    title = (
+        f"{manifest['name']}: {manifest['points']} points x {manifest['replicates']} replicates "
+        f"({manifest['design']['type']} design, seed {manifest['master_seed']}, "
+        f"{manifest['seeds']} random numbers); share of runs ending in each outcome"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("point", justify="right")
+    for name in result.parameters:
+        table.add_column(name.replace(".", ".\n"), justify="right")
+    for column in shares:
+        table.add_column(column.removeprefix("share_").replace("_", "\n"), justify="right")
+    for column in means:
+        table.add_column(column.removesuffix("_mean").replace("_", "\n") + "\n(mean)", justify="right")
+    for _, row in summary.head(SHOWN_POINTS).iterrows():
+        cells = [str(int(row["point"]))]
+        cells += [f"{row[p]:.4g}" for p in result.parameters]
+        cells += [f"{row[c]:.0%}" for c in shares]
+        cells += [f"{row[c]:.1%}" for c in means]
+        table.add_row(*cells)
+    console = Console(file=sys.stdout)
+    console.print(table)
+    if len(summary) > SHOWN_POINTS:
+        console.print(f"... and {len(summary) - SHOWN_POINTS} more points in summary.parquet")

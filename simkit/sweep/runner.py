@@ -1,0 +1,359 @@
+"""Run a sweep into a result folder: written as tasks finish, resumable, memory flat.
+
+The folder holds `manifest.json` (written first: the sweep's identity, seed
+rule, versions, command), `points.parquet` (written before any run), and
+`parts/runs-<start>-<stop>.parquet`, one per finished task, each written
+atomically. When every task is done the parts are streamed, in run order, into
+`runs.parquet`, per-point statistics into `summary.parquet`, and the parts are
+removed. Rerunning the same sweep into the same folder skips every task whose
+part exists, so an interrupted sweep resumes and ends with the same tables as
+an uninterrupted one; a folder holding another sweep is refused, never mixed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from simkit.sweep.design import make_points
+from simkit.sweep.executor import WorkerLost, open_executor
+from simkit.sweep.spec import PreparedSweep, Sweep, as_mapping, identity, load_sweep, point_count, prepare
+from simkit.sweep.summary import output_columns, summarize_points
+from simkit.sweep.task import SEED_RULES, Model, Task, model_name, simkit_model
+from simkit.yamlio import InputError
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+Progress = Callable[[int], None]
+"""Called first with the runs already done (0 unless resuming), then with each finished task's runs."""
+
+PACKAGES = (
+    "simkit",
+    "mesa",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "pydantic",
+    "SALib",
+    "dask",
+    "distributed",
+)
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep; the message says how many runs are saved and how to resume."""
+
+
+@dataclass
+class SweepResult:
+    """A finished sweep, read from its folder.
+
+    Attributes:
+        points: One row per design point: `point` and each parameter path.
+        summary: One row per point: its parameters, `runs`, `share_<outcome>` (with `_lo`/`_hi` 95%
+            Wilson bounds) and `<attribute>_mean`/`_p10`/`_p50`/`_p90`.
+        manifest: The manifest (identity, seed rule, versions, command, last session's timings).
+        out: The result folder.
+    """
+
+    points: pd.DataFrame
+    summary: pd.DataFrame
+    manifest: dict
+    out: Path
+
+    @cached_property
+    def runs(self) -> pd.DataFrame:
+        """Every run (one row per run, with `point` and `replicate`); read on first use, it can be large."""
+        return pd.read_parquet(self.out / "runs.parquet")
+
+    @property
+    def parameters(self) -> list[str]:
+        """The swept parameter paths, in spec order."""
+        return [c for c in self.points.columns if c != "point"]
+
+
+def run_sweep(
+    sweep: Sweep | str | Path,
+    out: str | Path | None = None,
+    workers: int = 1,
+    scheduler: str | Client | None = None,
+    progress: Progress | None = None,
+    command: str | None = None,
+    model: Model | None = None,
+) -> SweepResult:
+    """Run (or resume, or just read back) a sweep and return its tables.
+
+    Args:
+        sweep: A `Sweep`, or the path of a sweep YAML.
+        out: Result folder; a fresh temporary folder when None. Rerunning into the same folder resumes.
+        workers: Local worker processes (1 = in this process); ignored when `scheduler` is given.
+        scheduler: A Dask scheduler address (`tcp://host:8786`) or a `distributed.Client`.
+        progress: Progress callback (see `Progress`).
+        command: Command line to record in the manifest (default: this process's argv).
+        model: Model hook (default: the siege model); must be a module-level function so it can be
+            sent to worker processes. See `simkit.sweep.task.Model`.
+
+    Raises:
+        InputError: a bad spec, or `out` holds something else.
+        SweepInterrupted: Ctrl-C; finished tasks are saved.
+        WorkerLost: a worker process died; finished tasks are saved.
+    """
+    source = None
+    if isinstance(sweep, (str, Path)):
+        source = Path(sweep)
+        sweep = load_sweep(source)
+    prepared = prepare(sweep, source)
+    model = model or simkit_model
+    out = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="simkit-sweep-"))
+    manifest = _manifest(prepared, model, source, command)
+    parts, finished = _prepare_folder(out, manifest)
+    total = manifest["runs"]
+    if finished:
+        if progress:
+            progress(total)
+        return load_sweep_result(out)
+    points = _points(out, prepared)
+    plan = list(tasks(points, prepared))
+    todo = [task for task in plan if not (parts / f"runs-{task.name}.parquet").exists()]
+    done = total - sum(task.runs for task in todo)
+    if progress:
+        progress(done)
+    executor = open_executor(workers, scheduler)
+    session = {
+        "executor": executor.description,
+        "slots": executor.slots,
+        "tasks": 0,
+        "runs": 0,
+        "task_seconds": 0.0,
+    }
+    began = time.perf_counter()
+    try:
+        for task, result in executor.run(prepared.base.scenario, model, todo):
+            _write_part(parts, task, result.table)
+            done += task.runs
+            session["tasks"] += 1
+            session["runs"] += task.runs
+            session["task_seconds"] += result.seconds
+            if progress:
+                progress(task.runs)
+    except KeyboardInterrupt:
+        raise SweepInterrupted(_saved("interrupted", done, total, out)) from None
+    except WorkerLost as err:
+        raise WorkerLost(_saved(str(err), done, total, out)) from None
+    finally:
+        executor.close()
+    session["wall_seconds"] = time.perf_counter() - began
+    _finish(out, parts, plan, points, manifest, session)
+    return load_sweep_result(out)
+
+
+def _saved(what: str, done: int, total: int, out: Path) -> str:
+    return (
+        f"{what}: {done:,} of {total:,} runs are saved in {out}; run the same sweep into it again to resume"
+    )
+
+
+def tasks(points: pd.DataFrame, prepared: PreparedSweep) -> Iterator[Task]:
+    """Cut the sweep's runs (point-major) into tasks of `batch_size` runs."""
+    sweep = prepared.sweep
+    replicates = sweep.replicates
+    rows = [{name: value.item() if hasattr(value, "item") else value for name, value in row.items()}
+            for row in points[prepared.names].to_dict("records")]  # fmt: skip
+    total = len(rows) * replicates
+    for start in range(0, total, sweep.batch_size):
+        stop = min(start + sweep.batch_size, total)
+        first, last = start // replicates, (stop - 1) // replicates
+        yield Task(start, stop, replicates, sweep.seed, sweep.seeds, first, tuple(rows[first : last + 1]))
+
+
+def _manifest(prepared: PreparedSweep, model: Model, source: Path | None, command: str | None) -> dict:
+    sweep = prepared.sweep
+    ident = identity(prepared, model_name(model))
+    points = point_count(prepared)
+    return {
+        "kind": "sweep",
+        "name": sweep.label,
+        "description": sweep.description,
+        "spec_file": str(source) if source else None,
+        "spec": as_mapping(sweep),
+        "identity": ident,
+        "scenario": str(sweep.scenario),
+        "scenario_name": prepared.base.scenario.name,
+        "scenario_hash": prepared.base.hash,
+        "overrides": sweep.overrides,
+        "parameters": prepared.names,
+        "design": sweep.design.model_dump(exclude_none=True),
+        "points": points,
+        "replicates": sweep.replicates,
+        "runs": points * sweep.replicates,
+        "master_seed": sweep.seed,
+        "seeds": sweep.seeds,
+        "seed_rule": SEED_RULES[sweep.seeds],
+        "run_numbering": "run i is replicate i % replicates of point i // replicates",
+        "batch_size": sweep.batch_size,
+        "model": model_name(model),
+        "command": command or " ".join(sys.argv),
+        "python": sys.version.split()[0],
+        "packages": {name: _version(name) for name in PACKAGES},
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _prepare_folder(out: Path, manifest: dict) -> tuple[Path, bool]:
+    """Make `out` ready and say whether it already holds this very sweep, finished.
+
+    A folder holding anything else (another sweep, an ensemble, unrelated files) is refused.
+    """
+    parts = out / "parts"
+    previous = out / "manifest.json"
+    if previous.exists():
+        old = json.loads(previous.read_text())
+        if old.get("kind") != "sweep":
+            raise InputError(f"{out} holds results that are not a sweep; choose another --out")
+        if old.get("identity") != manifest["identity"]:
+            differences = _differences(old["identity"], manifest["identity"])
+            raise InputError(
+                f"{out} holds another sweep ({differences}); choose another --out or delete that folder"
+            )
+        if "finished" in old and (out / "runs.parquet").exists() and (out / "summary.parquet").exists():
+            shutil.rmtree(parts, ignore_errors=True)
+            return parts, True
+    elif out.exists() and any(out.iterdir()):
+        raise InputError(f"{out} is not empty and holds no sweep; choose another --out")
+    parts.mkdir(parents=True, exist_ok=True)
+    for stale in parts.glob(".*.tmp"):
+        stale.unlink()
+    _write_json(previous, manifest)
+    return parts, False
+
+
+def _differences(old: dict, new: dict) -> str:
+    keys = [key for key in new if old.get(key) != new.get(key)]
+    return "differs in " + ", ".join(
+        f"{key}: {_short(old.get(key))} there, {_short(new.get(key))} here" for key in keys
+    )
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _points(out: Path, prepared: PreparedSweep) -> pd.DataFrame:
+    """The design points: read back when resuming (they are the record), else drawn and written first."""
+    path = out / "points.parquet"
+    if path.exists():
+        return pd.read_parquet(path)
+    points = make_points(prepared)
+    _write_table(pa.Table.from_pandas(points, preserve_index=False), path)
+    return points
+
+
+def _write_part(parts: Path, task: Task, table: pa.Table) -> None:
+    _write_table(table, parts / f"runs-{task.name}.parquet")
+
+
+def _write_table(table: pa.Table, path: Path) -> None:
+    """Write atomically: a reader (or a resume) sees the whole file or none of it."""
+    tmp = path.parent / f".{path.name}.tmp"
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.parent / f".{path.name}.tmp"
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _finish(
+    out: Path, parts: Path, plan: list[Task], points: pd.DataFrame, manifest: dict, session: dict
+) -> None:
+    """Merge parts into runs.parquet and summarize per point, streaming (memory does not grow with runs)."""
+    classes_seen = _merge(out, parts, plan)
+    schema = pq.read_schema(out / "runs.parquet")
+    classes, flags, attributes = output_columns(schema, classes_seen)
+    needed = ["point"] + (["outcome"] if classes else []) + flags + attributes
+    pieces, carry = [], None
+    runs_file = pq.ParquetFile(out / "runs.parquet")
+    for batch in runs_file.iter_batches(batch_size=max(65_536, 4 * manifest["replicates"]), columns=needed):
+        frame = batch.to_pandas()
+        if carry is not None:
+            frame = pd.concat([carry, frame], ignore_index=True)
+        last = frame["point"].iloc[-1]
+        complete = frame["point"] < last  # the last point may go on in the next batch
+        if complete.any():
+            pieces.append(summarize_points(frame[complete], classes, flags, attributes))
+        carry = frame[~complete]
+    pieces.append(summarize_points(carry, classes, flags, attributes))
+    summary = points.merge(
+        pd.concat(pieces, ignore_index=True), on="point", how="left", validate="one_to_one"
+    )
+    _write_table(pa.Table.from_pandas(summary, preserve_index=False), out / "summary.parquet")
+    manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    manifest["last_session"] = session
+    _write_json(out / "manifest.json", manifest)
+    shutil.rmtree(parts)
+
+
+def _merge(out: Path, parts: Path, plan: list[Task]) -> set[str]:
+    """Concatenate the parts in run order into runs.parquet; return the outcome classes seen."""
+    tmp = out / ".runs.parquet.tmp"
+    writer, seen = None, set()
+    try:
+        for task in plan:
+            table = pq.read_table(parts / f"runs-{task.name}.parquet")
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            table = table.select(writer.schema.names).cast(writer.schema)
+            writer.write_table(table)
+            if "outcome" in table.column_names:
+                seen.update(pc.unique(table["outcome"]).to_pylist())
+    finally:
+        if writer is not None:
+            writer.close()
+    os.replace(tmp, out / "runs.parquet")
+    return {str(value) for value in seen}
+
+
+def load_sweep_result(out: str | Path) -> SweepResult:
+    """Read a finished sweep folder (written by `run_sweep` or `simkit sweep`)."""
+    out = Path(out)
+    manifest_path = out / "manifest.json"
+    if not manifest_path.exists():
+        raise InputError(f"{out}: no manifest.json here; is it a sweep result folder?")
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("kind") != "sweep":
+        raise InputError(f"{out}: not a sweep result folder (its manifest is of another kind)")
+    if "finished" not in manifest or not (out / "summary.parquet").exists():
+        parts = len(list((out / "parts").glob("runs-*.parquet"))) if (out / "parts").exists() else 0
+        raise InputError(f"{out}: the sweep is not finished ({parts} tasks of runs saved); "
+                         "run the same sweep into this folder again to finish it")  # fmt: skip
+    points = pd.read_parquet(out / "points.parquet")
+    summary = pd.read_parquet(out / "summary.parquet")
+    return SweepResult(points, summary, manifest, out)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-from scipy.stats import binomtest
 
 from simkit.model import ATTRIBUTES, OUTCOMES
 
@@ -12,6 +11,8 @@ QUANTILES = {"p10": 0.10, "p50": 0.50, "p90": 0.90}
 
 def share_interval(successes: int, trials: int) -> tuple[float, float]:
     """Wilson score 95% interval: well behaved near 0 and 1, where ensembles of rare outcomes live."""
+    from scipy.stats import binomtest  # imported here: scipy.stats takes seconds and workers never need it
+
     if trials == 0:
         return (0.0, 1.0)
     ci = binomtest(successes, trials).proportion_ci(confidence_level=0.95, method="wilson")

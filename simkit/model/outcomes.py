@@ -64,10 +64,19 @@ def classify(model: SiegeModel, day: int) -> RunOutcome:
     """Decide the run's one outcome class on `day` (its last) and collect its attributes."""
     scenario = model.spec
     settled: dict[str, int] = {}
+    threshold = scenario.outcomes.surrender_min_evacuated_share.value
     for group in model.groups:
-        if group.status == "settled":
-            settled[group.settlement] = settled.get(group.settlement, 0) + group.initial_population
-    if settled and sum(settled.values()) >= scenario.outcomes.settled_share_for_outcome.value * model.initial_population:
+        how = group.settlement
+        if group.status == "evacuating":  # surrender signed, buses still running at the horizon
+            leaving = group.settlement_leavers + group.to_leave
+            how = "surrender_evacuation" if leaving >= threshold * group.initial_population else "reconciliation"
+        if how is not None:
+            settled[how] = settled.get(how, 0) + group.initial_population
+    if (
+        settled
+        and sum(settled.values())
+        >= scenario.outcomes.settled_share_for_outcome.value * model.initial_population
+    ):
         outcome = max(settled, key=settled.get)
     elif _durable_ceasefire(model, day):
         outcome = Outcome.DURABLE_CEASEFIRE.value

@@ -33,7 +33,9 @@ from simkit.yamlio import InputError
 
 BATCH_SIZE = 100
 START_METHOD = "forkserver"  # explicit: workers fork from a clean server, never from the (threaded) parent
-PRELOAD = ["simkit.ensemble"]  # imported once in the server, so each worker starts warm (imports take seconds)
+PRELOAD = [
+    "simkit.ensemble"
+]  # imported once in the server, so each worker starts warm (imports take seconds)
 
 EVENT_COLUMNS = ("run", "day", "date", "type", "actor", "count", "detail")
 EVENTS_SCHEMA = pa.schema(
@@ -41,7 +43,8 @@ EVENTS_SCHEMA = pa.schema(
      ("actor", pa.string()), ("count", pa.int64()), ("detail", pa.string())]
 )  # fmt: skip
 SERIES_SCHEMA = pa.schema(
-    [("run", pa.int64()), ("day", pa.int32()), ("date", pa.date32())] + [(name, pa.float64()) for name in SERIES]
+    [("run", pa.int64()), ("day", pa.int32()), ("date", pa.date32())]
+    + [(name, pa.float64()) for name in SERIES]
 )
 
 Progress = Callable[[int], None]
@@ -99,14 +102,22 @@ def simulate_batch(
             part.update({name: record.series[name] for name in SERIES})
             series_parts.append(pa.table(part, schema=SERIES_SCHEMA))
     runs = pa.Table.from_pylist(rows)
-    events = pa.table(dict(zip(EVENT_COLUMNS, zip(*event_rows), strict=True)), schema=EVENTS_SCHEMA) if event_rows else EVENTS_SCHEMA.empty_table()
+    events = (
+        pa.table(dict(zip(EVENT_COLUMNS, zip(*event_rows), strict=True)), schema=EVENTS_SCHEMA)
+        if event_rows
+        else EVENTS_SCHEMA.empty_table()
+    )
     series = pa.concat_tables(series_parts) if with_series else None
     return runs, events, series
 
 
 def _write_batch(parts: Path, batch: Batch, master_seed: int, with_series: bool) -> int:
     runs, events, series = simulate_batch(_scenario, batch, master_seed, with_series)
-    for kind, table in (("events", events), ("series", series), ("runs", runs)):  # runs last: marks the batch done
+    for kind, table in (
+        ("events", events),
+        ("series", series),
+        ("runs", runs),
+    ):  # runs last: marks the batch done
         if table is not None:
             tmp = parts / f".{kind}-{batch.name}.tmp"
             pq.write_table(table, tmp)
@@ -124,10 +135,12 @@ def run_ensemble(
     series: bool = False,
     progress: Progress | None = None,
     command: str | None = None,
+    overwrite: bool = False,
 ) -> Ensemble:
     """Run `runs` seeded runs of a loaded scenario; write to `out` (resumable) or keep in memory.
 
     Run i uses the seed run_seed(seed, i): the result does not depend on `workers`.
+    A folder holding a different ensemble is refused unless `overwrite` is set.
     """
     if runs < 1:
         raise InputError(f"--runs must be at least 1, found {runs}")
@@ -137,7 +150,7 @@ def run_ensemble(
         return _run_in_memory(scenario, runs, seed, series, progress)
     out = Path(out)
     manifest = _manifest(scenario, runs, seed, series, command)
-    parts, finished = _prepare(out, manifest)
+    parts, finished = _prepare(out, manifest, overwrite)
     if finished:
         if progress:
             progress(runs)
@@ -158,7 +171,9 @@ def run_ensemble(
     return ensemble
 
 
-def _execute(scenario: Scenario, todo: list[Batch], parts: Path, seed: int, series: bool, workers: int) -> Iterator[int]:
+def _execute(
+    scenario: Scenario, todo: list[Batch], parts: Path, seed: int, series: bool, workers: int
+) -> Iterator[int]:
     if workers == 1 or len(todo) <= 1:
         _init_worker(scenario)
         for batch in todo:
@@ -166,7 +181,9 @@ def _execute(scenario: Scenario, todo: list[Batch], parts: Path, seed: int, seri
         return
     context = multiprocessing.get_context(START_METHOD)
     context.set_forkserver_preload(PRELOAD)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(scenario,)) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(scenario,)
+    ) as pool:
         futures = [pool.submit(_write_batch, parts, batch, seed, series) for batch in todo]
         try:
             for future in futures:
@@ -177,7 +194,9 @@ def _execute(scenario: Scenario, todo: list[Batch], parts: Path, seed: int, seri
             raise
 
 
-def _run_in_memory(scenario: LoadedScenario, runs: int, seed: int, series: bool, progress: Progress | None) -> Ensemble:
+def _run_in_memory(
+    scenario: LoadedScenario, runs: int, seed: int, series: bool, progress: Progress | None
+) -> Ensemble:
     tables = []
     for batch in batches(runs):
         tables.append(simulate_batch(scenario.scenario, batch, seed, series))
@@ -218,21 +237,29 @@ def _version(package: str) -> str:
 _IDENTITY = ("scenario_hash", "master_seed", "batch_size", "series")
 
 
-def _prepare(out: Path, manifest: dict) -> tuple[Path, bool]:
+RESULT_FILES = ("runs.parquet", "events.parquet", "series.parquet", "summary.json", "manifest.json")
+
+
+def _prepare(out: Path, manifest: dict, overwrite: bool) -> tuple[Path, bool]:
     """Make the folder ready and say whether it already holds this very ensemble, finished.
 
-    A folder holding another ensemble's results is refused, never overwritten.
+    A folder holding another ensemble's results is refused unless `overwrite`,
+    which removes only simkit's own result files and parts.
     """
     parts = out / "parts"
     previous = out / "manifest.json"
     if previous.exists():
         old = json.loads(previous.read_text())
         if any(old.get(key) != manifest[key] for key in _IDENTITY):
-            raise InputError(
-                f"{out} holds results of a different ensemble (scenario, seed or options differ); "
-                "choose another --out or delete that folder"
-            )
-        if old.get("runs") == manifest["runs"] and "finished" in old and not parts.exists():
+            if not overwrite:
+                raise InputError(
+                    f"{out} holds results of a different ensemble (scenario, seed or options differ); "
+                    "choose another --out, or add --overwrite to replace them"
+                )
+            shutil.rmtree(parts, ignore_errors=True)
+            for name in RESULT_FILES:
+                (out / name).unlink(missing_ok=True)
+        elif old.get("runs") == manifest["runs"] and "finished" in old and not parts.exists():
             return parts, True
     parts.mkdir(parents=True, exist_ok=True)
     for stale in parts.glob(".*.tmp"):

@@ -86,10 +86,14 @@ def test_finished_folder_is_not_recomputed(waer, tmp_path):
     assert len(again.runs) == 50
 
 
-def test_folder_of_another_ensemble_is_refused(waer, tmp_path):
+def test_folder_of_another_ensemble_is_refused_unless_overwritten(waer, tmp_path):
     run_ensemble(waer, 20, seed=1, out=tmp_path / "e")
     with pytest.raises(InputError, match="holds results of a different ensemble"):
         run_ensemble(waer, 20, seed=2, out=tmp_path / "e")
+    (tmp_path / "e" / "notes.txt").write_text("mine")
+    replaced = run_ensemble(waer, 20, seed=2, out=tmp_path / "e", overwrite=True)
+    assert replaced.manifest["master_seed"] == 2
+    assert (tmp_path / "e" / "notes.txt").read_text() == "mine"  # only simkit's own files are replaced
 
 
 def test_result_files_and_their_structure(waer, tmp_path):

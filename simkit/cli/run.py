@@ -15,17 +15,27 @@ from simkit.cli.app import SET_HELP, app, parse_overrides, user_errors
 @app.command()
 @user_errors
 def run(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file, e.g. scenarios/waer.yaml.", show_default=False)],
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario YAML file, e.g. scenarios/waer.yaml.", show_default=False)
+    ],
     runs: Annotated[int, typer.Option("--runs", "-n", help="Number of stochastic runs.")] = 1000,
-    seed: Annotated[int, typer.Option("--seed", "-s", help="Master seed; run i uses a seed derived from (seed, i).")] = 1,
+    seed: Annotated[
+        int, typer.Option("--seed", "-s", help="Master seed; run i uses a seed derived from (seed, i).")
+    ] = 1,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes.")] = 1,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Result folder [default: results/<scenario name>].")
     ] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
-    series: Annotated[bool, typer.Option("--series", help="Also write daily series (series.parquet, fan chart).")] = False,
-    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write PNG figures to the result folder.")] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table; only errors.")] = False,
+    series: Annotated[
+        bool, typer.Option("--series", help="Also write daily series (series.parquet, fan chart).")
+    ] = False,
+    plots: Annotated[
+        bool, typer.Option("--plots/--no-plots", help="Write PNG figures to the result folder.")
+    ] = True,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar or table; only errors.")
+    ] = False,
 ) -> None:
     """Run an ensemble and report outcome shares (95% CIs) and attribute quantiles.
 
@@ -42,7 +52,9 @@ def run(
     out = out or Path("results") / scenario.stem
     command = "simkit " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
     with progress_bar(runs, f"{loaded.scenario.name}", enabled=not quiet) as advance:
-        ensemble = run_ensemble(loaded, runs, seed, workers, out, series=series, progress=advance, command=command)
+        ensemble = run_ensemble(
+            loaded, runs, seed, workers, out, series=series, progress=advance, command=command
+        )
     figures = []
     if plots:
         from simkit.plots import write_figures

@@ -64,7 +64,7 @@ def sensitivity(
     manifest = result.manifest
     shown = Table(title=f"{manifest['name']}: {METHODS[kind]}, {manifest['points']} points x "
                         f"{manifest['replicates']} replicates", title_justify="left")  # fmt: skip
-    shown.add_column("output", overflow="fold")
+    shown.add_column("output", no_wrap=True)
     shown.add_column("parameter", overflow="fold")
     first, _, second, _ = columns_of(kind)
     for column in (first, second) if kind == "sobol" else (first, "sigma"):

@@ -184,6 +184,9 @@ def prepare(sweep: Sweep, source: str | Path | None = None) -> PreparedSweep:
             except pydantic.ValidationError as err:
                 reason = err.errors(include_url=False)[0]["msg"]
                 raise fail(loc, f"value {value} is outside what the scenario accepts ({reason})") from None
+            except InputError as err:  # with_overrides words validation errors as `<where>: <field>: <reason>`
+                reason = str(err).rsplit(".value: ", 1)[-1].split("; found")[0]
+                raise fail(loc, f"value {value} is outside what the scenario accepts ({reason})") from None
         _check_range_fits_design(sweep.design.type, spec, lambda message, loc=loc: fail(loc, message))
     _check_design(sweep, lambda message: fail(("design",), message))
     return PreparedSweep(sweep, base, frozenset(integer), where)

@@ -1,0 +1,109 @@
+"""SALib sensitivity through the sweep code recovers known answers; the command prints and writes them."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from simkit.cli import app
+from simkit.sweep import Sweep, run_sweep, sensitivity
+from simkit.sweep.reference import ishigami, ishigami_indices, linear
+from simkit.yamlio import InputError
+
+WAER = Path(__file__).resolve().parents[1] / "scenarios" / "waer.yaml"
+# Behaviour weights take any real number, so they can carry the test functions' inputs through the
+# scenario checks and overrides like any swept parameter.
+X = ("behaviour.weight_hardship", "behaviour.weight_loss", "behaviour.weight_detainee_tie")
+runner = CliRunner()
+
+
+def test_sobol_indices_of_the_ishigami_function(tmp_path):
+    """Ishigami on [-pi, pi]^3: S1 = (0.314, 0.442, 0), ST = (0.558, 0.442, 0.244) analytically."""
+    sweep = Sweep(
+        scenario=WAER,
+        parameters={x: {"min": -math.pi, "max": math.pi} for x in X},
+        design={"type": "sobol", "n": 1024},
+        replicates=1,
+        batch_size=1024,
+    )
+    result = run_sweep(sweep, out=tmp_path / "ishigami", model=ishigami)
+    table = sensitivity(result)
+    assert table.attrs["method"] == "sobol" and list(table["parameter"]) == list(X)
+    known = ishigami_indices()
+    assert np.allclose(table["S1"], known["S1"], atol=0.05), table
+    assert np.allclose(table["ST"], known["ST"], atol=0.05), table
+    assert (table["S1_conf"] > 0).all() and (table["S1_conf"] < 0.15).all()
+    # x3 acts only through its interaction with x1: no first-order effect, a clear total effect
+    assert abs(table["S1"].iloc[2]) < 0.05 < 0.15 < table["ST"].iloc[2]
+
+
+def test_morris_mu_star_of_a_linear_function_and_a_seed_only_flag(tmp_path):
+    """Linear y = x1 + 2 x2 + 3 x3 over ranges 2, 1, 0.5: mu* = 2, 2, 1.5 exactly, sigma = 0."""
+    ranges = {X[0]: (0.0, 2.0), X[1]: (-1.0, 0.0), X[2]: (1.0, 1.5)}
+    sweep = Sweep(
+        scenario=WAER,
+        parameters={x: {"min": lo, "max": hi} for x, (lo, hi) in ranges.items()},
+        design={"type": "morris", "trajectories": 8, "levels": 4},
+        replicates=5,
+    )
+    table = sensitivity(run_sweep(sweep, out=tmp_path / "linear", model=linear))
+    assert table.attrs["method"] == "morris"
+    assert np.allclose(table["mu_star"], [2.0, 2.0, 1.5])
+    assert np.allclose(table["sigma"], 0.0, atol=1e-9)
+    # the coin depends on the seed only, and seeds are common to all points: its share never varies
+    assert table.attrs["constant"] == ["share_heads"]
+
+
+def write(tmp_path: Path, design: dict, parameters: dict) -> Path:
+    path = tmp_path / "spec.yaml"
+    spec = {"scenario": str(WAER), "parameters": parameters, "design": design, "replicates": 3, "seed": 2}
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_sensitivity_command_on_a_small_sobol_sweep_of_waer(tmp_path):
+    path = write(
+        tmp_path,
+        {"type": "sobol", "n": 4},
+        {
+            "mediator.leverage": {"min": 0.0, "max": 0.6},
+            "committees.0.red_line_firmness": {"min": 0.2, "max": 0.95},
+        },
+    )
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["sweep", str(path), "-o", str(out), "-q"]).exit_code == 0
+    result = runner.invoke(
+        app, ["sensitivity", str(out), "-y", "share_surrender_evacuation", "-y", "killed_mean"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Sobol indices" in result.output and "P(surrender_evacuation)" in result.output
+    assert "mediator.leverage" in result.output and "sensitivity.png" in result.output
+    assert (out / "sensitivity.png").read_bytes()[:4] == b"\x89PNG"
+    import pandas as pd
+
+    written = pd.read_parquet(out / "sensitivity.parquet")
+    assert set(written["output"]) == {"share_surrender_evacuation", "killed_mean"}
+    assert list(written.columns) == ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
+    with pytest.raises(InputError, match="unknown output"):
+        sensitivity(out, ["share_victory"])
+
+
+def test_grid_sweep_has_heat_maps_but_no_indices(tmp_path):
+    path = write(
+        tmp_path,
+        "grid",
+        {"mediator.leverage": {"values": [0.0, 0.6]}, "regime.siege_tightness": {"values": [0.5, 0.9]}},
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["sweep", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "heatmaps.png" in result.output and (out / "heatmaps.png").read_bytes()[:4] == b"\x89PNG"
+    assert "surrender" in result.output  # the table of points
+    result = runner.invoke(app, ["sensitivity", str(out)])
+    assert result.exit_code == 2
+    assert "need a sobol or morris design; this sweep used grid" in result.stderr

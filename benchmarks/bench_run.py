@@ -81,7 +81,8 @@ def ensemble(runs: int, workers: int) -> tuple[float, float]:
     """Wall seconds and peak MiB (whole process tree) of `simkit run` writing to a temporary folder."""
     out = Path(tempfile.mkdtemp(prefix="simkit-bench-"))
     command = [str(Path(sys.executable).with_name("simkit")), "run", str(WAER), "--runs", str(runs),
-               "--workers", str(workers), "--seed", "1", "--out", str(out / "r"), "--no-plots", "--quiet"]  # fmt: skip
+               "--workers", str(workers), "--seed", "1", "--out", str(out / "r"),
+               "--no-plots", "--quiet"]  # fmt: skip
     peak = 0
     start = time.perf_counter()
     process = subprocess.Popen(command)
@@ -121,7 +122,8 @@ def main() -> None:
     for runs in (small, args.runs):
         wall, peak = ensemble(runs, args.workers)
         print(f"ensemble of {runs:>6} runs, {args.workers} workers: {wall:6.1f} s wall "
-              f"({1e3 * wall / runs:.2f} ms per run), peak memory {peak:,.0f} MiB (all processes)")  # fmt: skip
+              f"({1e3 * wall / runs:.2f} ms per run), "
+              f"peak memory {peak:,.0f} MiB (all processes)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -33,9 +33,8 @@ from simkit.yamlio import InputError
 
 BATCH_SIZE = 100
 START_METHOD = "forkserver"  # explicit: workers fork from a clean server, never from the (threaded) parent
-PRELOAD = [
-    "simkit.ensemble"
-]  # imported once in the server, so each worker starts warm (imports take seconds)
+# Imported once in the server, so each worker starts warm (imports take seconds).
+PRELOAD = ["simkit.ensemble"]
 
 EVENT_COLUMNS = ("run", "day", "date", "type", "actor", "count", "detail")
 EVENTS_SCHEMA = pa.schema(
@@ -53,11 +52,14 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True)
 class Batch:
+    """Runs `start` to `stop` - 1: the unit of work of one worker task and of one part file."""
+
     start: int
     stop: int
 
     @property
     def name(self) -> str:
+        """Zero-padded range used in part file names, so parts sort in run order."""
         return f"{self.start:08d}-{self.stop:08d}"
 
 
@@ -74,6 +76,7 @@ class Ensemble:
 
 
 def batches(runs: int, size: int = BATCH_SIZE) -> list[Batch]:
+    """Cut runs 0..runs-1 into consecutive batches; fixed sizes keep part files the same across reruns."""
     return [Batch(start, min(start + size, runs)) for start in range(0, runs, size)]
 
 
@@ -103,7 +106,7 @@ def simulate_batch(
             series_parts.append(pa.table(part, schema=SERIES_SCHEMA))
     runs = pa.Table.from_pylist(rows)
     events = (
-        pa.table(dict(zip(EVENT_COLUMNS, zip(*event_rows), strict=True)), schema=EVENTS_SCHEMA)
+        pa.table(dict(zip(EVENT_COLUMNS, zip(*event_rows, strict=True), strict=True)), schema=EVENTS_SCHEMA)
         if event_rows
         else EVENTS_SCHEMA.empty_table()
     )
@@ -113,11 +116,8 @@ def simulate_batch(
 
 def _write_batch(parts: Path, batch: Batch, master_seed: int, with_series: bool) -> int:
     runs, events, series = simulate_batch(_scenario, batch, master_seed, with_series)
-    for kind, table in (
-        ("events", events),
-        ("series", series),
-        ("runs", runs),
-    ):  # runs last: marks the batch done
+    # runs last: its part file marks the batch done
+    for kind, table in (("events", events), ("series", series), ("runs", runs)):
         if table is not None:
             tmp = parts / f".{kind}-{batch.name}.tmp"
             pq.write_table(table, tmp)

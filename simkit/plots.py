@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from simkit.model import OUTCOMES  # noqa: E402
+from simkit.model import OUTCOMES
 
 if TYPE_CHECKING:
     from simkit.ensemble import Ensemble
@@ -46,7 +46,8 @@ def plot_timeline(events: pd.DataFrame, runs: int = 30, ax: plt.Axes | None = No
     for kind in TIMELINE_TYPES:
         rows = shown[shown["type"] == kind]
         if len(rows):
-            ax.scatter(pd.to_datetime(rows["date"]), rows["run"], s=14, marker="|" if kind == "escalation" else "o",
+            ax.scatter(pd.to_datetime(rows["date"]), rows["run"], s=14,
+                       marker="|" if kind == "escalation" else "o",
                        color=colours[kind], label=kind.replace("_", " "))  # fmt: skip
     ax.invert_yaxis()
     ax.set_ylabel("run")
@@ -56,7 +57,10 @@ def plot_timeline(events: pd.DataFrame, runs: int = 30, ax: plt.Axes | None = No
 
 
 def plot_fan(series: pd.DataFrame, column: str, ax: plt.Axes | None = None) -> plt.Axes:
-    """Median and 50%/80% bands of a daily series across runs, by date (runs that ended carry their last value)."""
+    """Median and 50%/80% bands of a daily series across runs, by date.
+
+    Runs that ended before the last date carry their last value forward.
+    """
     ax = ax or plt.subplots(figsize=(8, 3.5))[1]
     wide = series.pivot(index="date", columns="run", values=column).ffill()
     dates = pd.to_datetime(wide.index)

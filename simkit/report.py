@@ -7,7 +7,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 ATTRIBUTE_LABELS = {
@@ -46,11 +53,13 @@ def print_summary(summary: dict, title: str, console: Console | None = None) -> 
     outcomes.add_column("outcome")
     outcomes.add_column("share", justify="right")
     outcomes.add_column("95% CI", justify="right")
+    # The en dash in the "95% CI" ranges is deliberate typography, hence the noqa: RUF001 below.
     for name, stats in summary["outcomes"].items():
         lo, hi = stats["ci95"]
-        outcomes.add_row(name, f"{stats['share']:.1%}", f"{lo:.1%} – {hi:.1%}")
+        outcomes.add_row(name, f"{stats['share']:.1%}", f"{lo:.1%} – {hi:.1%}")  # noqa: RUF001
     lo, hi = summary["partial_release_ci95"]
-    outcomes.add_row("[italic]partial_release (flag)[/]", f"{summary['partial_release_share']:.1%}", f"{lo:.1%} – {hi:.1%}")
+    partial = f"{summary['partial_release_share']:.1%}"
+    outcomes.add_row("[italic]partial_release (flag)[/]", partial, f"{lo:.1%} – {hi:.1%}")  # noqa: RUF001
     console.print(outcomes)
     attributes = Table(title="attributes over runs", title_justify="left")
     attributes.add_column("attribute")
@@ -58,5 +67,7 @@ def print_summary(summary: dict, title: str, console: Console | None = None) -> 
         attributes.add_column(label, justify="right")
     for name, q in summary["attributes"].items():
         fmt = "{:.1%}" if name == "released_share" else "{:,.0f}"
-        attributes.add_row(ATTRIBUTE_LABELS.get(name, name), *(fmt.format(q[k]) for k in ("p10", "p50", "p90")))
+        attributes.add_row(
+            ATTRIBUTE_LABELS.get(name, name), *(fmt.format(q[k]) for k in ("p10", "p50", "p90"))
+        )
     console.print(attributes)

@@ -29,7 +29,10 @@ def simulate(scenario: Scenario, seed: int, index: int = 0, series: bool = False
     model = SiegeModel(scenario, rng=seed)
     outcome = model.run()
     row = {"run": index, "seed": seed, **outcome.as_row()}
-    events = [(index, day, model.date(day), kind, actor, count, detail) for day, kind, actor, count, detail in model.events.rows]
+    events = [
+        (index, day, model.date(day), kind, actor, count, detail)
+        for day, kind, actor, count, detail in model.events.rows
+    ]
     daily = None
     if series:
         days = outcome.outcome_day + 1

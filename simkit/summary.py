@@ -20,7 +20,7 @@ def share_interval(successes: int, trials: int) -> tuple[float, float]:
 
 
 def summarize(runs: pd.DataFrame) -> dict:
-    """The summary.json structure: runs, outcome shares with CIs, partial-release share, attribute quantiles."""
+    """What summary.json holds: runs, outcome shares with CIs, partial-release share, attribute quantiles."""
     n = len(runs)
     counts = runs["outcome"].value_counts()
     outcomes = {}

@@ -17,7 +17,9 @@ runner = CliRunner()
 
 def test_run_writes_results_and_prints_the_table(tmp_path):
     out = tmp_path / "waer"
-    result = runner.invoke(app, ["run", str(WAER), "--runs", "40", "--seed", "2", "--out", str(out), "--series"])
+    result = runner.invoke(
+        app, ["run", str(WAER), "--runs", "40", "--seed", "2", "--out", str(out), "--series"]
+    )
     assert result.exit_code == 0, result.output
     assert "surrender_evacuation" in result.output and "95% CI" in result.output
     for name in ("runs.parquet", "events.parquet", "summary.json", "manifest.json", "series.parquet",

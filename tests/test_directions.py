@@ -53,7 +53,9 @@ def test_food_getting_in_delays_or_prevents_surrender(path, holding_out, giving_
     starved = ensemble(WAER, {path: giving_way})
     horizon = load_scenario(WAER).scenario.horizon_days.value
     assert_greater(days_to_settlement(fed, horizon), days_to_settlement(starved, horizon))
-    assert (fed["outcome"] == "surrender_evacuation").mean() < (starved["outcome"] == "surrender_evacuation").mean()
+    assert (fed["outcome"] == "surrender_evacuation").mean() < (
+        starved["outcome"] == "surrender_evacuation"
+    ).mean()
 
 
 def test_a_committee_that_never_drops_its_red_line_endures_a_longer_costlier_siege():

@@ -17,7 +17,8 @@ from tests.conftest import NORTH_HOMS, WAER
 BASES = {"waer": load_scenario(WAER).scenario, "north_homs": load_scenario(NORTH_HOMS).scenario}
 
 SHARES = [
-    "regime.siege_tightness", "regime.baseline_escalation", "regime.implementation", "regime.max_release_share",
+    "regime.siege_tightness", "regime.baseline_escalation", "regime.implementation",
+    "regime.max_release_share",
     "mediator.leverage", "mediator.bias", "mediator.guarantor", "mediator.talks_rate",
     "committees.0.red_line_release_share", "committees.0.red_line_firmness", "committees.0.legitimacy",
     "factions.0.retaliation", "factions.0.veto", "factions.0.evacuation_stance", "factions.0.attack_rate",
@@ -30,7 +31,8 @@ POSITIVES = {
     "residents.0.food_days": (0.0, 200.0), "behaviour.weight_hardship": (-2.0, 8.0),
 }  # fmt: skip
 COUNTS = {
-    "residents.0.population": (1, 300_000), "factions.0.fighters": (0, 20_000), "detainees.listed": (0, 20_000),
+    "residents.0.population": (1, 300_000), "factions.0.fighters": (0, 20_000),
+    "detainees.listed": (0, 20_000),
     "packages.truce.fighters_out": (0, 5_000), "packages.surrender.convoy_capacity": (1, 5_000),
     "behaviour.households_per_group": (1, 300),
 }  # fmt: skip

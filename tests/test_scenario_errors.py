@@ -49,7 +49,9 @@ def test_out_of_range_share_is_rejected(tmp_path):
 
 
 def test_unknown_key_is_an_error_not_ignored(tmp_path):
-    path = write_variant(tmp_path, lambda d: d["regime"].update(siege_tightnes={"value": 0.5, "assumed": "typo"}))
+    path = write_variant(
+        tmp_path, lambda d: d["regime"].update(siege_tightnes={"value": 0.5, "assumed": "typo"})
+    )
     message = error_for(path)
     assert f":{line_of(path, 'siege_tightnes:')}: regime.siege_tightnes: unknown key" in message
 
@@ -138,7 +140,7 @@ def test_bad_override_path(path, expected):
 
 
 def test_override_with_invalid_value_is_reported():
-    with pytest.raises(InputError, match="regime.siege_tightness.value"):
+    with pytest.raises(InputError, match=r"regime\.siege_tightness\.value"):
         load_scenario(WAER, {"regime.siege_tightness": 2.0})
 
 

@@ -13,7 +13,10 @@ from simkit.yamlio import InputError
 
 app = typer.Typer(
     name="simkit",
-    help="Simulate negotiation, siege and escalation cycles (Waer, north Homs) and report outcome distributions.",
+    help=(
+        "Simulate negotiation, siege and escalation cycles (Waer, north Homs) "
+        "and report outcome distributions."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -22,7 +25,7 @@ app = typer.Typer(
 
 
 def user_errors[F: Callable[..., Any]](command: F) -> F:
-    """Turn a user's mistake (bad file, bad option) into its message on stderr and exit code 2, no traceback."""
+    """Turn a user's mistake (bad file, bad option) into its message on stderr and exit 2, no traceback."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -42,4 +45,6 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
     return dict(parse_override(item) for item in items or [])
 
 
-SET_HELP = "Override a scenario value by its YAML dotted path, e.g. [bold]regime.siege_tightness=0.9[/]; repeatable."
+SET_HELP = (
+    "Override a scenario value by its YAML dotted path, e.g. [bold]regime.siege_tightness=0.9[/]; repeatable."
+)

@@ -24,8 +24,10 @@ def validate(
     params = list(_params(loaded.scenario, Param))
     sourced = sum(1 for p in params if p.source)
     typer.echo(
-        f"{scenario}: valid scenario {loaded.scenario.name!r}, {loaded.scenario.start} to {loaded.scenario.end}; "
-        f"{len(params)} parameters ({sourced} sourced, {len(params) - sourced} assumed); hash {loaded.hash[:12]}"
+        f"{scenario}: valid scenario {loaded.scenario.name!r}, "
+        f"{loaded.scenario.start} to {loaded.scenario.end}; "
+        f"{len(params)} parameters ({sourced} sourced, {len(params) - sourced} assumed); "
+        f"hash {loaded.hash[:12]}"
     )
 
 

@@ -1,4 +1,4 @@
-"""The siege–negotiation agent-based model on Mesa."""
+"""The siege-negotiation agent-based model on Mesa."""
 
 from simkit.model.events import EventLog, EventType
 from simkit.model.model import SERIES, SiegeModel

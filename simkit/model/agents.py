@@ -39,6 +39,7 @@ class Regime(mesa.Agent):
         return self.force >= self.offensive_force
 
     def escalate(self, day: int, amount: float, cause: str) -> None:
+        """Raise the bombardment level (at most 1) and log why; it relaxes back at `escalation_decay`."""
         self.escalation = min(1.0, self.escalation + amount)
         self.model.log(day, EventType.ESCALATION, "regime", round(100 * self.escalation), cause)
 
@@ -48,6 +49,7 @@ class Regime(mesa.Agent):
         return base + (1.0 - base) * self.model.mediator.effective_leverage
 
     def step(self) -> None:
+        """One day: bombard or storm areas under siege; under a truce, end it, breach it, carry out terms."""
         model, spec, rand = self.model, self.spec, self.model.random
         target = 1.0 if self.wants_surrender else spec.baseline_escalation.value
         self.escalation += spec.escalation_decay.value * (target - self.escalation)
@@ -83,16 +85,20 @@ class Mediator(mesa.Agent):
 
     @property
     def effective_leverage(self) -> float:
+        """The leverage that counts today: none until the mediator is present."""
         return self.spec.leverage.value if self.present else 0.0
 
     @property
     def effective_guarantor(self) -> float:
+        """Share of violations its monitors prevent today: none until the mediator is present."""
         return self.spec.guarantor.value if self.present else 0.0
 
     def enter(self) -> None:
+        """Start mediating (the scenario's `mediator_entry` event): talks then run at `talks_rate`."""
         self.present = True
 
     def step(self) -> None:
+        """One day: a round of talks, at the current talks rate, with each committee open to talks."""
         rate = self.spec.talks_rate.value if self.present else self.spec.direct_talks_rate.value
         for committee in self.model.committees:
             if committee.open_to_talks and self.model.random.random() < rate:
@@ -144,14 +150,16 @@ class ResidentGroup(mesa.Agent):
 
     @property
     def days_of_food(self) -> float:
+        """Food stock per resident, in days of normal consumption (0 once nobody is left)."""
         return self.food / self.population if self.population else 0.0
 
     @property
     def loss_per_thousand(self) -> float:
+        """Remembered casualties per 1,000 residents: the loss term of households' wish for a way out."""
         return 1000.0 * self.loss / self.population if self.population else 0.0
 
     def wish_to_concede(self) -> np.ndarray:
-        """Each household's probability of backing a way out (hardship and loss against the detainee cause)."""
+        """Each household's probability of backing a way out (hardship and loss against the detainees)."""
         b = self.behaviour
         logit = (
             b.weight_hardship.value * self._household_hardship(self.days_of_food)
@@ -169,10 +177,16 @@ class ResidentGroup(mesa.Agent):
     def leaving_share(self, trust: float) -> float:
         """Share of civilians who register for the buses rather than stay under an amnesty they distrust."""
         b = self.behaviour
-        logit = 4.0 * (1.0 - trust) + b.weight_detainee_tie.value * self.tie - b.leave_threshold.value + self.disposition
+        logit = (
+            4.0 * (1.0 - trust)
+            + b.weight_detainee_tie.value * self.tie
+            - b.leave_threshold.value
+            + self.disposition
+        )
         return float((1.0 / (1.0 + np.exp(-logit))).mean())
 
     def step(self) -> None:
+        """One day: food flows in and is eaten (rationed when low), bombardment kills, hardship is updated."""
         if self.status == "settled" or self.population == 0:
             return
         model, b = self.model, self.behaviour
@@ -210,7 +224,10 @@ class ResidentGroup(mesa.Agent):
         return value
 
     def receive_food(self, days: float) -> None:
-        self.food = min(self.food + days * self.population, self.behaviour.storage_days.value * self.population)
+        """Add `days` of food for everyone (an aid convoy), up to what the group can store."""
+        self.food = min(
+            self.food + days * self.population, self.behaviour.storage_days.value * self.population
+        )
 
     def remove(self, people: int, evacuated: bool = True) -> int:
         """Take people out of the group (evacuation); returns how many actually left."""
@@ -235,23 +252,39 @@ class Faction(mesa.Agent):
 
     def vetoes(self, pressure: float) -> bool:
         """Hard factions block surrender terms unless residents' pressure overrides them."""
-        return not self.spoiler and self.fighters > 0 and self.model.random.random() < self.spec.veto.value * (1.0 - pressure)
+        return (
+            not self.spoiler
+            and self.fighters > 0
+            and self.model.random.random() < self.spec.veto.value * (1.0 - pressure)
+        )
 
     def retaliates(self) -> bool:
-        return not self.spoiler and self.fighters > 0 and self.model.random.random() < self.spec.retaliation.value
+        """Whether it answers a regime violation today (never a spoiler, never without fighters)."""
+        return (
+            not self.spoiler
+            and self.fighters > 0
+            and self.model.random.random() < self.spec.retaliation.value
+        )
 
     def step(self) -> None:
-        if not self.spoiler or self.fighters == 0 or self.model.random.random() >= self.spec.attack_rate.value:
+        """One day: a spoiler may attack, a violation of any truce and an escalation against any siege."""
+        if (
+            not self.spoiler
+            or self.fighters == 0
+            or self.model.random.random() >= self.spec.attack_rate.value
+        ):
             return
         for committee in self.model.committees:
             if committee.phase is Phase.TRUCE:
                 self.model.violation(committee, self.name)
             elif committee.phase is Phase.SIEGE:
-                self.model.regime.escalate(self.model.day, self.model.regime.spec.escalation_jump.value, f"attack by {self.name}")
+                self.model.regime.escalate(
+                    self.model.day, self.model.regime.spec.escalation_jump.value, f"attack by {self.name}"
+                )
 
 
 class Committee(mesa.Agent):
-    """A local negotiating committee: red lines, resolve, legitimacy and a learned belief in the regime's word."""
+    """A local negotiating committee: red line, resolve, legitimacy, a learned belief in the regime's word."""
 
     model: SiegeModel
 
@@ -286,10 +319,16 @@ class Committee(mesa.Agent):
 
     @property
     def holding_groups(self) -> list[ResidentGroup]:
+        """Its groups still holding out (neither evacuating nor settled): those it negotiates for."""
         return [group for group in self.groups if group.status == "holding"]
 
     @property
     def open_to_talks(self) -> bool:
+        """Whether a round of talks can be held with it today.
+
+        Under siege, while any of its towns holds out; under a truce, only when the regime
+        wants surrender, the deal is defunct, or it is a ceasefire declared for talks.
+        """
         if self.phase is Phase.SIEGE:
             return bool(self.holding_groups)
         if self.phase is Phase.TRUCE:
@@ -299,6 +338,7 @@ class Committee(mesa.Agent):
 
     @property
     def siege_tightness(self) -> float:
+        """Share of food supply blocked today: the truce's, the regime's siege, or none after surrender."""
         if self.phase is Phase.TRUCE:
             return self.agreement.siege_tightness
         if self.phase is Phase.SIEGE:
@@ -314,14 +354,20 @@ class Committee(mesa.Agent):
         return sum(group.pressure() * group.population for group in groups) / total
 
     def step(self) -> None:
+        """One day: strain fades; an outsiders' truce may be found defunct; too much strain collapses it."""
         self.strain *= self._strain_memory
         if self.phase is not Phase.TRUCE:
             return
         self.ceasefire_days += 1
         model, agreement = self.model, self.agreement
-        if agreement.kind == "outside" and not agreement.defunct:
-            if model.random.random() < self.spec.review_rate.value * (1.0 - agreement.legitimacy):
-                agreement.defunct = True
-                model.log(model.day, EventType.AGREEMENT_DEFUNCT, self.name, 0, "signatories do not represent the area")
+        if (
+            agreement.kind == "outside"
+            and not agreement.defunct
+            and model.random.random() < self.spec.review_rate.value * (1.0 - agreement.legitimacy)
+        ):
+            agreement.defunct = True
+            model.log(
+                model.day, EventType.AGREEMENT_DEFUNCT, self.name, 0, "signatories do not represent the area"
+            )
         if self.strain > self.spec.collapse_tolerance.value * agreement.legitimacy:
             model.collapse(self, "violations beyond what the committee can sell")

@@ -49,10 +49,12 @@ class EventLog:
         self.rows: list[tuple[int, str, str, int, str]] = []
 
     def add(self, day: int, kind: EventType, actor: str, count: int = 0, detail: str = "") -> None:
+        """Append one row, in day order; `count` is a whole number (people, names, or a percentage)."""
         self.rows.append((day, kind.value, actor, int(count), detail))
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def days_of(self, kind: EventType) -> list[int]:
+        """Days on which an event of `kind` was logged, in order (a day repeats if it happened twice)."""
         return [row[0] for row in self.rows if row[1] == kind.value]

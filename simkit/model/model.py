@@ -55,7 +55,8 @@ class SiegeModel(mesa.Model):
         self.factions = [Faction(self, spec) for spec in scenario.factions]
         by_locality = {group.locality: group for group in self.groups}
         self.committees = [
-            Committee(self, spec, [by_locality[name] for name in spec.localities]) for spec in scenario.committees
+            Committee(self, spec, [by_locality[name] for name in spec.localities])
+            for spec in scenario.committees
         ]
         self.initial_population = sum(group.population for group in self.groups)
         self.series = {name: np.zeros(self.horizon) for name in SERIES}
@@ -74,9 +75,11 @@ class SiegeModel(mesa.Model):
         return math.ceil(self.time) - 1
 
     def date(self, day: int) -> dt.date:
+        """The calendar date of `day` (0 is the scenario's start)."""
         return self.start + dt.timedelta(days=day)
 
     def log(self, day: int, kind: EventType, actor: str, count: int = 0, detail: str = "") -> None:
+        """Record an event in the run's log (`events`), which tables, plots and calibration read."""
         self.events.add(day, kind, actor, count, detail)
 
     def _schedule(self, events: list) -> None:
@@ -126,6 +129,11 @@ class SiegeModel(mesa.Model):
 
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
+        """One day (dated events have already fired at the start of it).
+
+        Agents act in their staged order, then evacuations and aid are processed, the day is
+        recorded, and the run ends if enough towns have settled or the horizon is reached.
+        """
         day = self.day
         self.agents.do("step")
         self._move_people(day)
@@ -157,22 +165,35 @@ class SiegeModel(mesa.Model):
 
     # ------------------------------------------------------------------ talks
     def hold_talks(self, committee: Committee) -> None:
-        """One round: the broker tables a package; both sides accept or it fails (docs/model.md, Negotiation)."""
+        """One round: the broker tables a package; both sides accept or it fails.
+
+        See docs/model.md, "Rounds of talks and packages".
+        """
         day, regime, mediator, rand = self.day, self.regime, self.mediator, self.random
-        self.log(day, EventType.TALKS_HELD, mediator.spec.name if mediator.present else "direct", 0, committee.name)
+        self.log(
+            day, EventType.TALKS_HELD, mediator.spec.name if mediator.present else "direct", 0, committee.name
+        )
         if regime.wants_surrender and (not mediator.present or rand.random() < mediator.spec.bias.value):
             self._table_surrender(day, committee)
-        elif committee.phase is Phase.SIEGE or committee.agreement.defunct or committee.agreement.kind == "ceasefire":
+        elif (
+            committee.phase is Phase.SIEGE
+            or committee.agreement.defunct
+            or committee.agreement.kind == "ceasefire"
+        ):
             self._table_truce(day, committee)
 
     def _table_truce(self, day: int, committee: Committee) -> None:
         regime, spec = self.regime, committee.spec
         leverage = self.mediator.effective_leverage
         red_line = spec.red_line_release_share.value
-        offer = truce_release_offer(self.listed, self.released, regime.spec.max_release_share.value, red_line, leverage)
+        offer = truce_release_offer(
+            self.listed, self.released, regime.spec.max_release_share.value, red_line, leverage
+        )
         self.log(day, EventType.PACKAGE_OFFERED, "regime", offer, PackageKind.TRUCE.value)
         pressure = committee.pressure()
-        p_regime = regime_accepts_truce(regime.force, regime.offensive_force, regime.spec.truce_appetite.value, leverage)
+        p_regime = regime_accepts_truce(
+            regime.force, regime.offensive_force, regime.spec.truce_appetite.value, leverage
+        )
         p_committee = committee_accepts_truce(
             pressure, committee.trust, offer, self.listed, red_line,
             spec.truce_threshold.value, spec.truce_sensitivity.value,
@@ -181,22 +202,37 @@ class SiegeModel(mesa.Model):
         if regime_ok and committee_ok:
             self._sign_truce(committee, PackageKind.TRUCE, offer, spec.legitimacy.value)
             return
-        self.log(day, EventType.PACKAGE_REJECTED, "regime" if not regime_ok else committee.name, offer, "truce")
+        self.log(
+            day, EventType.PACKAGE_REJECTED, "regime" if not regime_ok else committee.name, offer, "truce"
+        )
         if not committee_ok:
             self._rally(day, committee, pressure)
             if committee.phase is Phase.SIEGE:
                 regime.escalate(day, regime.spec.escalation_jump.value, "talks failed")
 
     def _table_surrender(self, day: int, committee: Committee) -> None:
-        """The "three options": keep being bombed, amnesty, or the buses; a present mediator calls detainees off the table."""
+        """The "three options": keep being bombed, amnesty, or the buses.
+
+        A present mediator calls detainees off the table, and first declares a ceasefire for the talks.
+        """
         regime, spec, mediator = self.regime, committee.spec, self.mediator
-        self.log(day, EventType.PACKAGE_OFFERED, mediator.spec.name if mediator.present else "regime", 0, "surrender")
+        self.log(
+            day,
+            EventType.PACKAGE_OFFERED,
+            mediator.spec.name if mediator.present else "regime",
+            0,
+            "surrender",
+        )
         if mediator.present and committee.phase is Phase.SIEGE:
             self._sign_truce(committee, PackageKind.CEASEFIRE, 0, spec.legitimacy.value)
         pressure = committee.pressure()
         red_line_met = self.listed == 0 or self.released / self.listed >= spec.red_line_release_share.value
         p_accept = committee_accepts_surrender(
-            pressure, spec.resolve.value, spec.concession_rate.value, red_line_met, spec.red_line_firmness.value
+            pressure,
+            spec.resolve.value,
+            spec.concession_rate.value,
+            red_line_met,
+            spec.red_line_firmness.value,
         )
         if self.random.random() >= p_accept:
             self.log(day, EventType.PACKAGE_REJECTED, committee.name, 0, "surrender")
@@ -240,22 +276,34 @@ class SiegeModel(mesa.Model):
 
     def _sign_surrender(self, day: int, committee: Committee, pressure: float, red_line_met: bool) -> None:
         holding = committee.holding_groups
-        adopting = [g for g in holding if self.random.random() < min(1.0, (g.pressure() / max(pressure, 1e-9)) ** 2)]
+        adopting = [
+            g for g in holding if self.random.random() < min(1.0, (g.pressure() / max(pressure, 1e-9)) ** 2)
+        ]
         if not adopting:
             self.log(day, EventType.PACKAGE_REJECTED, committee.name, 0, "surrender: no town adopted it")
             return
         if len(adopting) < len(holding):
-            self.log(day, EventType.FRAGMENTATION, committee.name, len(holding) - len(adopting), "towns split over the offer")
+            self.log(
+                day,
+                EventType.FRAGMENTATION,
+                committee.name,
+                len(holding) - len(adopting),
+                "towns split over the offer",
+            )
         behaviour, population = self.spec.behaviour, sum(g.population for g in self.groups)
         fighters = sum(f.fighters * f.spec.evacuation_stance.value for f in self.factions)
         total = 0
         for group in adopting:
             share = group.population / population if population else 0.0
             group_fighters = min(group.population, round(fighters * share))
-            families = min(group.population - group_fighters, round(group_fighters * behaviour.family_per_fighter.value))
+            families = min(
+                group.population - group_fighters, round(group_fighters * behaviour.family_per_fighter.value)
+            )
             civilians = group.population - group_fighters - families
             group.fighters_to_leave = group_fighters
-            group.to_leave = group_fighters + families + round(civilians * group.leaving_share(committee.trust))
+            group.to_leave = (
+                group_fighters + families + round(civilians * group.leaving_share(committee.trust))
+            )
             group.settlement_leavers = 0
             group.status = "evacuating"
             total += group.to_leave
@@ -267,6 +315,7 @@ class SiegeModel(mesa.Model):
         self._next_convoy[committee.name] = day + self.spec.packages.surrender.first_convoy_days.value
 
     def collapse(self, committee: Committee, reason: str) -> None:
+        """End the truce: siege again and an escalation jump; a collapse the regime caused lowers trust."""
         day = self.day
         self.log(day, EventType.CEASEFIRE_COLLAPSED, committee.name, 0, reason)
         if reason.startswith("regime"):
@@ -305,8 +354,10 @@ class SiegeModel(mesa.Model):
             self.log(day, EventType.DETAINEES_RELEASED, "regime", freed, committee.name)
         self._term_outcome(committee, "release", delivered, freed, core=True)
 
-    def _term_outcome(self, committee: Committee, term: str, delivered: float, count: int, core: bool) -> None:
-        """Log a regime term as kept or reneged, update the committee's belief, and test a core term for collapse.
+    def _term_outcome(
+        self, committee: Committee, term: str, delivered: float, count: int, core: bool
+    ) -> None:
+        """Log a regime term as kept or reneged, update the committee's belief, test a core term for collapse.
 
         A shortfall on a core term collapses the deal with probability shortfall x hard-line support:
         what the committee cannot sell to its residents (docs/model.md, Ceasefire durability).
@@ -318,6 +369,7 @@ class SiegeModel(mesa.Model):
             self.collapse(committee, f"{term} reneged")
 
     def take_over(self, committee: Committee) -> None:
+        """The regime storms the area: every town still holding out is settled as a military takeover."""
         for group in committee.holding_groups:
             self._settle(group, "military_takeover")
         committee.phase = Phase.SETTLED if not committee.groups or all(
@@ -359,7 +411,9 @@ class SiegeModel(mesa.Model):
         for group in groups:
             take = min(capacity - people, group.to_leave, group.population)
             if take > 0:
-                group_fighters = round(take * group.fighters_to_leave / group.to_leave) if group.to_leave else 0
+                group_fighters = (
+                    round(take * group.fighters_to_leave / group.to_leave) if group.to_leave else 0
+                )
                 group.remove(take)
                 group.to_leave -= take
                 group.fighters_to_leave -= group_fighters
@@ -384,7 +438,9 @@ class SiegeModel(mesa.Model):
         people = min(people, total)
         shares = [people * g.population / total for g in groups]
         takes = [int(s) for s in shares]
-        for i in sorted(range(len(groups)), key=lambda i: shares[i] - takes[i], reverse=True)[: people - sum(takes)]:
+        for i in sorted(range(len(groups)), key=lambda i: shares[i] - takes[i], reverse=True)[
+            : people - sum(takes)
+        ]:
             takes[i] += 1
         return sum(g.remove(take) for g, take in zip(groups, takes, strict=True))
 
@@ -407,7 +463,11 @@ class SiegeModel(mesa.Model):
             if not groups:
                 continue
             agreement = committee.agreement
-            if committee.phase is Phase.TRUCE and agreement.aid and (self.aid_open or agreement.signed_day > self.aid_cut_day):
+            if (
+                committee.phase is Phase.TRUCE
+                and agreement.aid
+                and (self.aid_open or agreement.signed_day > self.aid_cut_day)
+            ):
                 delivered = self.random.random() < self.regime.implementation_probability()
                 self._term_outcome(committee, "aid", float(delivered), 0, core=False)
             elif committee.phase is Phase.SIEGE and self.aid_open:

@@ -11,6 +11,8 @@ from enum import StrEnum
 
 
 class PackageKind(StrEnum):
+    """The kind of a package or agreement; the comments say what each holds and whether it is reversible."""
+
     TRUCE = "truce"  # ceasefire, aid, a release stage, fighters out in waves: reversible
     SURRENDER = "surrender"  # Russia's "three options": amnesty or the buses, release dropped: irreversible
     CEASEFIRE = "ceasefire"  # declared by the mediator while surrender terms are discussed
@@ -18,6 +20,8 @@ class PackageKind(StrEnum):
 
 
 class Phase(StrEnum):
+    """Where a committee stands: it sets the siege tightness, bombardment and whether talks can be held."""
+
     SIEGE = "siege"
     TRUCE = "truce"  # any ceasefire agreement in force
     EVACUATION = "evacuation"  # surrender signed, convoys running
@@ -26,6 +30,8 @@ class Phase(StrEnum):
 
 @dataclass(frozen=True)
 class Package:
+    """A package tabled in a round of talks, with the number of detainees the regime offers to free."""
+
     kind: PackageKind
     release_offered: int
 
@@ -49,28 +55,37 @@ class Agreement:
 
 
 def sigmoid(x: float) -> float:
+    """The logistic function 1 / (1 + exp(-x)), computed without overflow for large negative x."""
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     z = math.exp(x)
     return z / (1.0 + z)
 
 
-def truce_release_offer(listed: int, released: int, max_share: float, red_line: float, leverage: float) -> int:
-    """Names the regime offers to free: its own share, moved toward the red line by the mediator's leverage."""
+def truce_release_offer(
+    listed: int, released: int, max_share: float, red_line: float, leverage: float
+) -> int:
+    """Names the regime offers to free: its own share, moved toward the red line by mediator leverage."""
     share = max_share + leverage * max(0.0, red_line - max_share)
     return max(0, min(listed - released, round(share * listed)))
 
 
 def regime_accepts_truce(force: float, force_for_offensive: float, appetite: float, leverage: float) -> float:
-    """Attrition hazard: the regime's cost is force tied here that other fronts need, plus mediator pressure."""
+    """Attrition hazard: its cost is force tied here that other fronts need, plus the mediator's leverage."""
     opportunity_cost = max(0.0, 1.0 - force / force_for_offensive)
     return 1.0 - math.exp(-appetite * (opportunity_cost + leverage))
 
 
 def committee_accepts_truce(
-    pressure: float, trust: float, release_offered: int, listed: int, red_line: float, threshold: float, sensitivity: float
+    pressure: float,
+    trust: float,
+    release_offered: int,
+    listed: int,
+    red_line: float,
+    threshold: float,
+    sensitivity: float,
 ) -> float:
-    """Random-utility acceptance: relief residents want plus release they expect to see, against a threshold."""
+    """Random-utility acceptance: relief residents want plus the release it expects, against a threshold."""
     wanted = max(1.0, red_line * listed)
     expected_progress = trust * min(1.0, release_offered / wanted)
     return sigmoid(sensitivity * (pressure + expected_progress - threshold))
@@ -79,7 +94,7 @@ def committee_accepts_truce(
 def committee_accepts_surrender(
     pressure: float, resolve: float, concession_rate: float, red_line_met: bool, firmness: float
 ) -> float:
-    """War of attrition: concede at a hazard c/V, c = residents' pressure, V = resolve times hard-line support.
+    """War of attrition: concede at hazard c/V, c = residents' pressure, V = resolve x hard-line support.
 
     An unmet red line must first be dropped, which a firm committee refuses with probability `firmness`.
     """

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 
 class Outcome(StrEnum):
+    """The outcome classes: every run ends in exactly one (docs/model.md, "Evacuation and endings")."""
+
     SURRENDER_EVACUATION = "surrender_evacuation"
     RECONCILIATION = "reconciliation"
     MILITARY_TAKEOVER = "military_takeover"
@@ -40,6 +42,8 @@ ATTRIBUTES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class RunOutcome:
+    """How one run ended: outcome class, partial-release flag and attributes (its row in runs.parquet)."""
+
     outcome: str
     partial_release: bool
     outcome_day: int
@@ -57,6 +61,7 @@ class RunOutcome:
     ceasefire_days: int
 
     def as_row(self) -> dict:
+        """The run as a flat dict in field order; `simulate` adds `run` and `seed` for runs.parquet."""
         return asdict(self)
 
 
@@ -69,7 +74,11 @@ def classify(model: SiegeModel, day: int) -> RunOutcome:
         how = group.settlement
         if group.status == "evacuating":  # surrender signed, buses still running at the horizon
             leaving = group.settlement_leavers + group.to_leave
-            how = "surrender_evacuation" if leaving >= threshold * group.initial_population else "reconciliation"
+            how = (
+                "surrender_evacuation"
+                if leaving >= threshold * group.initial_population
+                else "reconciliation"
+            )
         if how is not None:
             settled[how] = settled.get(how, 0) + group.initial_population
     if (

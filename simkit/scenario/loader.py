@@ -59,4 +59,6 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], origin: str
 def dump_scenario(scenario: Scenario, path: str | Path) -> None:
     """Write a scenario back to YAML (e.g. a calibrated one) that load_scenario accepts."""
     data = scenario.model_dump(mode="json", exclude_none=True)
-    Path(path).write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
+    Path(path).write_text(
+        yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8"
+    )

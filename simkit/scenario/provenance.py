@@ -32,6 +32,7 @@ class Param[T](BaseModel):
 
     @property
     def provenance(self) -> str:
+        """Where the value comes from, as reports show it: `source: ...` or `assumed: ...`."""
         return f"source: {self.source}" if self.source else f"assumed: {self.assumed}"
 
 

@@ -142,7 +142,8 @@ class DaskExecutor:
         self._own = not isinstance(scheduler, Client)
         if self._own:
             try:
-                self.client = Client(scheduler, timeout="20s", set_as_default=False)
+                # how long to keep trying: dask's `distributed.comm.timeouts.connect` (30 s unless configured)
+                self.client = Client(scheduler, set_as_default=False)
             except (OSError, TimeoutError, ValueError) as err:
                 raise InputError(f"cannot reach the Dask scheduler at {scheduler!r} ({err})") from None
         else:
@@ -164,7 +165,9 @@ class DaskExecutor:
         pending: dict[Any, Task] = {}
         todo = iter(tasks)
         window = TASKS_PER_SLOT * max(self.slots, sum(self.client.nthreads().values()))
-        finished = as_completed()
+        finished = as_completed(
+            loop=self.client.loop
+        )  # this client's loop: it need not be the default client
 
         def submit_more() -> None:
             for task in todo:

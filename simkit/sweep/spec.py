@@ -184,7 +184,7 @@ def prepare(sweep: Sweep, source: str | Path | None = None) -> PreparedSweep:
             except pydantic.ValidationError as err:
                 reason = err.errors(include_url=False)[0]["msg"]
                 raise fail(loc, f"value {value} is outside what the scenario accepts ({reason})") from None
-            except InputError as err:  # with_overrides words validation errors as `<where>: <field>: <reason>`
+            except InputError as err:  # with_overrides words them `<where>: <field>: <reason>`
                 reason = str(err).rsplit(".value: ", 1)[-1].split("; found")[0]
                 raise fail(loc, f"value {value} is outside what the scenario accepts ({reason})") from None
         _check_range_fits_design(sweep.design.type, spec, lambda message, loc=loc: fail(loc, message))

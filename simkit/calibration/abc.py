@@ -16,6 +16,8 @@ The pieces:
   median) absolute deviation keeps 0/1 indicators in: their median deviation is
   0 whenever most runs agree, which would silently drop them;
 * threshold: the median of the last generation's distances (pyabc's default);
+* loguniform priors are sampled as uniform on log10 scale, so rates and scales
+  are perturbed by factors; the posterior tables hold the values themselves;
 * one simulation per particle, seeded from numpy's global generator, which pyabc
   seeds per worker: a run with one worker and a given --seed is reproducible,
   with several workers it is not (pyabc reseeds its worker processes);
@@ -68,20 +70,26 @@ class SimulationModel:
         scenario: the scenario being calibrated (parameters not in the prior stay as they are).
         targets: the trajectory matched to the scenario.
         whole: dotted paths of whole-number parameters (rounded before use).
+        logged: dotted paths sampled on log10 scale (pyabc's values are their logarithms).
     """
 
     scenario: Scenario
     targets: Targets
     whole: frozenset[str]
+    logged: frozenset[str] = frozenset()
 
-    def scenario_at(self, parameters: Mapping[str, float], origin: str = "abc particle") -> Scenario:
+    def values(self, sampled: Mapping[str, float]) -> dict[str, float]:
+        """Parameter values for what pyabc sampled (log scale undone)."""
+        return {k: 10.0 ** float(v) if k in self.logged else float(v) for k, v in sampled.items()}
+
+    def scenario_at(self, values: Mapping[str, float], origin: str = "abc particle") -> Scenario:
         """The scenario with these parameter values (whole-number parameters rounded)."""
-        values = {k: round(v) if k in self.whole else float(v) for k, v in parameters.items()}
-        return with_overrides(self.scenario, values, origin=origin)
+        fixed = {k: round(v) if k in self.whole else float(v) for k, v in values.items()}
+        return with_overrides(self.scenario, fixed, origin=origin)
 
     def __call__(self, parameters: Mapping[str, float]) -> dict[str, float]:
-        """Simulate one run at these parameters and return its summary statistics."""
-        scenario = self.scenario_at(parameters)
+        """Simulate one run at these sampled parameters and return its summary statistics."""
+        scenario = self.scenario_at(self.values(parameters))
         seed = int(np.random.randint(0, 2**62))  # pyabc seeds numpy in each worker
         model = SiegeModel(scenario, rng=seed)
         outcome = model.run()
@@ -185,7 +193,8 @@ def calibrate(
     scenario = loaded.scenario
     targets = Targets.build(trajectory, scenario)
     whole = frozenset(p.path for p in priors.priors if _is_whole(parameter_value(scenario, p.path)))
-    model = SimulationModel(scenario, targets, whole)
+    logged = frozenset(p.path for p in priors.priors if p.log_scale)
+    model = SimulationModel(scenario, targets, whole, logged)
     prior = pyabc.Distribution(**{p.name: p.pyabc_rv() for p in priors.priors})
     distance = pyabc.AdaptivePNormDistance(
         p=1,
@@ -194,9 +203,7 @@ def calibrate(
     )
     sampler, client = _sampler(workers, scheduler)
     np.random.seed(seed)
-    abc_logger = logging.getLogger("ABC")
-    level = abc_logger.level
-    abc_logger.setLevel(logging.WARNING)  # our own per-generation lines replace pyabc's INFO log
+    quiet = _quiet_pyabc()  # our own per-generation lines replace pyabc's INFO log
     started = time.perf_counter()
     try:
         abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=sampler)
@@ -205,7 +212,8 @@ def calibrate(
             abc, budget, population, max_generations, min_acceptance_rate, progress
         )
     finally:
-        abc_logger.setLevel(level)
+        for logger, level in quiet.items():
+            logger.setLevel(level)
         if client is not None:
             client.close()
     wall = time.perf_counter() - started
@@ -217,6 +225,8 @@ def calibrate(
     history = abc.history
     particles, weights = history.get_distribution(m=0, t=history.max_t)
     posterior = particles.reset_index(drop=True)[[p.name for p in priors.priors]].copy()
+    for prior in priors.priors:
+        posterior[prior.name] = [prior.to_value(x) for x in posterior[prior.name]]
     posterior["weight"] = np.asarray(weights) / np.sum(weights)
     summary = _summary(posterior, priors, scenario)
     total = generations[-1].total_simulations
@@ -335,6 +345,17 @@ def _run(
         abc.history.done(end_time=dt.datetime.now())
         abc.sampler.stop()
     return generations, reason
+
+
+def _quiet_pyabc() -> dict[logging.Logger, int]:
+    """Raise pyabc's loggers ("ABC", "ABC.Sampler", ...) to WARNING; returns their levels to restore."""
+    names = ["ABC", *(name for name in logging.root.manager.loggerDict if name.startswith("ABC."))]
+    levels = {}
+    for name in names:
+        logger = logging.getLogger(name)
+        levels[logger] = logger.level
+        logger.setLevel(logging.WARNING)
+    return levels
 
 
 def _sampler(workers: int, scheduler: str | None):

@@ -178,6 +178,11 @@ def plot_marginals(
     for ax, prior in zip(axes.flat, priors, strict=False):
         x = particles[prior.name].to_numpy()
         lo, hi = prior.support()
+        median = medians[prior.name]
+        if prior.log_scale:  # a loguniform prior is flat in log10: show it there
+            x, lo, hi, shown = np.log10(x), np.log10(lo), np.log10(hi), np.log10(median)
+        else:
+            shown = median
         grid = np.linspace(lo, hi, 200)
         ax.hist(
             x,
@@ -189,10 +194,10 @@ def plot_marginals(
             alpha=0.7,
             label="posterior",
         )
-        ax.plot(grid, prior.rv().pdf(grid), color="#888888", lw=1.5, label="prior")
-        median = medians[prior.name]
-        ax.axvline(median, color="#c44e52", lw=1.5, label=f"median {median:.3g}")
-        ax.set_title(prior.path, fontsize=9)
+        density = np.full_like(grid, 1.0 / (hi - lo)) if prior.log_scale else prior.rv().pdf(grid)
+        ax.plot(grid, density, color="#888888", lw=1.5, label="prior")
+        ax.axvline(shown, color="#c44e52", lw=1.5, label=f"median {median:.3g}")
+        ax.set_title(f"{prior.path} (log10)" if prior.log_scale else prior.path, fontsize=9)
         ax.legend(frameon=False, fontsize=7)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")

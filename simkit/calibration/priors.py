@@ -126,8 +126,21 @@ class Prior(BaseModel):
                     (lo - self.mean) / self.sd, (hi - self.mean) / self.sd, self.mean, self.sd
                 )
 
+    @property
+    def log_scale(self) -> bool:
+        """Whether pyabc samples it on log10 scale (loguniform priors).
+
+        pyabc then sees a flat prior, and its Gaussian perturbation kernel moves
+        a rate by factors rather than by amounts that overshoot zero.
+        """
+        return self.distribution == "loguniform"
+
+    def to_value(self, sampled: float) -> float:
+        """The parameter value for what pyabc sampled (undoes the log10 scale)."""
+        return 10.0**sampled if self.log_scale else sampled
+
     def pyabc_rv(self) -> Any:
-        """The same distribution as a pyabc random variable (pyabc wraps scipy.stats by name)."""
+        """The distribution pyabc samples from (pyabc wraps scipy.stats by name); see `log_scale`."""
         import pyabc
 
         lo, hi = self.support()
@@ -135,7 +148,7 @@ class Prior(BaseModel):
             case "uniform":
                 return pyabc.RV("uniform", lo, hi - lo)
             case "loguniform":
-                return pyabc.RV("loguniform", lo, hi)
+                return pyabc.RV("uniform", math.log10(lo), math.log10(hi) - math.log10(lo))
             case "beta":
                 return pyabc.RV("beta", self.a, self.b, loc=lo, scale=hi - lo)
             case _:

@@ -84,7 +84,7 @@ def calibrate(
         if not quiet:
             typer.echo(
                 f"generation {g.t}: epsilon {g.epsilon:.3g}, accepted {g.accepted}/{g.simulations:,} "
-                f"({g.acceptance_rate:.1%}), {g.wall_time_s:.1f} s; "
+                f"({g.acceptance_rate:.1%}), ESS {g.ess:.0f}, {g.wall_time_s:.1f} s; "
                 f"{g.total_simulations:,} of {budget:,} simulations",
                 err=True,
             )

@@ -95,6 +95,8 @@ def print_comparison(result, title: str) -> None:
     from rich.table import Table
 
     console = Console(file=sys.stdout)
+    if not console.is_terminal:
+        console.width = 150  # a file or pipe: no terminal to fit, keep ids and dates whole
     events = Table(title=title, title_justify="left")
     for column in ("event", "documented", "happens", "sim median", "sim 80% interval", "inside"):
         events.add_column(column, justify="left" if column in ("event", "documented") else "right")

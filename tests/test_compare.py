@@ -1,0 +1,199 @@
+"""Comparing runs with a documented trajectory: the sequence rule, censoring, the distance, and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from simkit.calibration import load_trajectory
+from simkit.calibration.compare import compare
+from simkit.calibration.summary_stats import (
+    Targets,
+    detail_word,
+    match_events,
+    observed_statistics,
+    reorder_dates,
+    summary_statistics,
+    trajectory_from_run,
+)
+from simkit.cli import app
+from simkit.ensemble import run_ensemble
+from simkit.simulate import run_seed, simulate
+from simkit.yamlio import InputError
+from tests.conftest import NORTH_HOMS, ROOT, WAER
+
+WAER_TRAJECTORY = ROOT / "calibration" / "waer_trajectory.yaml"
+NORTH_HOMS_TRAJECTORY = ROOT / "calibration" / "north_homs_trajectory.yaml"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def trajectory():
+    return load_trajectory(WAER_TRAJECTORY)
+
+
+@pytest.fixture(scope="module")
+def targets(trajectory, waer):
+    return Targets.build(trajectory, waer.scenario)
+
+
+def _day(targets, iso: str) -> int:
+    import datetime as dt
+
+    return (dt.date.fromisoformat(iso) - targets.start).days
+
+
+def test_detail_is_matched_by_its_first_word():
+    assert detail_word("surrender; detainee release dropped") == "surrender"
+    assert detail_word("truce") == "truce"
+    assert detail_word("") is None and detail_word(None) is None
+
+
+def test_key_events_follow_the_documented_sequence(targets):
+    """The second deal is the first truce after the collapse, not the first truce of the run."""
+    rows = [
+        (10, "agreement_signed", "c", 140, "truce"),
+        (40, "detainees_released", "regime", 30, "c"),
+        (100, "ceasefire_collapsed", "c", 0, "release reneged"),
+        (150, "agreement_signed", "c", 140, "truce"),
+        (160, "detainees_released", "regime", 90, "c"),
+        (331, "aid_cut", "regime", 0, ""),
+        (363, "mediator_entry", "Russia", 0, ""),
+        (460, "ceasefire_declared", "c", 0, "ceasefire"),
+        (466, "agreement_signed", "c", 20000, "surrender; detainee release dropped"),
+        (471, "evacuation_convoy", "c", 2000, "fighters=300"),
+        (479, "evacuation_convoy", "c", 2000, "fighters=300"),
+        (540, "control", "regime", 40000, "Waer: surrender_evacuation"),
+    ]
+    days = match_events(targets, rows)
+    assert days["first_truce"] == 10 and days["truce_release"] == 40
+    assert days["truce_collapse"] == 100
+    assert days["second_deal"] == 150 and days["token_release"] == 160
+    assert days["mediator_entry"] == 363 and days["aid_cut"] == 331
+    assert days["ceasefire"] == 460 and days["surrender_agreement"] == 466
+    assert days["first_convoy"] == 471 and days["second_convoy"] == 479  # ordinals count from the surrender
+    assert days["third_convoy"] is None
+    assert days["control"] == 540
+
+
+def test_a_run_without_the_events_is_censored_not_dropped(targets):
+    run = {"outcome": "stalemate", "released": 0, "released_share": 0.0, "listed": 7360, "population": 60000}
+    stats = summary_statistics(targets, [], run)
+    assert set(stats) == set(observed_statistics(targets))  # nothing dropped
+    for target in targets.key_events:
+        assert stats[f"{target.id}.happened"] == 0.0
+        # censored at the horizon: later than any date a run can have
+        assert stats[f"{target.id}.offset_days"] == targets.horizon - target.last_day > 0
+    assert stats["outcome.match"] == 0.0
+    assert stats["detainees_released_total.offset"] < 0  # below the documented 229
+
+
+def test_an_event_inside_its_window_scores_zero_and_outside_by_days(targets):
+    truce = next(t for t in targets.key_events if t.id == "first_truce")  # window: Dec 2015
+    assert truce.offset(truce.first_day) == truce.offset(truce.last_day) == 0
+    assert truce.offset(truce.last_day + 12) == 12 and truce.offset(truce.first_day - 3) == -3
+
+
+def test_a_trajectory_outside_the_scenario_period_is_refused(trajectory, north_homs):
+    with pytest.raises(InputError, match="no event in the scenario"):
+        Targets.build(trajectory, north_homs.scenario)
+
+
+def _synthetic(trajectory, waer, start_seed: int = 100):
+    """A trajectory written by the model itself: the first run with at least four of Waer's key events."""
+    for i in range(50):
+        record = simulate(waer.scenario, run_seed(start_seed, i), i)
+        rows = [event[1:2] + event[3:] for event in record.events]
+        try:
+            synthetic = trajectory_from_run(trajectory, waer.scenario, rows, record.run, f"run {i}")
+        except InputError:
+            continue
+        if len(synthetic.key_events()) >= 4 and len({e.date for e in synthetic.events}) >= 4:
+            return synthetic
+    pytest.fail("no run with four key events in 50 runs")
+
+
+def test_the_model_own_trajectory_scores_better_than_the_same_events_shuffled(trajectory, waer):
+    synthetic = _synthetic(trajectory, waer)
+    n = len(synthetic.events)
+    shuffled = reorder_dates(synthetic, list(reversed(range(n))))  # every event moved, the sequence reversed
+    assert [e.id for e in shuffled.events] == [e.id for e in reversed(synthetic.events)]
+    ensemble = run_ensemble(waer, 200, seed=7)
+    own = compare(synthetic, waer.scenario, ensemble.runs, ensemble.events)
+    other = compare(shuffled, waer.scenario, ensemble.runs, ensemble.events)
+    assert 0.0 <= own.distance <= 1.0 and 0.0 <= other.distance <= 1.0
+    assert own.parts["dates"] < other.parts["dates"]
+    assert own.distance < other.distance
+    # the quantities and outcome do not depend on event order
+    assert own.parts["quantities"] == pytest.approx(other.parts["quantities"])
+    assert own.parts["outcome"] == pytest.approx(other.parts["outcome"])
+
+
+def test_comparison_reports_every_event_quantity_and_the_outcome(trajectory, waer):
+    ensemble = run_ensemble(waer, 60, seed=3)
+    result = compare(trajectory, waer.scenario, ensemble.runs, ensemble.events)
+    assert list(result.events["id"]) == trajectory.ids()  # every Waer event is inside the scenario period
+    assert result.events["share_happened"].between(0, 1).all()
+    happened = result.events[result.events["share_happened"] > 0]
+    assert (happened["p10"] <= happened["median"]).all() and (happened["median"] <= happened["p90"]).all()
+    assert {"evacuated_total", "detainees_released_total", "population"} <= set(result.quantities["quantity"])
+    assert result.outcome["documented"] == "surrender_evacuation"
+    assert sum(result.outcome["shares"].values()) == pytest.approx(1.0)
+    assert result.skipped["quantities"] == ["fighters_stayed"]  # documented, but the model does not track it
+    json.dumps(result.to_json())  # JSON-ready
+
+
+def test_an_open_case_has_no_outcome_part(north_homs):
+    ensemble = run_ensemble(north_homs, 20, seed=1)
+    result = compare(
+        load_trajectory(NORTH_HOMS_TRAJECTORY), north_homs.scenario, ensemble.runs, ensemble.events
+    )
+    assert result.parts["outcome"] is None and not np.isnan(result.distance)
+    assert "de_escalation_zone" in result.skipped["events"]  # May 2017, before the scenario starts
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_compare_command_writes_tables_figures_and_the_distance(tmp_path):
+    out = tmp_path / "cmp"
+    result = runner.invoke(
+        app, ["compare", str(WAER), "--against", str(WAER_TRAJECTORY), "--runs", "30", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "distance D =" in result.output and "surrender_agreement" in result.output
+    for name in (
+        "comparison.json",
+        "compare_events.csv",
+        "compare_quantities.csv",
+        "compare_events.png",
+        "compare_fan.png",
+        "runs.parquet",
+        "events.parquet",
+        "manifest.json",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    report = json.loads((out / "comparison.json").read_text())
+    assert report["runs"] == 30 and 0 <= report["distance"] <= 1
+
+
+def test_compare_command_bad_input_is_one_line_and_exit_2(tmp_path):
+    bad = tmp_path / "bad_trajectory.yaml"
+    bad.write_text(WAER_TRAJECTORY.read_text().replace("type: control", "type: conquest", 1))
+    result = runner.invoke(
+        app, ["compare", str(WAER), "--against", str(bad), "-n", "5", "-o", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2
+    assert "bad_trajectory.yaml:" in result.stderr and "type" in result.stderr
+    assert "Traceback" not in result.output
+    mismatched = runner.invoke(
+        app,
+        ["compare", str(NORTH_HOMS), "--against", str(WAER_TRAJECTORY), "-n", "5", "-o", str(tmp_path / "m")],
+    )
+    assert mismatched.exit_code == 2 and "no event in the scenario" in mismatched.stderr
+    assert not (tmp_path / "m").exists()  # refused before running anything
+    missing = runner.invoke(app, ["compare", str(WAER), "-n", "5"])
+    assert missing.exit_code == 2 and "--against" in missing.output

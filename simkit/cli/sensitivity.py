@@ -56,6 +56,9 @@ def sensitivity(
     table.to_parquet(folder / "sensitivity.parquet", index=False)
     written = ["sensitivity.parquet"]
     if plots and len(table):
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no window, no display needed
         from simkit.sweep.figures import plot_sensitivity, save
 
         written.append(save(plot_sensitivity(table), folder / "sensitivity.png").name)

@@ -78,6 +78,9 @@ def sweep(
         raise typer.Exit(1) from None
     written = ["points.parquet", "runs.parquet", "summary.parquet", "manifest.json"]
     if plots and result.manifest["design"]["type"] == "grid" and len(result.parameters) == 2:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no window, no display needed
         from simkit.sweep.figures import plot_heatmaps, save
 
         written.append(save(plot_heatmaps(result.summary), out / "heatmaps.png").name)

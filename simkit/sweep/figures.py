@@ -1,12 +1,13 @@
-"""Figures of a sweep: heat maps of outcome shares over two parameters, and sensitivity bar charts."""
+"""Figures of a sweep: heat maps of outcome shares over two parameters, and sensitivity bar charts.
+
+No backend is chosen here, so figures show inline in notebooks; the commands
+select the file-only Agg backend before importing this module.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

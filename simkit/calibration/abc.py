@@ -201,9 +201,13 @@ def calibrate(
         scale_function=pyabc.distance.mean_absolute_deviation,
         max_scale_weight_ratio=MAX_SCALE_WEIGHT_RATIO,
     )
-    sampler, client = _sampler(workers, scheduler)
-    np.random.seed(seed)
     quiet = _quiet_pyabc()  # our own per-generation lines replace pyabc's INFO log
+    try:
+        sampler, client = _sampler(workers, scheduler)
+    except BaseException:
+        _restore(quiet)
+        raise
+    np.random.seed(seed)
     started = time.perf_counter()
     try:
         abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=sampler)
@@ -212,8 +216,7 @@ def calibrate(
             abc, budget, population, max_generations, min_acceptance_rate, progress
         )
     finally:
-        for logger, level in quiet.items():
-            logger.setLevel(level)
+        _restore(quiet)
         if client is not None:
             client.close()
     wall = time.perf_counter() - started
@@ -356,6 +359,11 @@ def _quiet_pyabc() -> dict[logging.Logger, int]:
         levels[logger] = logger.level
         logger.setLevel(logging.WARNING)
     return levels
+
+
+def _restore(levels: dict[logging.Logger, int]) -> None:
+    for logger, level in levels.items():
+        logger.setLevel(level)
 
 
 def _sampler(workers: int, scheduler: str | None):

@@ -73,6 +73,9 @@ def sweep(
     except SweepInterrupted as err:
         print(str(err), file=sys.stderr)
         raise typer.Exit(130) from None
+    except KeyboardInterrupt:  # before any run started (loading, drawing points): nothing to keep
+        print("interrupted before any run started", file=sys.stderr)
+        raise typer.Exit(130) from None
     except WorkerLost as err:
         print(f"error: {err}", file=sys.stderr)
         raise typer.Exit(1) from None

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from simkit.scenario import Scenario
@@ -26,7 +28,9 @@ if TYPE_CHECKING:
     from distributed import Client
 
 START_METHOD = "forkserver"  # workers fork from a clean server, never from the (possibly threaded) parent
-PRELOAD = ["simkit.sweep.task"]  # imported once in the server, so each worker starts warm
+# imported once in the fork server, in order: first ignore Ctrl-C (see _forkserver_quiet), then the model,
+# so each worker starts warm
+PRELOAD = ["simkit.sweep._forkserver_quiet", "simkit.sweep.task"]
 TASKS_PER_SLOT = 2  # tasks in flight per worker slot: enough to keep workers busy, few enough to lose little
 
 
@@ -65,6 +69,25 @@ class SerialExecutor:
 
 
 # ---------------------------------------------------------------- local process pool
+@contextmanager
+def _interrupt_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) for the duration of the block, then raise it as KeyboardInterrupt.
+
+    Only the main thread can set signal handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 _base: Scenario | None = None
 
 
@@ -95,24 +118,30 @@ class PoolExecutor:
         """
         context = multiprocessing.get_context(START_METHOD)
         context.set_forkserver_preload(PRELOAD)
-        self._pool = ProcessPoolExecutor(
-            self.slots, mp_context=context, initializer=_init_worker, initargs=(base,)
-        )
         pending: dict[Future, Task] = {}
         todo = iter(tasks)
         window = TASKS_PER_SLOT * self.slots
-        try:
-            while True:
-                for task in todo:
-                    pending[self._pool.submit(_run_in_worker, task, model)] = task
-                    if len(pending) >= window:
-                        break
-                if not pending:
+
+        def submit_more() -> None:
+            for task in todo:
+                pending[self._pool.submit(_run_in_worker, task, model)] = task
+                if len(pending) >= window:
                     return
+
+        try:
+            # the first submissions start the workers (the pool starts them on demand); a Ctrl-C that cut
+            # a start short would leave a half-started worker printing tracebacks, so it waits until then
+            with _interrupt_deferred():
+                self._pool = ProcessPoolExecutor(
+                    self.slots, mp_context=context, initializer=_init_worker, initargs=(base,)
+                )
+                submit_more()
+            while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in sorted(done, key=lambda f: pending[f].start):
                     task = pending.pop(future)
                     yield task, future.result()
+                submit_more()
         except BrokenProcessPool as err:
             raise WorkerLost(f"a worker process died ({err})") from None
         finally:

@@ -321,19 +321,31 @@ def _finish(
     shutil.rmtree(parts)
 
 
+ROW_GROUP = 65_536
+"""Rows per row group of runs.parquet: parts are small, so they are gathered before writing."""
+
+
 def _merge(out: Path, parts: Path, plan: list[Task]) -> set[str]:
     """Concatenate the parts in run order into runs.parquet; return the outcome classes seen."""
     tmp = out / ".runs.parquet.tmp"
-    writer, seen = None, set()
+    writer, seen, buffered = None, set(), []
+
+    def flush() -> None:
+        if buffered:
+            writer.write_table(pa.concat_tables(buffered))
+            buffered.clear()
+
     try:
         for task in plan:
             table = pq.read_table(parts / f"runs-{task.name}.parquet")
             if writer is None:
                 writer = pq.ParquetWriter(tmp, table.schema)
-            table = table.select(writer.schema.names).cast(writer.schema)
-            writer.write_table(table)
+            buffered.append(table.select(writer.schema.names).cast(writer.schema))
             if "outcome" in table.column_names:
                 seen.update(pc.unique(table["outcome"]).to_pylist())
+            if sum(len(t) for t in buffered) >= ROW_GROUP:
+                flush()
+        flush()
     finally:
         if writer is not None:
             writer.close()

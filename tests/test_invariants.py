@@ -54,6 +54,9 @@ def scenarios(draw):
     data = apply_overrides(base.model_dump(mode="json"), overrides)
     end = base.start + dt.timedelta(days=overrides["horizon_days"] - 1)
     data["events"] = [e for e in data["events"] if dt.date.fromisoformat(e["date"]) <= end]
+    for event in data["events"]:  # a date window may reach past the shortened horizon: clip it
+        if event.get("latest") and dt.date.fromisoformat(event["latest"]) > end:
+            event["latest"] = end.isoformat()
     people = sum(group["population"]["value"] for group in data["residents"])
     for faction in data["factions"]:
         faction["fighters"]["value"] = min(faction["fighters"]["value"], people // len(data["factions"]))

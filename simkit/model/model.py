@@ -83,10 +83,15 @@ class SiegeModel(mesa.Model):
         self.events.add(day, kind, actor, count, detail)
 
     def _schedule(self, events: list) -> None:
-        """Dated scenario events fire at the start of their day, before the agents act (Mesa event list)."""
+        """Dated scenario events fire at the start of their day, before the agents act (Mesa event list).
+
+        An event with a date window fires on a day drawn uniformly from it, once per run.
+        """
         self._scheduled: dict[int, list] = defaultdict(list)
         for event in events:
-            self._scheduled[(event.date - self.start).days].append(event)
+            first = (event.date - self.start).days
+            last = (event.latest - self.start).days if event.latest else first
+            self._scheduled[self.random.randint(first, last) if last > first else first].append(event)
         for day in sorted(self._scheduled):
             self.schedule_event(self._fire_scheduled, at=day + 0.5)
 
@@ -262,7 +267,7 @@ class SiegeModel(mesa.Model):
             siege_tightness=terms.siege_tightness.value,
             aid=terms.aid,
             release_promised=release,
-            release_due_day=day + terms.release_due_days.value if release else None,
+            release_stages=self._release_stages(day, release),
             fighters_to_go=terms.fighters_out.value if waves else 0,
             wave_size=terms.wave_size.value,
             wave_interval=terms.wave_interval_days.value,
@@ -273,6 +278,20 @@ class SiegeModel(mesa.Model):
         self.agreements_signed += 1
         event = EventType.CEASEFIRE_DECLARED if kind is PackageKind.CEASEFIRE else EventType.AGREEMENT_SIGNED
         self.log(day, event, committee.name, release, kind.value)
+        if kind is PackageKind.OUTSIDE:  # signed elsewhere; its ceasefire takes effect here the same day
+            self.log(day, EventType.CEASEFIRE_DECLARED, committee.name, 0, kind.value)
+
+    def _release_stages(self, day: int, release: int) -> list[tuple[int, int]]:
+        """A token stage soon after signing, the rest later (Waer: 35 freed Dec 2015, dispute Mar 2016)."""
+        if not release:
+            return []
+        terms = self.spec.packages.truce
+        first = round(release * terms.first_release_share.value)
+        stages = [
+            (day + terms.first_release_days.value, first),
+            (day + terms.release_due_days.value, release - first),
+        ]
+        return [(due, names) for due, names in stages if names > 0]
 
     def _sign_surrender(self, day: int, committee: Committee, pressure: float, red_line_met: bool) -> None:
         holding = committee.holding_groups
@@ -341,14 +360,16 @@ class SiegeModel(mesa.Model):
             committee.strain += 1.0
 
     def implement_due_terms(self, committee: Committee) -> None:
-        """The regime's release stage falls due: it delivers a Beta-distributed share of what it promised."""
+        """A release stage falls due: the regime delivers a Beta-distributed share of that stage's promise."""
         agreement, day = committee.agreement, self.day
-        if agreement.release_due_day != day:
+        stages = agreement.release_stages
+        if not stages or stages[0][0] != day:
             return
+        _, promised = stages.pop(0)
         p = self.regime.implementation_probability()
         nu = self.spec.detainees.delivery_concentration.value
         delivered = self.random.betavariate(max(p * nu, 1e-6), max((1.0 - p) * nu, 1e-6))
-        freed = min(round(delivered * agreement.release_promised), self.listed - self.released)
+        freed = min(round(delivered * promised), self.listed - self.released)
         self.released += freed
         if freed:
             self.log(day, EventType.DETAINEES_RELEASED, "regime", freed, committee.name)

@@ -6,7 +6,7 @@ The functional forms and their reasons are in docs/model.md ("Negotiation").
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -46,7 +46,7 @@ class Agreement:
     siege_tightness: float
     aid: bool
     release_promised: int = 0
-    release_due_day: int | None = None
+    release_stages: list[tuple[int, int]] = field(default_factory=list)  # (due day, names), in day order
     fighters_to_go: int = 0
     wave_size: int = 0
     wave_interval: int = 1

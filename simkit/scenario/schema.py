@@ -186,14 +186,25 @@ class Aid(Section):
 
 
 class TruceTerms(Section):
-    """`packages.truce:` a truce (reversible): a looser siege, a release stage, fighters out in waves."""
+    """`packages.truce:` a truce (reversible): a looser siege, two release stages, fighters out in waves."""
 
     siege_tightness: Share = Field(description="share of supply still blocked under the truce")
-    release_due_days: Days = Field(description="days from signing to the release stage")
+    first_release_days: Days = Field(description="days from signing to the first (token) release stage")
+    first_release_share: Share = Field(description="share of the promised release due at the first stage")
+    release_due_days: Days = Field(description="days from signing to the second (final) release stage")
     fighters_out: Count = Field(description="fighters to leave in waves under the truce")
     wave_size: Count
     wave_interval_days: Days
     aid: bool = True
+
+    @model_validator(mode="after")
+    def _stages_in_order(self) -> TruceTerms:
+        if self.first_release_days.value > self.release_due_days.value:
+            raise ValueError(
+                f"first_release_days ({self.first_release_days.value}) must not come after "
+                f"release_due_days ({self.release_due_days.value})"
+            )
+        return self
 
 
 class SurrenderTerms(Section):
@@ -229,10 +240,21 @@ class Outcomes(Section):
 
 
 class EventBase(Section):
-    """Fields of every `events[]` entry: it takes effect at the start of `date`; `note` goes to the log."""
+    """Fields of every `events[]` entry: it takes effect at the start of `date`; `note` goes to the log.
+
+    With `latest`, the date is uncertain: each run draws it uniformly from `date` to `latest`
+    (e.g. forces returning "once operations elsewhere end", seed 004).
+    """
 
     date: dt.date
+    latest: dt.date | None = Field(default=None, description="last possible date, when the date is uncertain")
     note: str = ""
+
+    @model_validator(mode="after")
+    def _window(self) -> EventBase:
+        if self.latest is not None and self.latest < self.date:
+            raise ValueError(f"latest ({self.latest}) is before date ({self.date})")
+        return self
 
 
 class MediatorEntry(EventBase):
@@ -331,10 +353,11 @@ class Scenario(Section):
             raise ValueError(f"factions have {fighters} fighters but the localities only {people} residents")
         end = self.end
         for event in self.events:
-            if not self.start <= event.date <= end:
-                raise ValueError(
-                    f"event {event.type} on {event.date} is outside the run ({self.start} to {end})"
-                )
+            for date in (event.date, event.latest or event.date):
+                if not self.start <= date <= end:
+                    raise ValueError(
+                        f"event {event.type} on {date} is outside the run ({self.start} to {end})"
+                    )
         if self.behaviour.households_per_group.value < 1:
             raise ValueError("behaviour.households_per_group must be at least 1")
         return self

@@ -128,13 +128,15 @@ def test_ctrl_c_on_the_command_line_then_the_same_command_resumes(reference, tmp
     path.write_text(yaml.safe_dump(spec(batch_size=2)))  # 24 tasks: it cannot finish before Ctrl-C lands
     out = tmp_path / "out"
     command = [str(SIMKIT), "sweep", str(path), "--workers", "2", "--out", str(out), "--no-plots", "-q"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not list((out / "parts").glob("runs-*.parquet")) and time.monotonic() < deadline:
-        assert process.poll() is None, process.stderr.read()
-        time.sleep(0.02)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
+    with subprocess.Popen(
+        command, stderr=subprocess.PIPE, text=True
+    ) as process:  # closes its pipe, come what may
+        deadline = time.monotonic() + 120
+        while not list((out / "parts").glob("runs-*.parquet")) and time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read()
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert stderr.startswith("interrupted: ") and "Traceback" not in stderr
     assert not (out / "runs.parquet").exists()

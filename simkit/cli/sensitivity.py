@@ -26,7 +26,7 @@ def sensitivity(
             "--output",
             "-y",
             help="Summary column to analyse, e.g. [bold]share_surrender_evacuation[/]; "
-            "repeatable [default: every outcome share and attribute mean].",
+            "repeatable \\[default: every outcome share and attribute mean].",
         ),
     ] = None,
     plots: Annotated[

@@ -25,7 +25,7 @@ def sweep(
         int, typer.Option("--workers", "-w", help="Local worker processes (ignored with --scheduler).")
     ] = 1,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Result folder [default: results/<sweep name>].")
+        Path | None, typer.Option("--out", "-o", help="Result folder \\[default: results/<sweep name>].")
     ] = None,
     scheduler: Annotated[
         str | None,

@@ -14,17 +14,16 @@ import json
 import multiprocessing
 import os
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from simkit.manifest import software
 from simkit.model import SERIES
 from simkit.scenario import LoadedScenario, Scenario
 from simkit.simulate import run_seed, simulate
@@ -209,7 +208,6 @@ def _run_in_memory(
 
 
 def _manifest(scenario: LoadedScenario, runs: int, seed: int, series: bool, command: str | None) -> dict:
-    packages = ("simkit", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic")
     return {
         "scenario": str(scenario.path),
         "scenario_name": scenario.scenario.name,
@@ -220,18 +218,8 @@ def _manifest(scenario: LoadedScenario, runs: int, seed: int, series: bool, comm
         "batch_size": BATCH_SIZE,
         "series": series,
         "seed_rule": "run i uses numpy SeedSequence([master_seed, i]).generate_state(1, uint64)[0] >> 1",
-        "command": command or " ".join(sys.argv),
-        "python": sys.version.split()[0],
-        "packages": {name: _version(name) for name in packages},
-        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **software(command),
     }
-
-
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 _IDENTITY = ("scenario_hash", "master_seed", "batch_size", "series")

@@ -24,7 +24,10 @@ def run(
     ] = 1,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes.")] = 1,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Result folder [default: results/<scenario name>].")
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Result folder (default: results/<scenario file name without .yaml>)."
+        ),
     ] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
     series: Annotated[

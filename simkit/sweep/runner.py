@@ -16,13 +16,11 @@ import datetime as dt
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from simkit.manifest import software
 from simkit.sweep.design import make_points
 from simkit.sweep.executor import WorkerLost, open_executor
 from simkit.sweep.spec import PreparedSweep, Sweep, as_mapping, identity, load_sweep, point_count, prepare
@@ -43,19 +42,6 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int], None]
 """Called first with the runs already done (0 unless resuming), then with each finished task's runs."""
-
-PACKAGES = (
-    "simkit",
-    "mesa",
-    "numpy",
-    "scipy",
-    "pandas",
-    "pyarrow",
-    "pydantic",
-    "SALib",
-    "dask",
-    "distributed",
-)
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -210,18 +196,8 @@ def _manifest(prepared: PreparedSweep, model: Model, source: Path | None, comman
         "run_numbering": "run i is replicate i % replicates of point i // replicates",
         "batch_size": sweep.batch_size,
         "model": model_name(model),
-        "command": command or " ".join(sys.argv),
-        "python": sys.version.split()[0],
-        "packages": {name: _version(name) for name in PACKAGES},
-        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **software(command),
     }
-
-
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def _prepare_folder(out: Path, manifest: dict) -> tuple[Path, bool]:

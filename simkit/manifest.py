@@ -1,0 +1,32 @@
+"""What every result folder's manifest says about how it was made: command, Python, package versions, time.
+
+One place, so ensembles, sweeps, calibrations and forecasts record the same facts the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from importlib import metadata
+
+PACKAGES = (
+    "simkit", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic",
+    "SALib", "dask", "distributed", "pyabc",
+)  # fmt: skip
+
+
+def software(command: str | None = None) -> dict:
+    """The command line (as given, or this process's argv), Python and package versions, start time."""
+    return {
+        "command": command or " ".join(sys.argv),
+        "python": sys.version.split()[0],
+        "packages": {name: _version(name) for name in PACKAGES},
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"

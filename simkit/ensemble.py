@@ -16,7 +16,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -62,16 +62,45 @@ class Batch:
         return f"{self.start:08d}-{self.stop:08d}"
 
 
-@dataclass
 class Ensemble:
-    """The tables of a finished ensemble (read back from its folder, or kept in memory)."""
+    """The tables of a finished ensemble, kept in memory or read back from its folder.
 
-    runs: pd.DataFrame
-    events: pd.DataFrame
-    series: pd.DataFrame | None
-    summary: dict
-    out: Path | None = None
-    manifest: dict = field(default_factory=dict)
+    For a folder, `runs` (one row per run) is read at once; `events` and `series`
+    (which grow with the number of runs) only when first used, so memory stays flat
+    for callers that need only the outcome table.
+    """
+
+    def __init__(
+        self,
+        runs: pd.DataFrame,
+        events: pd.DataFrame | None,
+        series: pd.DataFrame | None,
+        summary: dict,
+        out: Path | None = None,
+        manifest: dict | None = None,
+    ) -> None:
+        self.runs, self.summary, self.out, self.manifest = runs, summary, out, manifest or {}
+        self._events, self._series = events, series
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """The dated event log of every run (run, day, date, type, actor, count, detail)."""
+        if self._events is None and self.out is not None:
+            self._events = pd.read_parquet(self.out / "events.parquet")
+        return self._events
+
+    @property
+    def series(self) -> pd.DataFrame | None:
+        """Daily series per run, if the ensemble was run with them."""
+        if self._series is None and self.out is not None and (self.out / "series.parquet").exists():
+            self._series = pd.read_parquet(self.out / "series.parquet")
+        return self._series
+
+    def events_of_first(self, runs: int) -> pd.DataFrame:
+        """Events of runs 0..runs-1 only, read from disk without loading the whole log."""
+        if self._events is not None or self.out is None:
+            return self.events[self.events["run"] < runs]
+        return pd.read_parquet(self.out / "events.parquet", filters=[("run", "<", runs)])
 
 
 def batches(runs: int, size: int = BATCH_SIZE) -> list[Batch]:
@@ -279,7 +308,4 @@ def load_ensemble(out: str | Path) -> Ensemble:
         raise InputError(f"{out}: no runs.parquet here; is it a simkit results folder?")
     manifest = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").exists() else {}
     runs = pd.read_parquet(out / "runs.parquet")
-    events = pd.read_parquet(out / "events.parquet")
-    daily = pd.read_parquet(out / "series.parquet") if (out / "series.parquet").exists() else None
-    summary = summarize(runs)
-    return Ensemble(runs, events, daily, summary, out, manifest)
+    return Ensemble(runs, None, None, summarize(runs), out, manifest)

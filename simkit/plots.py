@@ -81,7 +81,7 @@ def write_figures(ensemble: Ensemble, out: Path) -> list[Path]:
     written.append(_save(fig, out / "outcomes.png"))
     shown = min(30, len(ensemble.runs))
     fig, ax = plt.subplots(figsize=(10, 0.18 * shown + 1.5))
-    plot_timeline(ensemble.events, shown, ax)
+    plot_timeline(ensemble.events_of_first(shown), shown, ax)
     written.append(_save(fig, out / "timeline.png"))
     if ensemble.series is not None:
         columns = ("population", "food_days", "hardship", "killed", "evacuated", "released")

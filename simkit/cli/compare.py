@@ -37,6 +37,24 @@ def compare(
     ] = 1,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes.")] = 1,
     set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
+    posterior: Annotated[
+        Path | None,
+        typer.Option(
+            "--posterior",
+            "-p",
+            help="Draw each run's behavioural parameters from this posterior.parquet of simkit calibrate, "
+            "as simkit forecast does (parameter uncertainty, not one point).",
+            show_default=False,
+        ),
+    ] = None,
+    all_parameters: Annotated[
+        bool,
+        typer.Option(
+            "--all-parameters",
+            help="With --posterior: draw every posterior parameter the scenario has, not only the "
+            "behavioural ones (a posterior predictive check on the calibration case itself).",
+        ),
+    ] = False,
     plots: Annotated[
         bool, typer.Option("--plots/--no-plots", help="Write PNG figures to the result folder.")
     ] = True,
@@ -54,6 +72,8 @@ def compare(
     in docs/calibration.md). Writes comparison.json, compare_events.csv,
     compare_quantities.csv, compare_events.png and compare_fan.png next to the
     ensemble's own files (runs.parquet, events.parquet, manifest.json).
+    With --posterior, run i draws its parameters from a calibration's posterior
+    (as `simkit forecast`), so the intervals carry the parameters' uncertainty.
     """
     import json
 
@@ -63,14 +83,33 @@ def compare(
     from simkit.ensemble import run_ensemble
     from simkit.report import progress_bar
     from simkit.scenario import load_scenario
+    from simkit.yamlio import InputError
 
     loaded = load_scenario(scenario, parse_overrides(set_))
     trajectory = load_trajectory(against)
     targets = Targets.build(trajectory, loaded.scenario)  # refuses a mismatched pair before running
     out = out or Path("results") / f"{scenario.stem}-vs-{trajectory.case}"
     command = "simkit " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+    if all_parameters and posterior is None:
+        raise InputError("--all-parameters needs --posterior")
     with progress_bar(runs, loaded.scenario.name, enabled=not quiet) as advance:
-        ensemble = run_ensemble(loaded, runs, seed, workers, out, progress=advance, command=command)
+        if posterior is None:
+            ensemble = run_ensemble(loaded, runs, seed, workers, out, progress=advance, command=command)
+        else:
+            from simkit.calibration.forecast import BEHAVIOURAL, load_posterior, run_forecast
+
+            particles = load_posterior(posterior)
+            ensemble = run_forecast(
+                loaded,
+                particles,
+                runs,
+                seed,
+                workers,
+                out,
+                progress=advance,
+                command=command,
+                parameters=particles.parameters if all_parameters else BEHAVIOURAL,
+            )
     result = compare_frames(targets, ensemble.runs, ensemble.events)
     (out / "comparison.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
     result.events.to_csv(out / "compare_events.csv", index=False)
@@ -84,7 +123,10 @@ def compare(
         ]
     if not quiet:
         print_comparison(
-            result, title=f"{loaded.scenario.name} vs {trajectory.case}: {runs} runs, seed {seed}"
+            result,
+            title=f"{loaded.scenario.name} vs {trajectory.case}: {runs} runs"
+            + (f" on draws of {', '.join(ensemble.manifest['drawn_parameters'])}" if posterior else "")
+            + f", seed {seed}",
         )
         typer.echo(f"wrote {out}/: " + ", ".join(written))
 

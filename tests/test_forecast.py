@@ -1,0 +1,193 @@
+"""Forecasts on a posterior: draws by weight from (seed, run) alone, worker-count invariance, bad files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from simkit.calibration.forecast import BEHAVIOURAL, draw_particle, load_posterior, run_forecast
+from simkit.calibration.priors import set_parameters
+from simkit.cli import app
+from simkit.ensemble import run_ensemble
+from simkit.scenario import LoadedScenario, load_scenario, scenario_hash, with_overrides
+from simkit.summary import summarize
+from simkit.yamlio import InputError
+from tests.conftest import WAER
+
+runner = CliRunner()
+
+# Four particles with distinct values; the last has weight 0 and must never be drawn. Two columns are
+# not behavioural (a deal term, case-specific evidence) and must be left as the scenario has them.
+PARTICLES = {
+    "regime.implementation": [0.2, 0.5, 0.8, 0.95],
+    "mediator.leverage": [0.01, 0.1, 0.25, 0.3],
+    "behaviour.leave_threshold": [2.0, 4.0, 6.0, 7.0],
+    "committees.0.concession_rate": [0.1, 0.5, 2.0, 3.0],
+    "packages.truce.release_due_days": [40.4, 60.6, 100.2, 120.0],
+    "committees.0.red_line_firmness": [0.3, 0.5, 0.9, 0.95],
+    "weight": [0.5, 0.3, 0.2, 0.0],
+}
+SHORT = {"horizon_days": 420}  # a shorter Waer: the tests are about bookkeeping, not the ending
+
+
+@pytest.fixture(scope="module")
+def posterior_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("posterior") / "posterior.parquet"
+    pd.DataFrame(PARTICLES).to_parquet(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def short_waer(waer) -> LoadedScenario:
+    scenario = with_overrides(waer.scenario, SHORT)
+    return LoadedScenario(scenario, waer.path, dict(SHORT), scenario_hash(scenario))
+
+
+@pytest.fixture(scope="module")
+def serial(short_waer, posterior_file):
+    return run_forecast(short_waer, load_posterior(posterior_file), 40, seed=5, workers=1)
+
+
+def test_draws_follow_the_weights_and_depend_on_seed_and_run_only():
+    weights = np.array(PARTICLES["weight"])
+    cumulative = np.cumsum(weights)
+    draws = np.array([draw_particle(cumulative, 9, i) for i in range(4000)])
+    assert 3 not in draws  # weight 0
+    counts = np.bincount(draws, minlength=4)[:3]
+    expected = 4000 * weights[:3]
+    assert np.all(np.abs(counts - expected) < 4 * np.sqrt(expected * (1 - weights[:3])))
+    # a run's draw is a function of (seed, run): the same in any order, different under another seed
+    assert [draw_particle(cumulative, 9, i) for i in (7, 3, 7)] == [draws[7], draws[3], draws[7]]
+    assert [draw_particle(cumulative, 10, i) for i in range(50)] != list(draws[:50])
+
+
+def test_same_result_with_one_and_two_workers(short_waer, posterior_file, serial):
+    pooled = run_forecast(short_waer, load_posterior(posterior_file), 40, seed=5, workers=2, batch_size=10)
+    pd.testing.assert_frame_equal(serial.runs, pooled.runs)
+    pd.testing.assert_frame_equal(serial.events, pooled.events)
+    assert serial.summary == pooled.summary
+
+
+def test_drawn_values_come_from_the_posterior_and_only_behavioural_ones_move(short_waer, serial):
+    runs = serial.runs
+    drawn = [p for p in BEHAVIOURAL if p in PARTICLES]
+    assert serial.manifest["drawn_parameters"] == [p for p in PARTICLES if p in drawn]
+    assert set(serial.manifest["not_drawn"]) == {
+        "packages.truce.release_due_days",
+        "committees.0.red_line_firmness",
+    }
+    assert runs["particle"].isin([0, 1, 2]).all() and runs["particle"].nunique() > 1
+    for path in drawn:
+        support = np.array(PARTICLES[path])
+        assert runs[path].to_numpy() == pytest.approx(support[runs["particle"].to_numpy()])
+    # the other posterior columns are not applied: not even recorded as drawn
+    assert "packages.truce.release_due_days" not in runs and "committees.0.red_line_firmness" not in runs
+    # different parameters make different histories: runs on particle 0 (implementation 0.2, leverage
+    # 0.01) free fewer detainees than runs on particle 2 (0.8, 0.25), as the release terms say
+    released = runs.groupby("particle")["released"].mean()
+    assert released[0] < released[2]
+
+
+def test_one_particle_is_the_same_as_run_on_its_values(short_waer, tmp_path):
+    """The seed rule is simkit run's: a posterior of one particle reproduces `simkit run` at its values."""
+    values = {"regime.implementation": 0.7, "behaviour.leave_threshold": 3.0}
+    path = tmp_path / "one.parquet"
+    pd.DataFrame({k: [v] for k, v in values.items()} | {"weight": [1.0]}).to_parquet(path)
+    forecast = run_forecast(short_waer, load_posterior(path), 15, seed=2)
+    fixed = set_parameters(short_waer.scenario, values, origin="test")
+    ensemble = run_ensemble(LoadedScenario(fixed, short_waer.path, {}, scenario_hash(fixed)), 15, seed=2)
+    pd.testing.assert_frame_equal(forecast.runs[ensemble.runs.columns], ensemble.runs)
+    pd.testing.assert_frame_equal(forecast.events, ensemble.events)
+
+
+def test_a_parameter_fixed_with_set_is_not_drawn(waer, posterior_file):
+    overrides = {**SHORT, "regime.implementation": 0.33}
+    loaded = load_scenario(WAER, overrides)
+    result = run_forecast(loaded, load_posterior(posterior_file), 10, seed=1)
+    assert "regime.implementation" not in result.manifest["drawn_parameters"]
+    assert result.manifest["not_drawn"]["regime.implementation"] == "fixed by --set"
+    assert "regime.implementation" not in result.runs
+
+
+def _write_bad(tmp_path, kind):
+    path = tmp_path / f"{kind}.parquet"
+    match kind:
+        case "text":
+            path.write_text("regime.implementation,weight\n0.5,1\n")
+        case "no_weight":
+            pd.DataFrame({"regime.implementation": [0.5]}).to_parquet(path)
+        case "negative":
+            pd.DataFrame({"regime.implementation": [0.5, 0.6], "weight": [1.0, -0.5]}).to_parquet(path)
+        case "words":
+            pd.DataFrame({"regime.implementation": ["high"], "weight": [1.0]}).to_parquet(path)
+        case "nan":
+            pd.DataFrame({"regime.implementation": [np.nan], "weight": [1.0]}).to_parquet(path)
+        case "empty":
+            pd.DataFrame({"regime.implementation": [], "weight": []}, dtype=float).to_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("missing", "no such posterior file"),
+        ("text", "cannot read it as a Parquet posterior"),
+        ("no_weight", "no 'weight' column"),
+        ("negative", "weights must be non-negative"),
+        ("words", "'regime.implementation' is not numeric"),
+        ("nan", "missing or infinite values"),
+        ("empty", "no particles"),
+    ],
+)
+def test_bad_posterior_file_is_a_clear_input_error(tmp_path, kind, message):
+    path = _write_bad(tmp_path, kind)
+    with pytest.raises(InputError, match=message) as err:
+        load_posterior(path)
+    assert str(err.value).startswith(str(path)) and len(str(err.value).splitlines()) == 1
+
+
+def test_a_posterior_without_behavioural_parameters_is_refused(short_waer, tmp_path):
+    path = tmp_path / "deal_terms.parquet"
+    pd.DataFrame({"packages.truce.release_due_days": [60.0], "weight": [1.0]}).to_parquet(path)
+    with pytest.raises(InputError, match="none of its parameters"):
+        run_forecast(short_waer, load_posterior(path), 5, seed=1)
+
+
+def test_forecast_command_writes_the_run_files_and_exits_2_on_a_bad_posterior(tmp_path, posterior_file):
+    out = tmp_path / "fc"
+    args = ["forecast", str(WAER), "--posterior", str(posterior_file), "-n", "8", "-o", str(out)]
+    result = runner.invoke(app, [*args, "--set", "horizon_days=420", "--no-plots"])
+    assert result.exit_code == 0, result.output
+    assert "parameters drawn from" in result.stdout and "stalemate" in result.stdout
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 8 and {"particle", "regime.implementation"} <= set(runs.columns)
+    assert len(pd.read_parquet(out / "events.parquet")) > 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary.keys() == summarize(runs).keys()  # the structure of simkit run's summary.json
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["posterior_hash"] and manifest["master_seed"] == 1 and manifest["runs"] == 8
+    # another forecast into the same folder is refused, with one line and exit code 2
+    other = runner.invoke(app, [*args, "--seed", "2", "--set", "horizon_days=420", "-q", "--no-plots"])
+    assert other.exit_code == 2 and "holds other results" in other.stderr
+    bad = _write_bad(tmp_path, "no_weight")
+    failed = runner.invoke(app, ["forecast", str(WAER), "--posterior", str(bad), "-o", str(tmp_path / "x")])
+    assert failed.exit_code == 2 and "no 'weight' column" in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1 and "Traceback" not in failed.output
+
+
+def test_compare_draws_from_a_posterior_when_given_one(tmp_path, posterior_file):
+    trajectory = str(WAER.parents[1] / "calibration" / "waer_trajectory.yaml")
+    args = ["compare", str(WAER), "--against", trajectory, "-n", "6", "-q", "--no-plots"]
+    drawn = runner.invoke(
+        app, [*args, "--posterior", str(posterior_file), "--all-parameters", "-o", str(tmp_path / "c")]
+    )
+    assert drawn.exit_code == 0, drawn.output
+    manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
+    assert "packages.truce.release_due_days" in manifest["drawn_parameters"]  # --all-parameters
+    assert (tmp_path / "c" / "comparison.json").exists()
+    lone = runner.invoke(app, [*args, "--all-parameters", "-o", str(tmp_path / "d")])
+    assert lone.exit_code == 2 and "--all-parameters needs --posterior" in lone.stderr

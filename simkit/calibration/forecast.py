@@ -31,11 +31,9 @@ import hashlib
 import json
 import multiprocessing
 import os
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +43,7 @@ import pyarrow.parquet as pq
 
 from simkit.calibration.priors import parameter_value, set_parameters
 from simkit.ensemble import EVENT_COLUMNS, EVENTS_SCHEMA, RESULT_FILES, Batch, Ensemble, batches
+from simkit.manifest import software
 from simkit.scenario import LoadedScenario, Scenario
 from simkit.simulate import run_seed, simulate
 from simkit.summary import summarize
@@ -384,7 +383,6 @@ def _manifest(
     seed: int,
     command: str | None,
 ) -> dict:
-    packages = ("simkit", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic")
     return {
         "kind": "forecast on a posterior",
         "scenario": str(loaded.path),
@@ -401,15 +399,5 @@ def _manifest(
         "runs": runs,
         "seed_rule": SEED_RULE,
         "particle_rule": PARTICLE_RULE,
-        "command": command or " ".join(sys.argv),
-        "python": sys.version.split()[0],
-        "packages": {name: _version(name) for name in packages},
-        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **software(command),
     }
-
-
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"

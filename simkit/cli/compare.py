@@ -30,7 +30,7 @@ def compare(
     runs: Annotated[int, typer.Option("--runs", "-n", help="Number of stochastic runs.")] = 1000,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Result folder [default: results/<scenario>-vs-<case>]."),
+        typer.Option("--out", "-o", help="Result folder (default: results/<scenario file name>-vs-<case>)."),
     ] = None,
     seed: Annotated[
         int, typer.Option("--seed", "-s", help="Master seed; run i uses a seed derived from (seed, i).")

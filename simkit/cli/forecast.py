@@ -37,7 +37,7 @@ def forecast(
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes.")] = 1,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Result folder [default: results/<scenario name>_forecast]."),
+        typer.Option("--out", "-o", help="Result folder (default: results/<scenario file name>_forecast)."),
     ] = None,
     set_: Annotated[
         list[str] | None,

@@ -20,7 +20,7 @@ import mesa
 
 from simkit.model import SiegeModel
 from simkit.scenario import load_scenario
-from simkit.simulate import run_seed
+from simkit.single_run import run_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 WAER = ROOT / "scenarios" / "waer.yaml"

@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from simkit.scenario import load_scenario
-from simkit.simulate import run_seed, simulate
+from simkit.single_run import run_seed, simulate
 from simkit.sweep import Sweep, run_sweep
 
 WAER = Path(__file__).resolve().parents[1] / "scenarios" / "waer.yaml"

@@ -17,8 +17,8 @@ _API = {
     "run_ensemble": "simkit.ensemble",
     "load_scenario": "simkit.scenario",
     "with_overrides": "simkit.scenario",
-    "run_seed": "simkit.simulate",
-    "simulate": "simkit.simulate",
+    "run_seed": "simkit.single_run",
+    "simulate": "simkit.single_run",
 }
 __all__ = sorted(_API)
 

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from simkit.manifest import software
 from simkit.model import SERIES
 from simkit.scenario import LoadedScenario, Scenario
-from simkit.simulate import run_seed, simulate
+from simkit.single_run import run_seed, simulate
 from simkit.summary import summarize
 from simkit.yamlio import InputError
 

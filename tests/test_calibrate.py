@@ -18,7 +18,7 @@ from simkit.calibration.priors import PriorFile, load_priors
 from simkit.calibration.summary_stats import trajectory_from_run
 from simkit.cli import app
 from simkit.scenario import load_scenario, with_overrides
-from simkit.simulate import run_seed, simulate
+from simkit.single_run import run_seed, simulate
 from simkit.yamlio import InputError
 from tests.conftest import ROOT, WAER
 

@@ -21,7 +21,7 @@ from simkit.calibration.summary_stats import (
 )
 from simkit.cli import app
 from simkit.ensemble import run_ensemble
-from simkit.simulate import run_seed, simulate
+from simkit.single_run import run_seed, simulate
 from simkit.yamlio import InputError
 from tests.conftest import NORTH_HOMS, ROOT, WAER
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from simkit.ensemble import BATCH_SIZE, load_ensemble, run_ensemble
-from simkit.simulate import run_seed, simulate
+from simkit.single_run import run_seed, simulate
 from simkit.yamlio import InputError
 
 
@@ -123,3 +123,13 @@ def test_bad_arguments(waer, tmp_path):
         run_ensemble(waer, 0, seed=1)
     with pytest.raises(InputError, match="--workers must be at least 1"):
         run_ensemble(waer, 10, seed=1, workers=0, out=tmp_path / "e")
+
+
+def test_top_level_api_names_are_the_functions_even_after_submodule_imports():
+    import simkit
+    import simkit.ensemble  # imports the single-run module under the package, as workers do
+    from simkit import load_scenario, run_ensemble, run_seed, simulate
+
+    assert callable(simulate) and simulate.__name__ == "simulate"
+    assert callable(run_seed) and callable(run_ensemble) and callable(load_scenario)
+    assert simkit.simulate is simulate

@@ -8,7 +8,7 @@ import pytest
 
 from simkit.model import SiegeModel
 from simkit.scenario import with_overrides
-from simkit.simulate import run_seed
+from simkit.single_run import run_seed
 from simkit.yamlio import InputError
 
 

@@ -12,7 +12,7 @@ import pytest
 from simkit.ensemble import run_ensemble
 from simkit.model import OUTCOMES
 from simkit.scenario import load_scenario
-from simkit.simulate import run_seed
+from simkit.single_run import run_seed
 from simkit.summary import share_interval
 from simkit.sweep import Sweep, load_sweep_result, run_sweep
 from simkit.yamlio import InputError

@@ -39,11 +39,9 @@ import datetime as dt
 import json
 import logging
 import math
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +50,7 @@ import pandas as pd
 from simkit.calibration.priors import PriorFile, parameter_value
 from simkit.calibration.summary_stats import Targets, observed_statistics, summary_statistics
 from simkit.calibration.trajectory import Trajectory
+from simkit.manifest import software
 from simkit.model import SiegeModel
 from simkit.scenario import LoadedScenario, Scenario, dump_scenario, with_overrides
 from simkit.yamlio import InputError
@@ -251,7 +250,7 @@ def calibrate(
     scenario_file = out / f"{loaded.path.stem}_calibrated.yaml"
     dump_scenario(calibrated, scenario_file)
     manifest = {
-        "command": command or " ".join(sys.argv),
+        **software(command),
         "scenario": str(loaded.path),
         "scenario_hash": loaded.hash,
         "overrides": loaded.overrides,
@@ -271,8 +270,6 @@ def calibrate(
         "stop_reason": stop_reason,
         "wall_time_s": round(wall, 1),
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "python": sys.version.split()[0],
-        "packages": {name: _version(name) for name in ("simkit", "pyabc", "mesa", "numpy", "pandas")},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return CalibrationResult(out, generations, posterior, summary, scenario_file, wall, total, stop_reason)
@@ -431,10 +428,3 @@ def _json_records(frame: pd.DataFrame) -> list[dict]:
         {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
         for r in frame.to_dict("records")
     ]
-
-
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"

@@ -45,7 +45,7 @@ from simkit.calibration.priors import parameter_value, set_parameters
 from simkit.ensemble import EVENT_COLUMNS, EVENTS_SCHEMA, RESULT_FILES, Batch, Ensemble, batches
 from simkit.manifest import software
 from simkit.scenario import LoadedScenario, Scenario
-from simkit.simulate import run_seed, simulate
+from simkit.single_run import run_seed, simulate
 from simkit.summary import summarize
 from simkit.yamlio import InputError
 

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from simkit.scenario import Scenario, with_overrides
-from simkit.simulate import run_seed
+from simkit.single_run import run_seed
 
 Model = Callable[[Scenario, Mapping[str, float], int], Mapping[str, Any]]
 """A run: (scenario with the point applied, the point's parameters by path, seed) -> one row of outputs."""
@@ -58,7 +58,7 @@ def seed_of(master_seed: int, rule: str, point: int, replicate: int) -> int:
 
 def simkit_model(scenario: Scenario, params: Mapping[str, float], seed: int) -> dict[str, Any]:
     """The siege-negotiation model: one run's outcome class and attributes (a `simkit run` runs row)."""
-    from simkit.simulate import simulate
+    from simkit.single_run import simulate
 
     row = simulate(scenario, seed).run
     for name in ("run", "seed"):

@@ -1,4 +1,7 @@
-"""One run, from a scenario and a seed to plain records; and the seed of run i of an ensemble."""
+"""One run, from a scenario and a seed to plain records; and the seed of run i of an ensemble.
+
+(Named single_run, not simulate, so that `simkit.simulate` stays the function, not this module.)
+"""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ def per_run_ms(runs: int) -> tuple[float, float, float]:
     for i in range(runs):
         seed = run_seed(0, i)
         start = time.perf_counter()
-        model = SiegeModel(scenario, rng=seed)
+        model = SiegeModel(scenario, rng=seed, record_series=False)  # as `simkit run` without --series
         outcome = model.run()
         model_ms.append(1e3 * (time.perf_counter() - start))
         steps = outcome.outcome_day + 1

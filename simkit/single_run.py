@@ -29,7 +29,7 @@ class RunRecord:
 
 def simulate(scenario: Scenario, seed: int, index: int = 0, series: bool = False) -> RunRecord:
     """Run the model once to its ending; `index` only labels the records."""
-    model = SiegeModel(scenario, rng=seed)
+    model = SiegeModel(scenario, rng=seed, record_series=series)
     outcome = model.run()
     row = {"run": index, "seed": seed, **outcome.as_row()}
     events = [

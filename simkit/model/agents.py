@@ -126,7 +126,6 @@ class ResidentGroup(mesa.Agent):
         self.killed = 0
         self.evacuated = 0
         self.loss = 0.0  # remembered killed, decaying
-        self.hardship = 0.0
         self.status = "holding"  # holding, evacuating, settled
         self.settlement: str | None = None
         self.to_leave = 0
@@ -209,7 +208,11 @@ class ResidentGroup(mesa.Agent):
                 self.population -= killed
                 self.killed += killed
                 self.loss += killed
-        self.hardship = self.mean_hardship()
+
+    @property
+    def hardship(self) -> float:
+        """Households' mean hardship today (what the daily series records)."""
+        return self.mean_hardship()
 
     def mean_hardship(self) -> float:
         """Households' mean hardship at today's stock, evaluated on half-days of food and cached.

@@ -34,8 +34,15 @@ class SiegeModel(mesa.Model):
         rng: seed (or numpy generator) for this run; equal seeds give equal runs.
     """
 
-    def __init__(self, scenario: schema.Scenario, rng: int | np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        scenario: schema.Scenario,
+        rng: int | np.random.Generator | None = None,
+        record_series: bool = True,
+    ) -> None:
         super().__init__(rng=rng)
+        self.record_series = record_series
+        self._day = 0
         self.spec = scenario
         self.start = scenario.start
         self.horizon = scenario.horizon_days.value
@@ -67,12 +74,16 @@ class SiegeModel(mesa.Model):
     # ------------------------------------------------------------------ time
     @property
     def day(self) -> int:
-        """Days since the scenario's start (0 on the start date).
+        """Days since the scenario's start (0 on the start date)."""
+        return self._day
 
-        Day d is stepped at Mesa time d + 1 and its dated events fire at d + 0.5,
-        so the day is read off the clock, not the step count, to be right in both.
+    def _read_clock(self) -> int:
+        """Day d is stepped at Mesa time d + 1 and its dated events fire at d + 0.5: read it off the clock.
+
+        Done once per step or event, not on every access: Mesa's `time` is an observable, slow to read.
         """
-        return math.ceil(self.time) - 1
+        self._day = math.ceil(self.time) - 1
+        return self._day
 
     def date(self, day: int) -> dt.date:
         """The calendar date of `day` (0 is the scenario's start)."""
@@ -96,7 +107,7 @@ class SiegeModel(mesa.Model):
             self.schedule_event(self._fire_scheduled, at=day + 0.5)
 
     def _fire_scheduled(self) -> None:
-        day = self.day
+        day = self._read_clock()
         for event in self._scheduled.pop(day, []):
             self._apply(day, event)
 
@@ -139,11 +150,12 @@ class SiegeModel(mesa.Model):
         Agents act in their staged order, then evacuations and aid are processed, the day is
         recorded, and the run ends if enough towns have settled or the horizon is reached.
         """
-        day = self.day
+        day = self._read_clock()
         self.agents.do("step")
         self._move_people(day)
         self._deliver_aid(day)
-        self._record(day)
+        if self.record_series:
+            self._record(day)
         if self._settled_enough() or day + 1 >= self.horizon:
             self._finish(day)
 

@@ -10,12 +10,11 @@ output identical whatever the number of workers.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
-import multiprocessing
 import os
 import shutil
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +27,12 @@ from simkit.model import SERIES
 from simkit.scenario import LoadedScenario, Scenario
 from simkit.single_run import run_seed, simulate
 from simkit.summary import summarize
+from simkit.workers import in_order
 from simkit.yamlio import InputError
 
 BATCH_SIZE = 100
-START_METHOD = "forkserver"  # explicit: workers fork from a clean server, never from the (threaded) parent
 # Imported once in the server, so each worker starts warm (imports take seconds).
-PRELOAD = ["simkit.ensemble"]
+PRELOAD = ["simkit.ensemble"]  # imported once in the fork server (simkit/workers.py)
 
 EVENT_COLUMNS = ("run", "day", "date", "type", "actor", "count", "detail")
 EVENTS_SCHEMA = pa.schema(
@@ -142,7 +141,7 @@ def simulate_batch(
     return runs, events, series
 
 
-def _write_batch(parts: Path, batch: Batch, master_seed: int, with_series: bool) -> int:
+def _write_batch(parts: Path, master_seed: int, with_series: bool, batch: Batch) -> int:
     runs, events, series = simulate_batch(_scenario, batch, master_seed, with_series)
     # runs last: its part file marks the batch done
     for kind, table in (("events", events), ("series", series), ("runs", runs)):
@@ -187,7 +186,8 @@ def run_ensemble(
     done = runs - sum(b.stop - b.start for b in todo)
     if progress and done:
         progress(done)
-    for finished in _execute(scenario.scenario, todo, parts, seed, series, workers):
+    write = functools.partial(_write_batch, parts, seed, series)
+    for finished in in_order(write, todo, workers, PRELOAD, _init_worker, (scenario.scenario,)):
         if progress:
             progress(finished)
     _merge(out, parts, batches(runs), series)
@@ -197,29 +197,6 @@ def run_ensemble(
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     ensemble.manifest = manifest
     return ensemble
-
-
-def _execute(
-    scenario: Scenario, todo: list[Batch], parts: Path, seed: int, series: bool, workers: int
-) -> Iterator[int]:
-    if workers == 1 or len(todo) <= 1:
-        _init_worker(scenario)
-        for batch in todo:
-            yield _write_batch(parts, batch, seed, series)
-        return
-    context = multiprocessing.get_context(START_METHOD)
-    context.set_forkserver_preload(PRELOAD)
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(scenario,)
-    ) as pool:
-        futures = [pool.submit(_write_batch, parts, batch, seed, series) for batch in todo]
-        try:
-            for future in futures:
-                yield future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
 
 
 def _run_in_memory(
@@ -299,6 +276,14 @@ def _merge(out: Path, parts: Path, plan: list[Batch], series: bool) -> None:
         writer.close()
         os.replace(tmp, out / f"{kind}.parquet")
     shutil.rmtree(parts)
+
+
+def saved_runs(out: str | Path) -> int:
+    """Runs finished and kept in a result folder: all of a merged one, or those in its batch parts."""
+    out = Path(out)
+    if not (out / "parts").exists():
+        return pq.read_metadata(out / "runs.parquet").num_rows if (out / "runs.parquet").exists() else 0
+    return sum(pq.read_metadata(part).num_rows for part in (out / "parts").glob("runs-*.parquet"))
 
 
 def load_ensemble(out: str | Path) -> Ensemble:

@@ -70,3 +70,15 @@ def test_help_reads_like_a_manual():
     assert result.exit_code == 0
     for option in ("--runs", "--seed", "--workers", "--out", "--set", "--series"):
         assert option in result.output
+
+
+def test_a_folder_of_another_ensemble_needs_overwrite(tmp_path):
+    out = str(tmp_path / "e")
+    assert runner.invoke(app, ["run", str(WAER), "-n", "5", "-o", out, "-q", "--no-plots"]).exit_code == 0
+    refused = runner.invoke(app, ["run", str(WAER), "-n", "5", "-s", "9", "-o", out, "-q", "--no-plots"])
+    assert refused.exit_code == 2 and "add --overwrite" in refused.output
+    replaced = runner.invoke(
+        app, ["run", str(WAER), "-n", "5", "-s", "9", "-o", out, "-q", "--no-plots", "--overwrite"]
+    )
+    assert replaced.exit_code == 0, replaced.output
+    assert json.loads((tmp_path / "e" / "manifest.json").read_text())["master_seed"] == 9

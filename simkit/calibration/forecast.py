@@ -29,10 +29,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +45,7 @@ from simkit.manifest import software
 from simkit.scenario import LoadedScenario, Scenario
 from simkit.single_run import run_seed, simulate
 from simkit.summary import summarize
+from simkit.workers import in_order
 from simkit.yamlio import InputError
 
 __all__ = [
@@ -71,9 +70,7 @@ PARTICLE_STREAM = 0x7061_7274
 """Third word of the particle draw's seed, so it never coincides with a run's own seed sequence."""
 
 BATCH_SIZE = 100
-START_METHOD = "forkserver"
-# imported once in the fork server: first ignore Ctrl-C (the parent reports it), then this module
-PRELOAD = ["simkit.sweep._forkserver_quiet", "simkit.calibration.forecast"]
+PRELOAD = ["simkit.calibration.forecast"]  # imported once in the fork server (simkit/workers.py)
 SEED_RULE = "run i uses numpy SeedSequence([master_seed, i]).generate_state(1, uint64)[0] >> 1"
 PARTICLE_RULE = (
     "run i draws particle searchsorted(cumsum(weight), u, 'right') with "
@@ -307,7 +304,8 @@ def run_forecast(
         origin=f"posterior draw: {posterior.path.as_posix()}",
     )
     parts = []
-    for table in _execute(plan, batches(runs, batch_size), workers):
+    todo = batches(runs, batch_size)
+    for table in in_order(_simulate_batch, todo, workers, PRELOAD, _init_worker, (plan,)):
         parts.append(table)
         if progress:
             progress(table[0].num_rows)
@@ -322,28 +320,6 @@ def run_forecast(
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return Ensemble(run_df, event_table.to_pandas(), None, summary, out, manifest)
-
-
-def _execute(plan: _Plan, todo: list[Batch], workers: int) -> Iterator[tuple[pa.Table, pa.Table]]:
-    """Each batch's tables, in run order."""
-    if workers == 1 or len(todo) <= 1:
-        _init_worker(plan)
-        for batch in todo:
-            yield _simulate_batch(batch)
-        return
-    context = multiprocessing.get_context(START_METHOD)
-    context.set_forkserver_preload(PRELOAD)
-    with ProcessPoolExecutor(
-        min(workers, len(todo)), mp_context=context, initializer=_init_worker, initargs=(plan,)
-    ) as pool:
-        futures = [pool.submit(_simulate_batch, batch) for batch in todo]
-        try:
-            for future in futures:
-                yield future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
 
 
 _IDENTITY = ("kind", "scenario_hash", "posterior_hash", "drawn_parameters", "master_seed", "runs")

@@ -39,6 +39,9 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or table; only errors.")
     ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the results of a different ensemble found in --out.")
+    ] = False,
 ) -> None:
     """Run an ensemble and report outcome shares (95% CIs) and attribute quantiles.
 
@@ -47,17 +50,23 @@ def run(
     figures to the result folder. Rerunning the same command resumes an
     interrupted ensemble; the results do not depend on --workers.
     """
-    from simkit.ensemble import run_ensemble
+    from simkit.ensemble import run_ensemble, saved_runs
     from simkit.report import print_summary, progress_bar
     from simkit.scenario import load_scenario
 
     loaded = load_scenario(scenario, parse_overrides(set_))
     out = out or Path("results") / scenario.stem
     command = "simkit " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
-    with progress_bar(runs, f"{loaded.scenario.name}", enabled=not quiet) as advance:
-        ensemble = run_ensemble(
-            loaded, runs, seed, workers, out, series=series, progress=advance, command=command
-        )
+    try:
+        with progress_bar(runs, f"{loaded.scenario.name}", enabled=not quiet) as advance:
+            ensemble = run_ensemble(
+                loaded, runs, seed, workers, out, series, advance, command, overwrite=overwrite
+            )
+    except KeyboardInterrupt:
+        saved = saved_runs(out)
+        print(f"interrupted: {saved} of {runs} runs are saved in {out}; rerun the same command to resume",
+              file=sys.stderr)  # fmt: skip
+        raise typer.Exit(130) from None
     figures = []
     if plots:
         from simkit.plots import write_figures

@@ -11,7 +11,6 @@ sweep.
 
 from __future__ import annotations
 
-import multiprocessing
 import signal
 import threading
 from collections.abc import Iterable, Iterator
@@ -22,15 +21,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from simkit.scenario import Scenario
 from simkit.sweep.task import Model, Task, TaskResult, run_task
+from simkit.workers import context
 from simkit.yamlio import InputError
 
 if TYPE_CHECKING:
     from distributed import Client
 
-START_METHOD = "forkserver"  # workers fork from a clean server, never from the (possibly threaded) parent
-# imported once in the fork server, in order: first ignore Ctrl-C (see _forkserver_quiet), then the model,
-# so each worker starts warm
-PRELOAD = ["simkit.sweep._forkserver_quiet", "simkit.sweep.task"]
+PRELOAD = ["simkit.sweep.task"]  # imported once in the fork server (simkit/workers.py), so workers start warm
 TASKS_PER_SLOT = 2  # tasks in flight per worker slot: enough to keep workers busy, few enough to lose little
 
 
@@ -116,8 +113,7 @@ class PoolExecutor:
         Raises:
             WorkerLost: a worker process died; tasks already yielded are safe.
         """
-        context = multiprocessing.get_context(START_METHOD)
-        context.set_forkserver_preload(PRELOAD)
+        mp_context = context(PRELOAD)
         pending: dict[Future, Task] = {}
         todo = iter(tasks)
         window = TASKS_PER_SLOT * self.slots
@@ -133,7 +129,7 @@ class PoolExecutor:
             # a start short would leave a half-started worker printing tracebacks, so it waits until then
             with _interrupt_deferred():
                 self._pool = ProcessPoolExecutor(
-                    self.slots, mp_context=context, initializer=_init_worker, initargs=(base,)
+                    self.slots, mp_context=mp_context, initializer=_init_worker, initargs=(base,)
                 )
                 submit_more()
             while pending:

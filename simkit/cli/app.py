@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import shlex
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +37,11 @@ def user_errors[F: Callable[..., Any]](command: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def command_line() -> str:
+    """This invocation as a user could paste it again, for the manifests."""
+    return "simkit " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from simkit.cli.app import SET_HELP, app, parse_overrides, user_errors
+from simkit.cli.app import SET_HELP, app, command_line, parse_overrides, user_errors
 
 
 @app.command()
@@ -70,7 +69,7 @@ def calibrate(
     loaded = load_scenario(scenario, parse_overrides(set_))
     trajectory = load_trajectory(against)
     prior_file = load_priors(priors, loaded.scenario)
-    command = "simkit " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+    command = command_line()
     where = f"scheduler {scheduler}" if scheduler else f"{workers} worker{'s' if workers > 1 else ''}"
     if not quiet:
         typer.echo(

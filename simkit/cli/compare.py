@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from simkit.cli.app import SET_HELP, app, parse_overrides, user_errors
+from simkit.cli.app import SET_HELP, app, command_line, parse_overrides, user_errors
 
 
 @app.command()
@@ -89,7 +88,7 @@ def compare(
     trajectory = load_trajectory(against)
     targets = Targets.build(trajectory, loaded.scenario)  # refuses a mismatched pair before running
     out = out or Path("results") / f"{scenario.stem}-vs-{trajectory.case}"
-    command = "simkit " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+    command = command_line()
     if all_parameters and posterior is None:
         raise InputError("--all-parameters needs --posterior")
     with progress_bar(runs, loaded.scenario.name, enabled=not quiet) as advance:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from simkit.cli.app import SET_HELP, app, parse_overrides, user_errors
+from simkit.cli.app import SET_HELP, app, command_line, parse_overrides, user_errors
 
 
 @app.command()
@@ -78,7 +77,7 @@ def forecast(
     loaded = load_scenario(scenario, parse_overrides(set_))
     particles = load_posterior(posterior)
     out = out or Path("results") / f"{scenario.stem}_forecast"
-    command = "simkit " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+    command = command_line()
     with progress_bar(runs, f"{loaded.scenario.name} (posterior draws)", enabled=not quiet) as advance:
         ensemble = run_forecast(
             loaded,

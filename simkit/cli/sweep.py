@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from simkit.cli.app import app, user_errors
+from simkit.cli.app import app, command_line, user_errors
 
 SHOWN_POINTS = 20
 
@@ -64,7 +63,7 @@ def sweep(
     prepared = prepare(loaded, spec)
     out = out or Path("results") / loaded.label
     total = point_count(prepared) * loaded.replicates
-    command = "simkit " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+    command = command_line()
     try:
         with sweep_progress(total, loaded.label, enabled=not quiet) as advance:
             result = run_sweep(

@@ -45,12 +45,33 @@ def test_a_truce_frees_detainees_in_two_stages_and_never_before_the_first(waer):
         truces = [row[0] for row in events_of(model, "agreement_signed") if row[4] == "truce"]
         stages = [row[0] for row in model.events.rows if row[1] in ("term_implemented", "term_reneged")
                   and row[4] == "release"]  # fmt: skip
+        ends = [row[0] for row in model.events.rows if row[1] in ("ceasefire_collapsed", "agreement_signed")]
         for signed in truces:
-            due = [d for d in stages if signed < d <= signed + terms.release_due_days.value]
+            end = min([d for d in ends if d > signed] + [signed + terms.release_due_days.value])
+            due = [d for d in stages if signed < d <= end]  # stages of this truce, while it lasts
             if due:
                 assert due[0] == signed + terms.first_release_days.value
                 checked += 1
     assert checked > 10
+
+
+def test_only_the_final_release_stage_can_break_a_truce(waer):
+    terms = waer.scenario.packages.truce
+    token_reneged = 0
+    for i in range(80):
+        model = SiegeModel(waer.scenario, rng=run_seed(7, i))
+        model.run()
+        rows = model.events.rows
+        for signed in [row[0] for row in events_of(model, "agreement_signed") if row[4] == "truce"]:
+            token_day = signed + terms.first_release_days.value
+            token_reneged += any(
+                r[0] == token_day and r[1] == "term_reneged" and r[4] == "release" for r in rows
+            )
+            collapses = [r[0] for r in rows if r[1] == "ceasefire_collapsed" and r[4] == "release reneged"]
+            assert token_day not in collapses
+            final_day = signed + terms.release_due_days.value
+            assert all(day == final_day for day in collapses if signed < day <= final_day)
+    assert token_reneged > 10  # token stages were reneged, and none of them broke its truce
 
 
 def test_a_deal_signed_by_outsiders_puts_a_ceasefire_in_force_the_same_day(north_homs):

@@ -17,6 +17,7 @@ from simkit.model.negotiation import (
     Phase,
     committee_accepts_surrender,
     committee_accepts_truce,
+    committee_walks_out,
     regime_accepts_truce,
     truce_release_offer,
 )
@@ -372,7 +373,11 @@ class SiegeModel(mesa.Model):
             committee.strain += 1.0
 
     def implement_due_terms(self, committee: Committee) -> None:
-        """A release stage falls due: the regime delivers a Beta-distributed share of that stage's promise."""
+        """A release stage falls due: the regime delivers a Beta-distributed share of that stage's promise.
+
+        Every stage teaches the committee; only the final one can break the deal, because a token stage
+        leaves the rest of the promise still to come (Waer: 35 freed in Dec 2015, collapse in Mar 2016).
+        """
         agreement, day = committee.agreement, self.day
         stages = agreement.release_stages
         if not stages or stages[0][0] != day:
@@ -385,20 +390,22 @@ class SiegeModel(mesa.Model):
         self.released += freed
         if freed:
             self.log(day, EventType.DETAINEES_RELEASED, "regime", freed, committee.name)
-        self._term_outcome(committee, "release", delivered, freed, core=True)
+        self._term_outcome(committee, "release", delivered, freed, core=not stages)
 
     def _term_outcome(
         self, committee: Committee, term: str, delivered: float, count: int, core: bool
     ) -> None:
         """Log a regime term as kept or reneged, update the committee's belief, test a core term for collapse.
 
-        A shortfall on a core term collapses the deal with probability shortfall x hard-line support:
-        what the committee cannot sell to its residents (docs/model.md, Ceasefire durability).
+        A shortfall on a core term may make the committee walk out (`committee_walks_out`): what it
+        cannot sell to its residents (docs/model.md, "Implementation, credibility, and collapse").
         """
         kind = EventType.TERM_IMPLEMENTED if delivered >= 0.5 else EventType.TERM_RENEGED
         self.log(self.day, kind, "regime", count, term)
         committee.learn(delivered)
-        if core and self.random.random() < (1.0 - delivered) * (1.0 - committee.pressure()):
+        if core and self.random.random() < committee_walks_out(
+            1.0 - delivered, committee.pressure(), committee.spec.truce_sensitivity.value
+        ):
             self.collapse(committee, f"{term} reneged")
 
     def take_over(self, committee: Committee) -> None:

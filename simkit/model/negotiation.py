@@ -85,10 +85,24 @@ def committee_accepts_truce(
     threshold: float,
     sensitivity: float,
 ) -> float:
-    """Random-utility acceptance: relief residents want plus the release it expects, against a threshold."""
+    """Random-utility acceptance of a package that is all promises: relief and release count only as believed.
+
+    Trust multiplies the whole value, so a committee the regime has cheated asks for far more hardship
+    before it signs again (the Mar-Aug 2016 gap in Waer), not just a little less release.
+    """
     wanted = max(1.0, red_line * listed)
-    expected_progress = trust * min(1.0, release_offered / wanted)
-    return sigmoid(sensitivity * (pressure + expected_progress - threshold))
+    return sigmoid(sensitivity * (trust * (pressure + min(1.0, release_offered / wanted)) - threshold))
+
+
+def committee_walks_out(shortfall: float, pressure: float, sensitivity: float) -> float:
+    """Random-utility exit over a core term: the share withheld against residents' need for the deal.
+
+    On the scale of signing (`sensitivity`): a fed, hard-line district leaves a deal that paid half
+    (Waer, Mar 2016: 137 offered of 270 promised), a starving one swallows it. Nothing withheld, no exit.
+    """
+    if shortfall <= 0.0:
+        return 0.0
+    return sigmoid(sensitivity * (shortfall - pressure))
 
 
 def committee_accepts_surrender(

@@ -93,7 +93,7 @@ class Committee(Section):
         description="scale of the attrition hazard of accepting surrender terms"
     )
     truce_threshold: Real = Field(
-        description="relief plus expected release needed to accept a truce, at even odds"
+        description="believed value of a truce, trust x (relief + expected release), accepted at even odds"
     )
     truce_sensitivity: Positive = Field(description="steepness of truce acceptance around the threshold")
     legitimacy: Share = Field(description="how far residents accept deals it signs (representativeness)")

@@ -13,10 +13,12 @@ import yaml
 from typer.testing import CliRunner
 
 from simkit.calibration import load_trajectory
-from simkit.calibration.abc import calibrate
+from simkit.calibration.abc import POINTS, SimulationModel, calibrate
+from simkit.calibration.point import candidate_points, score_candidates
 from simkit.calibration.priors import PriorFile, load_priors
-from simkit.calibration.summary_stats import trajectory_from_run
+from simkit.calibration.summary_stats import Targets, trajectory_from_run
 from simkit.cli import app
+from simkit.cli.calibrate import Point
 from simkit.scenario import load_scenario, with_overrides
 from simkit.single_run import run_seed, simulate
 from simkit.yamlio import InputError
@@ -146,6 +148,7 @@ def test_calibration_recovers_a_known_parameter(tmp_path, waer):
             seed=3,
             max_generations=8,
             progress=generations.append,
+            point="median",
         )
     assert generations and result.total_simulations <= 2000 + 1000  # a last generation may run over a little
     row = result.summary.set_index("parameter").loc["behaviour.leave_threshold"]
@@ -202,10 +205,19 @@ def _calibrate_args(tmp_path, priors, *extra):
 
 def test_calibrate_command_runs_and_its_scenario_is_accepted_by_run_and_compare(tmp_path):
     priors = _write(tmp_path, [GOOD])
-    result = runner.invoke(app, _calibrate_args(tmp_path, priors, "--max-generations", "1"))
+    result = runner.invoke(
+        app, _calibrate_args(tmp_path, priors, "--max-generations", "1", "--point-runs", "20")
+    )
     assert result.exit_code == 0, result.output
     assert "generation 0:" in result.stderr and "posterior after 1 generations" in result.stdout
     calibrated = tmp_path / "out" / "waer_calibrated.yaml"
+    # the default point: the candidate with the lowest distance, scored over the medians and the particles
+    candidates = pd.read_csv(tmp_path / "out" / "candidates.csv")
+    assert len(candidates) == 21 and "median" in set(candidates["candidate"])
+    assert candidates["checks_passed"].is_monotonic_decreasing
+    chosen = load_scenario(calibrated).scenario.regime.implementation
+    assert chosen.value == pytest.approx(candidates.loc[0, GOOD["path"]])
+    assert f"{candidates.loc[0, 'candidate']} of the posterior, best check" in chosen.assumed
     for command in (
         ["run", str(calibrated), "-n", "5", "-o", str(tmp_path / "r"), "-q", "--no-plots"],
         [
@@ -238,3 +250,23 @@ def test_calibrate_command_bad_input_exits_2_with_one_line(tmp_path):
     assert small.exit_code == 2 and "too small" in small.stderr
     unreachable = runner.invoke(app, _calibrate_args(tmp_path, good, "--scheduler", "tcp://127.0.0.1:9"))
     assert unreachable.exit_code == 2 and "cannot reach a Dask scheduler" in unreachable.stderr
+    unknown_point = runner.invoke(app, _calibrate_args(tmp_path, good, "--point", "mode"))
+    assert unknown_point.exit_code == 2 and "'mode' is not one of" in unknown_point.stderr
+
+
+def test_the_command_offers_the_points_the_library_knows():
+    assert tuple(Point) == POINTS
+
+
+def test_the_point_chosen_is_the_candidate_whose_ensemble_best_matches_the_record(waer):
+    """A committee that never drops its red line never surrenders: that candidate must rank last."""
+    targets = Targets.build(load_trajectory(WAER_TRAJECTORY), waer.scenario)
+    model = SimulationModel(waer.scenario, targets, frozenset())
+    path = "committees.0.red_line_firmness"
+    posterior = pd.DataFrame({path: [1.0, 0.5], "weight": [0.7, 0.3]})
+    candidates = candidate_points(posterior, {path: 0.75}, count=2)
+    assert list(candidates["candidate"]) == ["median", "particle 0", "particle 1"]  # heaviest first
+    scored = score_candidates(model, candidates, runs=40, seed=2)
+    assert scored["checks_passed"].is_monotonic_decreasing
+    last = scored.iloc[-1]
+    assert last["candidate"] == "particle 0" and last["D_outcome"] == 1.0 and last["D"] == scored["D"].max()

@@ -29,8 +29,11 @@ Outputs in the result folder: `abc.db` (pyabc history, SQLite), `posterior.parqu
 (last generation: parameters and weights), `posterior_summary.csv` and `.json`
 (weighted quantiles per parameter, prior and reason), `generations.csv` (epsilon,
 simulations, acceptance rate, wall time per generation), `marginals.png`,
-`<scenario>_calibrated.yaml` (posterior medians, with provenance saying so) and
-`manifest.json` (command, seeds, versions, timings).
+`<scenario>_calibrated.yaml` and `manifest.json` (command, seeds, versions, timings).
+The calibrated scenario is, by default, the candidate (the medians or one of the
+heaviest particles) whose ensemble best passes the posterior predictive check, then
+has the lowest distance D (`point`, `simkit.calibration.point`; the scores are in
+`candidates.csv`); with `point="median"`, the posterior medians.
 """
 
 from __future__ import annotations
@@ -56,6 +59,10 @@ from simkit.scenario import LoadedScenario, Scenario, dump_scenario, with_overri
 from simkit.yamlio import InputError
 
 __all__ = ["CalibrationResult", "Generation", "SimulationModel", "calibrate", "weighted_quantile"]
+
+POINTS = ("best", "median")
+"""How the calibrated scenario is chosen from the posterior (see `calibrate`)."""
+
 
 MAX_SCALE_WEIGHT_RATIO = 100.0
 """No statistic may weigh more than 100 times another: a near-constant one cannot take over the distance."""
@@ -147,6 +154,8 @@ def calibrate(
     command: str | None = None,
     trajectory_path: str | Path | None = None,
     priors_path: str | Path | None = None,
+    point: str = "best",
+    point_runs: int = 200,
 ) -> CalibrationResult:
     """Run ABC-SMC until the simulation budget, `max_generations` or `min_acceptance_rate` stops it.
 
@@ -167,6 +176,9 @@ def calibrate(
         command: the command line, recorded in the manifest.
         trajectory_path: the trajectory file, recorded in the manifest.
         priors_path: the prior file, recorded in the manifest.
+        point: which posterior point becomes the calibrated scenario: "best" (best check, then lowest
+            D, of `point_runs`-run ensembles of the medians and the heaviest particles) or "median".
+        point_runs: runs per candidate ensemble for `point="best"`.
 
     Raises:
         InputError: bad options, an unusable folder, or an unreachable scheduler.
@@ -181,6 +193,10 @@ def calibrate(
         raise InputError(f"--population must be at least 10, found {population}")
     if workers < 1:
         raise InputError(f"--workers must be at least 1, found {workers}")
+    if point not in POINTS:
+        raise InputError(f"--point must be one of {', '.join(POINTS)}, found {point!r}")
+    if point_runs < 10:
+        raise InputError(f"--point-runs must be at least 10, found {point_runs}")
     out = Path(out)
     db = out / "abc.db"
     if db.exists():
@@ -242,11 +258,9 @@ def calibrate(
     from simkit.calibration.figures import plot_marginals
 
     plot_marginals(posterior, posterior["weight"].to_numpy(), priors.priors, medians, out / "marginals.png")
-    origin = (
-        f"calibrated: posterior median, {out.as_posix()}/posterior_summary.csv "
-        f"(ABC-SMC on {trajectory.case}, {total} simulations)"
-    )
-    calibrated = model.scenario_at(medians, origin=origin)
+    chosen, origin = _calibrated_point(model, posterior, medians, point, point_runs, seed, workers, out)
+    origin += f" (ABC-SMC on {trajectory.case}, {total} simulations)"
+    calibrated = model.scenario_at(chosen, origin=origin)
     scenario_file = out / f"{loaded.path.stem}_calibrated.yaml"
     dump_scenario(calibrated, scenario_file)
     manifest = {
@@ -258,6 +272,8 @@ def calibrate(
         "priors": str(priors_path) if priors_path else None,
         "budget": budget,
         "population": population,
+        "point": point,
+        "point_runs": point_runs if point == "best" else None,
         "workers": workers,
         "scheduler": scheduler,
         "seed": seed,
@@ -379,6 +395,32 @@ def _sampler(workers: int, scheduler: str | None):
     if workers == 1:
         return pyabc.sampler.SingleCoreSampler(), None
     return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers), None
+
+
+def _calibrated_point(
+    model: SimulationModel,
+    posterior: pd.DataFrame,
+    medians: dict[str, float],
+    point: str,
+    runs: int,
+    seed: int,
+    workers: int,
+    out: Path,
+) -> tuple[dict[str, float], str]:
+    """The parameter values of the calibrated scenario and the provenance that says how they were chosen."""
+    if point == "median":
+        return medians, f"calibrated: posterior median, {out.as_posix()}/posterior_summary.csv"
+    from simkit.calibration.point import CANDIDATES, candidate_points, score_candidates
+
+    scored = score_candidates(model, candidate_points(posterior, medians), runs, seed, workers)
+    scored.to_csv(out / "candidates.csv", index=False)
+    best = scored.iloc[0]
+    origin = (
+        f"calibrated: {best['candidate']} of the posterior, best check ({best['checks_passed']} of "
+        f"{best['checks']}; D {best['D']:.3f}) of the medians and the {CANDIDATES} heaviest particles "
+        f"({runs} runs each), {out.as_posix()}/candidates.csv"
+    )
+    return {name: float(best[name]) for name in medians}, origin
 
 
 def _summary(posterior: pd.DataFrame, priors: PriorFile, scenario: Scenario) -> pd.DataFrame:

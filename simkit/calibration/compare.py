@@ -100,6 +100,21 @@ class Comparison:
         rows = self.events[self.events["key"] & self.events["inside_80"].fillna(False).astype(bool)]
         return list(rows["id"])
 
+    def checks(self) -> tuple[int, int]:
+        """(passed, total) of the posterior predictive check against the record.
+
+        Checks: key dates inside the 80% intervals, fitted quantities' documented ranges overlapping
+        theirs, and (closed cases) the documented outcome class the most likely.
+        """
+        key = self.events[self.events["key"]]
+        fitted = self.quantities[self.quantities["calibrated"]]
+        passed = len(self.key_events_inside()) + int(fitted["overlaps_80"].sum())
+        total = len(key) + len(fitted)
+        if self.outcome and self.outcome.get("documented"):
+            passed += bool(self.outcome["documented_is_most_likely"])
+            total += 1
+        return passed, total
+
 
 def run_rows(events: pd.DataFrame, run_ids: Sequence[int]) -> Iterator[tuple[int, list[Row]]]:
     """Each run's event log as (day, type, actor, count, detail) rows, in log order ([] for none)."""

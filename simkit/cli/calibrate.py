@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from simkit.cli.app import SET_HELP, app, command_line, parse_overrides, user_errors
+
+
+class Point(StrEnum):
+    """Choices of --point (simkit.calibration.abc.POINTS; kept here so the CLI starts without the model)."""
+
+    BEST = "best"
+    MEDIAN = "median"
 
 
 @app.command()
@@ -45,6 +53,17 @@ def calibrate(
         int, typer.Option("--seed", "-s", help="numpy seed (reproducible with one local worker).")
     ] = 1,
     max_generations: Annotated[int, typer.Option("--max-generations", help="Most ABC-SMC generations.")] = 30,
+    point: Annotated[
+        Point,
+        typer.Option(
+            "--point",
+            help="Calibrated scenario: the candidate (medians or one of the 50 heaviest particles) whose "
+            "ensemble best passes the check against the record (then lowest D), or the posterior medians.",
+        ),
+    ] = Point.BEST,
+    point_runs: Annotated[
+        int, typer.Option("--point-runs", help="Runs per candidate ensemble for --point best.")
+    ] = 200,
     set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No per-generation lines or table; only errors.")
@@ -58,8 +77,9 @@ def calibrate(
     its range; whether the outcome class matches. An adaptive p-norm distance
     rescales them every generation. Writes abc.db (pyabc history),
     posterior.parquet, posterior_summary.csv/.json, generations.csv,
-    marginals.png, <scenario>_calibrated.yaml (posterior medians; `simkit run`
-    and `simkit compare` accept it) and manifest.json. See docs/calibration.md.
+    marginals.png, candidates.csv (--point best), <scenario>_calibrated.yaml
+    (`simkit run` and `simkit compare` accept it) and manifest.json. See
+    docs/calibration.md.
     """
     from simkit.calibration.abc import calibrate as run_calibration
     from simkit.calibration.priors import load_priors
@@ -103,6 +123,8 @@ def calibrate(
         command=command,
         trajectory_path=against,
         priors_path=priors,
+        point=point.value,
+        point_runs=point_runs,
     )
     if quiet:
         return

@@ -7,10 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from simkit.cli import app
-from tests.conftest import WAER
+from tests.conftest import ROOT, WAER
 
 runner = CliRunner()
 
@@ -72,13 +73,15 @@ def test_help_reads_like_a_manual():
         assert option in result.output
 
 
-def test_a_folder_of_another_ensemble_needs_overwrite(tmp_path):
+@pytest.mark.parametrize(
+    "command", [["run"], ["compare", "--against", str(ROOT / "calibration" / "waer_trajectory.yaml")]]
+)
+def test_a_folder_of_another_ensemble_needs_overwrite(tmp_path, command):
     out = str(tmp_path / "e")
-    assert runner.invoke(app, ["run", str(WAER), "-n", "5", "-o", out, "-q", "--no-plots"]).exit_code == 0
-    refused = runner.invoke(app, ["run", str(WAER), "-n", "5", "-s", "9", "-o", out, "-q", "--no-plots"])
+    first = [command[0], str(WAER), *command[1:], "-n", "5", "-o", out, "-q", "--no-plots"]
+    assert runner.invoke(app, first).exit_code == 0
+    refused = runner.invoke(app, [*first, "-s", "9"])
     assert refused.exit_code == 2 and "add --overwrite" in refused.output
-    replaced = runner.invoke(
-        app, ["run", str(WAER), "-n", "5", "-s", "9", "-o", out, "-q", "--no-plots", "--overwrite"]
-    )
+    replaced = runner.invoke(app, [*first, "-s", "9", "--overwrite"])
     assert replaced.exit_code == 0, replaced.output
     assert json.loads((tmp_path / "e" / "manifest.json").read_text())["master_seed"] == 9

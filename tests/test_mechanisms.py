@@ -16,6 +16,18 @@ def events_of(model, kind):
     return [row for row in model.events.rows if row[1] == kind]
 
 
+def finished_runs(scenario, master_seed, count):
+    """Runs 0..count-1 of an ensemble, each stepped to its end."""
+    for i in range(count):
+        model = SiegeModel(scenario, rng=run_seed(master_seed, i))
+        model.run()
+        yield model
+
+
+def truces_signed(model):
+    return [row[0] for row in events_of(model, "agreement_signed") if row[4] == "truce"]
+
+
 def test_an_event_with_a_date_window_fires_inside_it_on_a_day_drawn_per_run(north_homs):
     scenario = north_homs.scenario
     window = next(e for e in scenario.events if e.latest is not None)
@@ -39,14 +51,11 @@ def test_an_event_with_a_date_window_fires_inside_it_on_a_day_drawn_per_run(nort
 def test_a_truce_frees_detainees_in_two_stages_and_never_before_the_first(waer):
     terms = waer.scenario.packages.truce
     checked = 0
-    for i in range(60):
-        model = SiegeModel(waer.scenario, rng=run_seed(5, i))
-        model.run()
-        truces = [row[0] for row in events_of(model, "agreement_signed") if row[4] == "truce"]
+    for model in finished_runs(waer.scenario, 5, 60):
         stages = [row[0] for row in model.events.rows if row[1] in ("term_implemented", "term_reneged")
                   and row[4] == "release"]  # fmt: skip
         ends = [row[0] for row in model.events.rows if row[1] in ("ceasefire_collapsed", "agreement_signed")]
-        for signed in truces:
+        for signed in truces_signed(model):
             end = min([d for d in ends if d > signed] + [signed + terms.release_due_days.value])
             due = [d for d in stages if signed < d <= end]  # stages of this truce, while it lasts
             if due:
@@ -58,11 +67,9 @@ def test_a_truce_frees_detainees_in_two_stages_and_never_before_the_first(waer):
 def test_only_the_final_release_stage_can_break_a_truce(waer):
     terms = waer.scenario.packages.truce
     token_reneged = 0
-    for i in range(80):
-        model = SiegeModel(waer.scenario, rng=run_seed(7, i))
-        model.run()
+    for model in finished_runs(waer.scenario, 7, 80):
         rows = model.events.rows
-        for signed in [row[0] for row in events_of(model, "agreement_signed") if row[4] == "truce"]:
+        for signed in truces_signed(model):
             token_day = signed + terms.first_release_days.value
             token_reneged += any(
                 r[0] == token_day and r[1] == "term_reneged" and r[4] == "release" for r in rows

@@ -60,6 +60,9 @@ def compare(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or tables; only errors.")
     ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the results of a different ensemble found in --out.")
+    ] = False,
 ) -> None:
     """Compare simulated runs with a documented trajectory, event by event, and score the fit.
 
@@ -93,7 +96,9 @@ def compare(
         raise InputError("--all-parameters needs --posterior")
     with progress_bar(runs, loaded.scenario.name, enabled=not quiet) as advance:
         if posterior is None:
-            ensemble = run_ensemble(loaded, runs, seed, workers, out, progress=advance, command=command)
+            ensemble = run_ensemble(
+                loaded, runs, seed, workers, out, progress=advance, command=command, overwrite=overwrite
+            )
         else:
             from simkit.calibration.forecast import BEHAVIOURAL, load_posterior, run_forecast
 
@@ -108,6 +113,7 @@ def compare(
                 progress=advance,
                 command=command,
                 parameters=particles.parameters if all_parameters else BEHAVIOURAL,
+                overwrite=overwrite,
             )
     result = compare_frames(targets, ensemble.runs, ensemble.events)
     (out / "comparison.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")

@@ -6,7 +6,7 @@ import functools
 import shlex
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -54,3 +54,12 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
 SET_HELP = (
     "Override a scenario value by its YAML dotted path, e.g. [bold]regime.siege_tightness=0.9[/]; repeatable."
 )
+
+# Options shared by the commands that run an ensemble into a result folder (run, compare, forecast).
+PlotsOption = Annotated[
+    bool, typer.Option("--plots/--no-plots", help="Write PNG figures to the result folder.")
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables; only errors.")]
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace the results of a different ensemble found in --out.")
+]

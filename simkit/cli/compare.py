@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from simkit.cli.app import SET_HELP, app, command_line, parse_overrides, user_errors
+from simkit.cli.app import (
+    SET_HELP,
+    OverwriteOption,
+    PlotsOption,
+    QuietOption,
+    app,
+    command_line,
+    parse_overrides,
+    user_errors,
+)
 
 
 @app.command()
@@ -54,15 +63,9 @@ def compare(
             "behavioural ones (a posterior predictive check on the calibration case itself).",
         ),
     ] = False,
-    plots: Annotated[
-        bool, typer.Option("--plots/--no-plots", help="Write PNG figures to the result folder.")
-    ] = True,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bar or tables; only errors.")
-    ] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the results of a different ensemble found in --out.")
-    ] = False,
+    plots: PlotsOption = True,
+    quiet: QuietOption = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Compare simulated runs with a documented trajectory, event by event, and score the fit.
 

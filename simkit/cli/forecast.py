@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from simkit.cli.app import SET_HELP, app, command_line, parse_overrides, user_errors
+from simkit.cli.app import (
+    SET_HELP,
+    OverwriteOption,
+    PlotsOption,
+    QuietOption,
+    app,
+    command_line,
+    parse_overrides,
+    user_errors,
+)
 
 
 @app.command()
@@ -49,15 +58,9 @@ def forecast(
             help="Draw every posterior parameter the scenario has, not only the behavioural ones.",
         ),
     ] = False,
-    plots: Annotated[
-        bool, typer.Option("--plots/--no-plots", help="Write PNG figures to the result folder.")
-    ] = True,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the results of a different run in --out.")
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bar or tables; only errors.")
-    ] = False,
+    plots: PlotsOption = True,
+    overwrite: OverwriteOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Forecast with parameter uncertainty: run i draws one posterior particle by its weight.
 

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from simkit.cli.app import SET_HELP, app, command_line, parse_overrides, user_errors
+from simkit.cli.app import (
+    SET_HELP,
+    OverwriteOption,
+    PlotsOption,
+    QuietOption,
+    app,
+    command_line,
+    parse_overrides,
+    user_errors,
+)
 
 
 @app.command()
@@ -32,15 +41,9 @@ def run(
     series: Annotated[
         bool, typer.Option("--series", help="Also write daily series (series.parquet, fan chart).")
     ] = False,
-    plots: Annotated[
-        bool, typer.Option("--plots/--no-plots", help="Write PNG figures to the result folder.")
-    ] = True,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bar or table; only errors.")
-    ] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the results of a different ensemble found in --out.")
-    ] = False,
+    plots: PlotsOption = True,
+    quiet: QuietOption = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Run an ensemble and report outcome shares (95% CIs) and attribute quantiles.
 

@@ -30,6 +30,7 @@ PRELOAD = ["simkit.calibration.point"]
 
 if TYPE_CHECKING:
     from simkit.calibration.abc import SimulationModel
+    from simkit.scenario import Scenario
 
 
 def candidate_points(
@@ -51,15 +52,13 @@ def score_candidates(
 ) -> pd.DataFrame:
     """Each candidate's checks passed and distance D, runs i seeded alike at every candidate; best first."""
     names = [c for c in candidates.columns if c not in ("candidate", "weight")]
-    points = [{n: float(row[n]) for n in names} for _, row in candidates.iterrows()]
-    jobs = [(i, batch) for i in range(len(points)) for batch in batches(runs)]
-    tables: dict[int, list] = {i: [] for i in range(len(points))}
-    for i, runs_table, events_table in in_order(
-        _simulate, jobs, workers, PRELOAD, _init, (model, points, seed)
-    ):
+    scenarios = [model.scenario_at({n: float(row[n]) for n in names}) for _, row in candidates.iterrows()]
+    jobs = [(i, batch) for i in range(len(scenarios)) for batch in batches(runs)]
+    tables: dict[int, list] = {i: [] for i in range(len(scenarios))}
+    for i, runs_table, events_table in in_order(_simulate, jobs, workers, PRELOAD, _init, (scenarios, seed)):
         tables[i].append((runs_table, events_table))
     scored = []
-    for i in range(len(points)):
+    for i in range(len(scenarios)):
         run_df = pa.concat_tables([t[0] for t in tables[i]]).to_pandas()
         events = pa.concat_tables([t[1] for t in tables[i]]).to_pandas()
         comparison = compare_frames(model.targets, run_df, events)
@@ -79,17 +78,16 @@ def score_candidates(
     )
 
 
-_model: SimulationModel | None = None
-_points: list[dict[str, float]] = []
+_scenarios: list[Scenario] = []
 _seed = 0
 
 
-def _init(model: SimulationModel, points: list[dict[str, float]], seed: int) -> None:
-    global _model, _points, _seed
-    _model, _points, _seed = model, points, seed
+def _init(scenarios: list[Scenario], seed: int) -> None:
+    global _scenarios, _seed
+    _scenarios, _seed = scenarios, seed
 
 
 def _simulate(job: tuple[int, Batch]) -> tuple[int, pa.Table, pa.Table]:
     index, batch = job
-    runs_table, events_table, _ = simulate_batch(_model.scenario_at(_points[index]), batch, _seed, False)
+    runs_table, events_table, _ = simulate_batch(_scenarios[index], batch, _seed, False)
     return index, runs_table, events_table

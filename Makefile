@@ -9,7 +9,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.simkit-setup.stamp
 
-.PHONY: setup test waer lint lock bench
+.PHONY: setup test test-slow waer lint lock bench
 
 # Create .venv with a Python >= 3.12 (only if it does not exist yet).
 $(PY):
@@ -29,6 +29,10 @@ setup: $(STAMP)
 
 test: setup
 	$(PY) -m pytest
+
+# The slow tests only (long fuzz runs, large ensembles); not part of CI.
+test-slow: setup
+	$(PY) -m pytest -m slow
 
 waer: setup
 	$(VENV)/bin/simkit run scenarios/waer.yaml --runs 1000 --seed 1 --workers 2 --out results/waer

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from simkit.manifest import software
 from simkit.model import SERIES
 from simkit.scenario import LoadedScenario, Scenario
-from simkit.single_run import run_seed, simulate
+from simkit.single_run import run_seed, runs_table, simulate
 from simkit.summary import summarize
 from simkit.workers import in_order
 from simkit.yamlio import InputError
@@ -131,7 +131,7 @@ def simulate_batch(
             part["date"] = [scenario.start + dt.timedelta(days=int(d)) for d in days]
             part.update({name: record.series[name] for name in SERIES})
             series_parts.append(pa.table(part, schema=SERIES_SCHEMA))
-    runs = pa.Table.from_pylist(rows)
+    runs = runs_table(rows)
     events = (
         pa.table(dict(zip(EVENT_COLUMNS, zip(*event_rows, strict=True), strict=True)), schema=EVENTS_SCHEMA)
         if event_rows

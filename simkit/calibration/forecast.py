@@ -43,7 +43,7 @@ from simkit.calibration.priors import parameter_value, set_parameters
 from simkit.ensemble import EVENT_COLUMNS, EVENTS_SCHEMA, RESULT_FILES, Batch, Ensemble, batches
 from simkit.manifest import software
 from simkit.scenario import LoadedScenario, Scenario
-from simkit.single_run import run_seed, simulate
+from simkit.single_run import run_seed, runs_table, simulate
 from simkit.summary import summarize
 from simkit.workers import in_order
 from simkit.yamlio import InputError
@@ -211,7 +211,7 @@ def _simulate_batch(batch: Batch) -> tuple[pa.Table, pa.Table]:
         if event_rows
         else EVENTS_SCHEMA.empty_table()
     )
-    return pa.Table.from_pylist(rows), events
+    return runs_table(rows), events
 
 
 # ---------------------------------------------------------------- parent side

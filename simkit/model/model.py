@@ -55,6 +55,8 @@ class SiegeModel(mesa.Model):
         self.aid_open = True
         self.aid_cut_day = -1
         self.outcome: RunOutcome | None = None
+        self.deal_days: dict[str, int] = {}  # locality -> day its surrender was signed or it was taken
+        self.control_day: int | None = None  # the day enough towns were settled with no bus still to run
 
         # Creation order is activation order: self.agents.do("step") runs them staged.
         self.regime = Regime(self, scenario.regime)
@@ -157,7 +159,10 @@ class SiegeModel(mesa.Model):
         self._deliver_aid(day)
         if self.record_series:
             self._record(day)
-        if self._settled_enough() or day + 1 >= self.horizon:
+        if self._settled_enough():
+            self.control_day = day
+            self._finish(day)
+        elif day + 1 >= self.horizon:
             self._finish(day)
 
     def _record(self, day: int) -> None:
@@ -338,6 +343,7 @@ class SiegeModel(mesa.Model):
             )
             group.settlement_leavers = 0
             group.status = "evacuating"
+            self.deal_days[group.locality] = day
             total += group.to_leave
         self.agreements_signed += 1
         dropped = "" if red_line_met else "; detainee release dropped"
@@ -411,6 +417,7 @@ class SiegeModel(mesa.Model):
     def take_over(self, committee: Committee) -> None:
         """The regime storms the area: every town still holding out is settled as a military takeover."""
         for group in committee.holding_groups:
+            self.deal_days[group.locality] = self.day
             self._settle(group, "military_takeover")
         committee.phase = Phase.SETTLED if not committee.groups or all(
             g.status == "settled" for g in committee.groups) else committee.phase  # fmt: skip

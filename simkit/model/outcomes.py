@@ -42,12 +42,25 @@ ATTRIBUTES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """How one run ended: outcome class, partial-release flag and attributes (its row in runs.parquet)."""
+    """How one run ended: outcome class, partial-release flag and attributes (its row in runs.parquet).
+
+    Three days per run: `outcome_day` is the run's last day (an ending or the
+    horizon); `deal_day` the day the ending was decided, the signing of the
+    surrender deal or the takeover (None for `durable_ceasefire` and
+    `stalemate`); `control_day` the day the regime took control, the last
+    convoy gone or the takeover (None if that was not reached by the run's
+    end, e.g. buses still running at the horizon). Where both exist,
+    deal_day <= control_day == outcome_day.
+    """
 
     outcome: str
     partial_release: bool
     outcome_day: int
     outcome_date: dt.date
+    deal_day: int | None
+    deal_date: dt.date | None
+    control_day: int | None
+    control_date: dt.date | None
     released: int
     listed: int
     released_share: float
@@ -91,6 +104,8 @@ def classify(model: SiegeModel, day: int) -> RunOutcome:
         outcome = Outcome.DURABLE_CEASEFIRE.value
     else:
         outcome = Outcome.STALEMATE.value
+    deal_day = _deal_day(model) if outcome in settled else None
+    control_day = model.control_day
     listed = max(model.listed, 1)
     evacuated = sum(group.evacuated for group in model.groups)
     fighters = sum(
@@ -104,6 +119,10 @@ def classify(model: SiegeModel, day: int) -> RunOutcome:
         partial_release=0 < model.released < partial_limit * model.listed,
         outcome_day=day,
         outcome_date=model.date(day),
+        deal_day=deal_day,
+        deal_date=None if deal_day is None else model.date(deal_day),
+        control_day=control_day,
+        control_date=None if control_day is None else model.date(control_day),
         released=model.released,
         listed=model.listed,
         released_share=model.released / listed,
@@ -116,6 +135,25 @@ def classify(model: SiegeModel, day: int) -> RunOutcome:
         agreements_collapsed=model.agreements_collapsed,
         ceasefire_days=max((c.ceasefire_days for c in model.committees), default=0),
     )
+
+
+def _deal_day(model: SiegeModel) -> int:
+    """The day the ending was decided: signed deals and takeovers first covered the settled share.
+
+    Towns are taken in the order of their deal (surrender signed, or taken over);
+    the deal day is the one on which the towns so far first hold
+    `settled_share_for_outcome` of the initial population. With one town it is
+    simply the day its surrender was signed or it was taken.
+    """
+    needed = model.spec.outcomes.settled_share_for_outcome.value * model.initial_population
+    covered = 0
+    days = model.deal_days
+    by_day = sorted((days[g.locality], g.initial_population) for g in model.groups if g.locality in days)
+    for day, people in by_day:
+        covered += people
+        if covered >= needed:
+            return day
+    return by_day[-1][0]  # not reached: unreachable when an outcome class is a settled one
 
 
 def _durable_ceasefire(model: SiegeModel, day: int) -> bool:

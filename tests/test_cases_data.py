@@ -1,0 +1,131 @@
+"""The case library's data (cases/library.yaml) keeps the calibration discipline.
+
+Every case names a scenario that validates, holds only events of the exogenous kinds the schema can
+schedule (never a deal, an evacuation or a takeover: the ending must emerge), dated on or after its
+start, carries Waer's behaviour as north Homs does, runs, and agrees with its documented trajectory on
+the ending. The file is read as plain YAML here, so these checks do not depend on the case-set schema
+that `simkit score` validates it with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, get_args
+
+import pytest
+import yaml
+
+from simkit.calibration.forecast import BEHAVIOURAL
+from simkit.calibration.priors import parameter_value
+from simkit.calibration.trajectory import Event, OutcomeClass, Trajectory, load_trajectory
+from simkit.model import OUTCOMES
+from simkit.scenario import Scenario, load_scenario
+from simkit.single_run import simulate
+from tests.conftest import NORTH_HOMS, ROOT
+
+LIBRARY = ROOT / "cases" / "library.yaml"
+CASES: list[dict[str, Any]] = yaml.safe_load(LIBRARY.read_text(encoding="utf-8"))["cases"]
+IDS = [case["id"] for case in CASES]
+
+EXOGENOUS_TYPES = frozenset(
+    {
+        "mediator_entry",
+        "forces_change",
+        "aid_convoy",
+        "aid_cut",
+        "campaign",
+        "outside_agreement",
+        "detainee_list",
+    }
+)
+"""Scheduled events a scenario may hold: documented drivers from outside the negotiation.
+
+Written out rather than read from the schema, so that a new event type (say, a humanitarian evacuation
+or a signed deal) has to be judged and added here on purpose before a library scenario may use it.
+"""
+
+CALIBRATION_CASE = "waer"
+MIN_DAYS_PAST_CONTROL = 60  # "a horizon well past the documented ending"
+
+
+def _path(case: dict[str, Any], key: str) -> Path:
+    return (LIBRARY.parent / case[key]).resolve()
+
+
+def _scenario(case: dict[str, Any]) -> Scenario:
+    return load_scenario(_path(case, "scenario")).scenario
+
+
+def _trajectory(case: dict[str, Any]) -> Trajectory:
+    return load_trajectory(_path(case, "trajectory"))
+
+
+def _window(entry: dict[str, Any]) -> tuple[dt.date, dt.date]:
+    return entry["from"], entry["to"]
+
+
+def _overlaps(event: Event, window: tuple[dt.date, dt.date]) -> bool:
+    first, last = event.window()
+    return first <= window[1] and window[0] <= last
+
+
+def test_library_lists_the_five_cases_once() -> None:
+    assert sorted(IDS) == ["daraya", "east_aleppo", "moadamiya", "old_homs", "waer"]
+    assert len(set(IDS)) == len(IDS)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_entry_values_are_consistent_and_sourced(case: dict[str, Any]) -> None:
+    assert case["outcome"] in get_args(OutcomeClass)
+    for key in ("siege_start", "deal_date", "control_date"):
+        first, last = _window(case[key])
+        assert isinstance(first, dt.date) and isinstance(last, dt.date), key
+        assert first <= last, key
+        assert case[key]["source"].strip(), f"{key} has no source"
+    assert case["siege_start"]["to"] <= case["deal_date"]["from"]
+    assert case["deal_date"]["from"] <= case["control_date"]["to"]
+    evacuated = case["evacuated"]
+    assert 0 <= evacuated["low"] <= evacuated["high"]
+    assert evacuated["source"].strip() and evacuated["note"].strip()
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_scenario_schedules_only_exogenous_drivers_from_its_start(case: dict[str, Any]) -> None:
+    scenario = _scenario(case)
+    used = {event.type for event in scenario.events}
+    assert used <= EXOGENOUS_TYPES, f"non-exogenous event types scheduled: {sorted(used - EXOGENOUS_TYPES)}"
+    for event in scenario.events:
+        assert event.date >= scenario.start, f"{event.type} on {event.date} before the start {scenario.start}"
+    # A forecaster stands inside the siege and before its ending, and looks well past it.
+    assert case["siege_start"]["from"] <= scenario.start < case["deal_date"]["from"]
+    assert (scenario.end - case["control_date"]["to"]).days >= MIN_DAYS_PAST_CONTROL
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["id"] != CALIBRATION_CASE], ids=lambda c: c["id"])
+def test_behaviour_is_carried_over_from_waer_as_in_north_homs(case: dict[str, Any]) -> None:
+    carried = load_scenario(NORTH_HOMS).scenario
+    scenario = _scenario(case)
+    for path in BEHAVIOURAL:
+        assert parameter_value(scenario, path) == parameter_value(carried, path), path
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_trajectory_agrees_with_the_entry_on_the_ending(case: dict[str, Any]) -> None:
+    traj = _trajectory(case)
+    assert traj.case == case["id"]
+    assert traj.outcome is not None and traj.outcome.kind == case["outcome"]
+    key = traj.key_events()
+    deals = [e for e in key if e.type == "agreement_signed" and e.detail == "surrender"]
+    controls = [e for e in key if e.type == "control"]
+    assert deals and controls
+    assert _overlaps(deals[-1], _window(case["deal_date"]))
+    assert _overlaps(controls[-1], _window(case["control_date"]))
+    documented = traj.quantities["evacuated_total"]
+    assert (documented.low, documented.high) == (case["evacuated"]["low"], case["evacuated"]["high"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_scenario_runs_to_one_outcome_class(case: dict[str, Any]) -> None:
+    record = simulate(_scenario(case), seed=1)
+    assert record.run["outcome"] in OUTCOMES

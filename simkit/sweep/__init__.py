@@ -1,11 +1,12 @@
-"""Parameter sweeps: designs, executors (local pool or Dask), resumable results, sensitivity analysis.
+"""Parameter sweeps: designs, executors (local pool or Dask), resumable results, sensitivity, discovery.
 
 The notebook API in a few names, the same functions the CLI calls:
 
-    from simkit.sweep import load_sweep, run_sweep, sensitivity
+    from simkit.sweep import discover, load_sweep, run_sweep, sensitivity
     result = run_sweep(load_sweep("sweeps/waer_leverage_siege.yaml"), out="results/sweep", workers=2)
     result.summary          # one row per point: parameters, outcome shares (95% CI), attribute quantiles
     sensitivity(result)     # SALib indices (sobol or morris designs)
+    discover(result, "surrender_evacuation")  # PRIM boxes and feature scores (any design)
 
 Names are imported on first use, so worker processes and `simkit --help` stay light.
 """
@@ -24,6 +25,9 @@ _API = {
     "SweepInterrupted": "simkit.sweep.runner",
     "WorkerLost": "simkit.sweep.executor",
     "sensitivity": "simkit.sweep.analysis",
+    "discover": "simkit.sweep.discovery",
+    "Discovery": "simkit.sweep.discovery",
+    "plot_discovery": "simkit.sweep.figures",
     "plot_heatmap": "simkit.sweep.figures",
     "plot_heatmaps": "simkit.sweep.figures",
     "plot_sensitivity": "simkit.sweep.figures",

@@ -1,4 +1,4 @@
-"""Figures of a sweep: heat maps of outcome shares over two parameters, and sensitivity bar charts.
+"""Figures of a sweep: heat maps of outcome shares, sensitivity bar charts, scenario discovery.
 
 No backend is chosen here, so figures show inline in notebooks; the commands
 select the file-only Agg backend before importing this module.
@@ -7,12 +7,16 @@ select the file-only Agg backend before importing this module.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from simkit.model import OUTCOMES
+
+if TYPE_CHECKING:
+    from simkit.sweep.discovery import Discovery
 
 HEATMAP_VALUES = (*(f"share_{name}" for name in OUTCOMES), "released_share_mean")
 """Panels of the default heat-map figure: every outcome class and the share of the detainee list released."""
@@ -152,3 +156,70 @@ def save(fig: plt.Figure, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_discovery(discovery: Discovery, box: int | None = None) -> plt.Figure:
+    """Scenario discovery at a glance: PRIM's peeling trajectory, one box, and the feature scores.
+
+    Left: coverage against density of every box on the trajectory, coloured by the number of
+    restricted parameters, the shown box circled. Middle: the box's restrictions, each parameter's
+    sampled range scaled to [0, 1] (grey) with the box's part of it (blue), its limits and the
+    quasi-p-value of each restricted side. Right: extra-trees feature scores of the share.
+
+    Args:
+        discovery: The result of `simkit.sweep.discovery.discover`.
+        box: The box to show (default: the chosen one).
+    """
+    box = discovery.chosen if box is None else box
+    trajectory = discovery.trajectory
+    fig, (left, middle, right) = plt.subplots(
+        1, 3, figsize=(15, 4.6), gridspec_kw={"width_ratios": [1, 1.25, 0.9]}
+    )
+    most = int(trajectory["restricted"].max())
+    dots = left.scatter(trajectory["coverage"], trajectory["density"], c=trajectory["restricted"],
+                        cmap=plt.get_cmap("viridis", most + 1), vmin=-0.5, vmax=most + 0.5, s=18,
+                        zorder=2)  # fmt: skip
+    shown = trajectory[trajectory["box"] == box].iloc[0]
+    left.plot(shown["coverage"], shown["density"], "o", ms=12, mfc="none", mec="#c44e52", mew=2, zorder=3)
+    offset = (-52 if shown["coverage"] > 0.6 else 10, -4)  # keep the label inside the axes
+    left.annotate(f"box {box}", (shown["coverage"], shown["density"]), textcoords="offset points",
+                  xytext=offset, color="#c44e52", fontsize=9)  # fmt: skip
+    left.set_xlabel("coverage (share of all cases inside the box)")
+    left.set_ylabel("density (share of the box's points that are cases)")
+    left.set_xlim(-0.02, 1.02)
+    left.set_ylim(-0.02, 1.02)
+    left.set_title("PRIM peeling trajectory", fontsize=10)
+    left.grid(alpha=0.3)
+    bar = fig.colorbar(dots, ax=left, fraction=0.046, pad=0.04, ticks=range(most + 1))
+    bar.set_label("restricted parameters")
+    limits = discovery.box(box)
+    for j, row in enumerate(limits.itertuples(index=False)):
+        y = len(limits) - 1 - j
+        span = row.max - row.min or 1.0
+        low, high = (row.lower - row.min) / span, (row.upper - row.min) / span
+        middle.barh(y, 1.0, color="#dddddd", height=0.5)
+        middle.barh(y, high - low, left=low, color="#4c72b0", height=0.5)
+        middle.text(low, y - 0.42, f"{row.lower:.3g}", ha="center", va="center", fontsize=8)
+        middle.text(high, y - 0.42, f"{row.upper:.3g}", ha="center", va="center", fontsize=8)
+        sides = [f"{side} p={p:.2g}" for side, p in (("low", row.qp_lower), ("high", row.qp_upper))
+                 if np.isfinite(p)]  # fmt: skip
+        middle.text(1.02, y, ", ".join(sides), va="center", fontsize=8)
+    middle.set_yticks(range(len(limits)), list(limits["parameter"])[::-1], fontsize=8)
+    middle.set_xlim(0, 1.45)
+    middle.set_ylim(-0.9, max(len(limits), 1) - 0.4)
+    middle.set_xticks([0, 0.5, 1], ["min", "", "max"])
+    middle.spines[["top", "right"]].set_visible(False)
+    middle.set_title(f"box {box}: coverage {shown['coverage']:.0%}, density {shown['density']:.0%}, "
+                     f"mean share {shown['mean_share']:.0%}", fontsize=10)  # fmt: skip
+    if not len(limits):
+        middle.text(0.5, 0.0, "no restriction: the whole space", ha="center", va="center")
+    scores = discovery.features
+    right.barh(range(len(scores)), scores["score"], color="#4c72b0")
+    right.set_yticks(range(len(scores)), scores["parameter"], fontsize=8)
+    right.invert_yaxis()
+    right.set_xlabel("extra-trees feature score")
+    right.set_title("which parameters matter", fontsize=10)
+    fig.suptitle(" or ".join(discovery.outcomes) + (f" before {discovery.by}" if discovery.by else "")
+                 + f": cases are points with share >= {discovery.threshold:.0%}", fontsize=11)  # fmt: skip
+    fig.tight_layout()
+    return fig

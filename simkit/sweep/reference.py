@@ -1,4 +1,4 @@
-"""Reference models with known sensitivity indices, to check the sweep and SALib wiring end to end.
+"""Reference models with known answers (sensitivity indices, a planted box), to check the analysis wiring.
 
 They plug into `run_sweep(..., model=...)` in place of the siege model, so the
 same spec checking, design, tasks, executors, part files, per-point summary and
@@ -10,6 +10,7 @@ accept the ranges (e.g. the behaviour weights, which take any real number).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -56,3 +57,33 @@ def linear(scenario: Scenario, params: Mapping[str, float], seed: int) -> dict[s
     y = sum((i + 1) * x for i, x in enumerate(params.values()))
     heads = bool(np.random.default_rng(seed).random() < 0.5)
     return {"y": float(y), "heads": heads}
+
+
+PLANTED_BOX = {"x1": (0.6, 1.0), "x2": (0.0, 0.4)}
+"""Where `planted_box` settles often: x1 above 0.6 and x2 below 0.4 (of parameters swept over [0, 1])."""
+
+PLANTED_START = dt.date(2016, 1, 1)
+
+
+def planted_box(scenario: Scenario, params: Mapping[str, float], seed: int) -> dict[str, Any]:
+    """A run that ends in a settlement with probability 0.9 inside a known box, 0.05 outside it.
+
+    Reads the first four parameters in spec order, each to be swept over [0, 1]: inside
+    `PLANTED_BOX` (x1 > 0.6, x2 < 0.4; 16% of the unit square) the run ends in
+    `surrender_evacuation` with probability 0.9, elsewhere with 0.05; otherwise in `stalemate`.
+    The deal of a settlement is signed 100 + 400 x3 days after 1 Jan 2016, so a deadline cuts
+    the box along x3 too; x4 does nothing. Scenario discovery must find the box, and feature
+    scores must rank x1 and x2 first.
+    """
+    import numpy as np
+
+    x1, x2, x3, _ = list(params.values())[:4]
+    inside = (
+        PLANTED_BOX["x1"][0] < x1 <= PLANTED_BOX["x1"][1]
+        and PLANTED_BOX["x2"][0] <= x2 < PLANTED_BOX["x2"][1]
+    )
+    settles = np.random.default_rng(seed).random() < (0.9 if inside else 0.05)
+    return {
+        "outcome": "surrender_evacuation" if settles else "stalemate",
+        "deal_date": PLANTED_START + dt.timedelta(days=round(100 + 400 * x3)) if settles else None,
+    }

@@ -107,7 +107,17 @@ def test_the_command_writes_readable_files(planted, tmp_path):
     assert summary["chosen"]["coverage"] == pytest.approx(trajectory.loc[chosen, "coverage"])
     features = pd.read_parquet(out / "features.parquet")
     assert list(features.columns) == ["parameter", "score"] and set(features["parameter"]) == set(X)
-    assert len(pd.read_parquet(out / "shares.parquet")) == 300
+    shares = pd.read_parquet(out / "shares.parquet")
+    assert len(shares) == 300
+    # the written limits describe exactly the box's points and cases
+    inside = pd.Series(True, index=shares.index)
+    for limit in summary["restrictions"]:
+        inside &= shares[limit["parameter"]].between(limit["lower"], limit["upper"])
+    assert (
+        inside.sum() == summary["chosen"]["points"]
+        and shares["case"][inside].sum() == summary["chosen"]["cases"]
+    )
+    assert summary["chosen"]["mean_share"] == pytest.approx(shares["share"][inside].mean())
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "discover" and manifest["command"].startswith("simkit ")
     assert manifest["packages"]["ema_workbench"] != "not installed"

@@ -68,6 +68,13 @@ def test_prim_recovers_a_planted_box(planted):
     # inside the box, about 90% of runs settle; the whole space has about 0.16 * 0.9 + 0.84 * 0.05
     assert stats["mean_share"] > 0.8
     assert found.trajectory.loc[0, "coverage"] == 1 and found.trajectory.loc[0, "restricted"] == 0
+    # dropping only restrictions that fail the test keeps this box as it is; dropping all gives the space
+    kept, trimmed = found.trimmed()
+    assert list(kept["parameter"]) == list(found.box()["parameter"])
+    assert (trimmed["points"], trimmed["cases"]) == (stats["points"], stats["cases"])
+    none, everything = found.trimmed(alpha=0.0)
+    assert none.empty and everything["points"] == 300 and everything["coverage"] == 1.0
+    assert everything["density"] == pytest.approx(found.points["case"].mean())
     # the two parameters that define the box matter most
     assert set(found.features["parameter"][:2]) == {X[0], X[1]}
     assert found.features["score"].sum() == pytest.approx(1.0)

@@ -182,6 +182,16 @@ def _print(found) -> None:
     console.print(chosen)
     if restrictions.empty:
         console.print("The box restricts nothing: it is the whole sampled space.")
+    else:
+        if (restrictions[["qp_lower", "qp_upper"]] > SIGNIFICANT).any().any():
+            kept, trimmed = found.trimmed()
+            outside = trimmed["mean_share_outside"]
+            console.print(
+                f"Without the * sides ({', '.join(kept['parameter']) or 'no restriction left'}): "
+                f"coverage {trimmed['coverage']:.0%}, density {trimmed['density']:.0%}, "
+                f"{trimmed['points']} points, mean share {trimmed['mean_share']:.0%}"
+                + (f" inside and {outside:.0%} outside." if outside is not None else ".")
+            )
     console.print(f"p: quasi-p-value of the restriction on that side (- none; * above {SIGNIFICANT}: it adds "
                   "little). --box N chooses another box.")  # fmt: skip
 

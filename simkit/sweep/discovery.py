@@ -102,6 +102,46 @@ class Discovery:
         row = self.trajectory.set_index("box").loc[i]
         return {"box": i, **{k: _plain(v) for k, v in row.items() if k != "chosen"}}
 
+    def trimmed(
+        self, i: int | None = None, alpha: float = SIGNIFICANT
+    ) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """Box `i` (default: the chosen one) with the sides whose quasi-p-value exceeds `alpha` lifted.
+
+        A restriction that adds little is dropped (the box keeps only what the test supports), and
+        the box's statistics are recomputed on the points, as in EMA Workbench's `drop_restriction`.
+
+        Returns:
+            The remaining restrictions (as `box`), and the trimmed box's `coverage`, `density`,
+            `mean_share`, `points`, `cases` and `mean_share_outside` (over the points outside it).
+        """
+        limits = self.box(i).copy()
+        for side, bound in (("lower", "min"), ("upper", "max")):
+            lift = limits[f"qp_{side}"] > alpha
+            limits.loc[lift, side] = limits.loc[lift, bound]
+            limits.loc[lift, f"qp_{side}"] = np.nan
+        limits = limits[limits[["qp_lower", "qp_upper"]].notna().any(axis=1)].reset_index(drop=True)
+        inside = np.ones(len(self.points), dtype=bool)
+        for row in limits.itertuples(index=False):
+            inside &= self.points[row.parameter].between(row.lower, row.upper).to_numpy()
+        case, share = self.points["case"].to_numpy(), self.points["share"].to_numpy()
+        stats = {
+            "coverage": float(case[inside].sum() / case.sum()),
+            "density": float(case[inside].mean()),
+            "mean_share": float(share[inside].mean()),
+            "points": int(inside.sum()),
+            "cases": int(case[inside].sum()),
+            "mean_share_outside": float(share[~inside].mean()) if (~inside).any() else None,
+        }
+        return limits, stats
+
+    def _trimmed_dict(self) -> dict[str, Any]:
+        limits, stats = self.trimmed()
+        return {
+            "alpha": SIGNIFICANT,
+            **stats,
+            "restrictions": [{k: _plain(v) for k, v in row.items()} for row in limits.to_dict("records")],
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """The chosen box and the question it answers, as written to boxes.json."""
         return {
@@ -116,6 +156,7 @@ class Discovery:
             "chosen": self.stats(),
             "why_chosen": self.note,
             "restrictions": [{k: _plain(v) for k, v in row.items()} for row in self.box().to_dict("records")],
+            "significant_only": self._trimmed_dict(),
             "trajectory_boxes": len(self.trajectory),
             "features": [
                 {"parameter": p, "score": _plain(s)}

@@ -163,13 +163,16 @@ def plot_discovery(discovery: Discovery, box: int | None = None) -> plt.Figure:
 
     Left: coverage against density of every box on the trajectory, coloured by the number of
     restricted parameters, the shown box circled. Middle: the box's restrictions, each parameter's
-    sampled range scaled to [0, 1] (grey) with the box's part of it (blue), its limits and the
-    quasi-p-value of each restricted side. Right: extra-trees feature scores of the share.
+    sampled range scaled to [0, 1] (grey) with the box's part of it (blue; pale when no side passes
+    the quasi-p test), its limits and the quasi-p-value of each restricted side (starred above 0.05).
+    Right: extra-trees feature scores of the share.
 
     Args:
         discovery: The result of `simkit.sweep.discovery.discover`.
         box: The box to show (default: the chosen one).
     """
+    from simkit.sweep.discovery import SIGNIFICANT
+
     box = discovery.chosen if box is None else box
     trajectory = discovery.trajectory
     fig, (left, middle, right) = plt.subplots(
@@ -197,11 +200,14 @@ def plot_discovery(discovery: Discovery, box: int | None = None) -> plt.Figure:
         y = len(limits) - 1 - j
         span = row.max - row.min or 1.0
         low, high = (row.lower - row.min) / span, (row.upper - row.min) / span
+        tested = [p for p in (row.qp_lower, row.qp_upper) if np.isfinite(p)]
+        needed = any(p <= SIGNIFICANT for p in tested)  # pale: no side of it passes the test
         middle.barh(y, 1.0, color="#dddddd", height=0.5)
-        middle.barh(y, high - low, left=low, color="#4c72b0", height=0.5)
+        middle.barh(y, high - low, left=low, color="#4c72b0" if needed else "#aec3e0", height=0.5)
         middle.text(low, y - 0.42, f"{row.lower:.3g}", ha="center", va="center", fontsize=8)
         middle.text(high, y - 0.42, f"{row.upper:.3g}", ha="center", va="center", fontsize=8)
-        sides = [f"{side} p={p:.2g}" for side, p in (("low", row.qp_lower), ("high", row.qp_upper))
+        sides = [f"{side} p={p:.2g}" + ("*" if p > SIGNIFICANT else "")
+                 for side, p in (("low", row.qp_lower), ("high", row.qp_upper))
                  if np.isfinite(p)]  # fmt: skip
         middle.text(1.02, y, ", ".join(sides), va="center", fontsize=8)
     middle.set_yticks(range(len(limits)), list(limits["parameter"])[::-1], fontsize=8)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from simkit.model import OUTCOMES, SiegeModel
 from simkit.model.events import EventType
 from simkit.scenario import Scenario, load_scenario
-from simkit.yamlio import apply_overrides
+from simkit.scenario.paths import apply_overrides
 from tests.conftest import NORTH_HOMS, WAER
 
 BASES = {"waer": load_scenario(WAER).scenario, "north_homs": load_scenario(NORTH_HOMS).scenario}

@@ -54,7 +54,12 @@ def with_(**changes) -> dict:
 BAD = [
     pytest.param(
         with_(parameters={"mediator.levrage": {"min": 0, "max": 1, "levels": 2}}),
-        ["spec.yaml:", "parameters.mediator.levrage: unknown parameter", "no field 'levrage'", "leverage, "],
+        [
+            "spec.yaml:",
+            "parameters.mediator.levrage: unknown parameter",
+            "no field 'mediator.levrage'",
+            "leverage, ",
+        ],
         id="unknown-path-names-what-exists",
     ),
     pytest.param(

@@ -31,7 +31,8 @@ import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from scipy import stats
 
-from simkit.scenario import Scenario, with_overrides
+from simkit.scenario import Scenario
+from simkit.scenario.paths import parameter_value, set_parameters
 from simkit.yamlio import InputError, format_validation_error, read_yaml
 
 __all__ = ["Prior", "PriorFile", "load_priors", "parameter_value", "set_parameters"]
@@ -202,11 +203,9 @@ def load_priors(path: str | Path, scenario: Scenario | None = None) -> PriorFile
 
 def _check_against(prior: Prior, scenario: Scenario) -> str | None:
     try:
-        current = parameter_value(scenario, prior.path)
+        parameter_value(scenario, prior.path)
     except InputError as err:
         return str(err)
-    if isinstance(current, bool) or not isinstance(current, (int, float)):
-        return f"{prior.path!r} is not a numeric parameter (found {current!r})"
     for bound in prior.support():
         try:
             set_parameters(scenario, {prior.path: bound}, origin="prior bound check")
@@ -214,43 +213,3 @@ def _check_against(prior: Prior, scenario: Scenario) -> str | None:
             first = str(err).splitlines()[1] if isinstance(err, pydantic.ValidationError) else str(err)
             return f"the prior's bound {bound} is not a valid value of {prior.path} ({first.strip()})"
     return None
-
-
-def parameter_value(scenario: Scenario, path: str) -> Any:
-    """The value of the parameter at a dotted path (list items by index, `name` or `locality`)."""
-    node: Any = scenario.model_dump(mode="json")
-    for depth, part in enumerate(path.split(".")):
-        here = ".".join(path.split(".")[: depth + 1])
-        if isinstance(node, list):
-            matches = [
-                i
-                for i, item in enumerate(node)
-                if (part.isdigit() and int(part) == i)
-                or (isinstance(item, dict) and part in (item.get("name"), item.get("locality")))
-            ]
-            if not matches:
-                raise InputError(f"no list item {here!r} in the scenario")
-            node = node[matches[0]]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            known = ", ".join(sorted(node)) if isinstance(node, dict) else "none"
-            raise InputError(f"no field {here!r} in the scenario (fields there: {known})")
-    if isinstance(node, dict) and "value" in node:
-        return node["value"]
-    return node
-
-
-def set_parameters(scenario: Scenario, values: dict[str, float], origin: str) -> Scenario:
-    """The scenario with parameters set; whole-number parameters (counts, days) are rounded.
-
-    Every changed number gets `origin` as its provenance (e.g. "calibrated:
-    posterior median, calibration/waer/posterior_summary.csv").
-    """
-    fixed = {}
-    for path, value in values.items():
-        current = parameter_value(scenario, path)
-        fixed[path] = (
-            round(value) if isinstance(current, int) and not isinstance(current, bool) else float(value)
-        )
-    return with_overrides(scenario, fixed, origin=origin)

@@ -301,7 +301,7 @@ def load_trajectory(path: str | Path) -> Trajectory:
             expected and what was found.
     """
     path = Path(path)
-    data, lines = _read(path)
+    data, lines = read_yaml(path)
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a YAML mapping at the top level, found {type(data).__name__}")
     try:
@@ -322,31 +322,6 @@ def dump_trajectory(traj: Trajectory, path: str | Path) -> None:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _read(path: Path) -> tuple[Any, dict[YamlPath, int]]:
-    try:
-        return read_yaml(path)
-    except ValueError as err:  # PyYAML raises a bare ValueError for an impossible date such as 2017-02-30
-        raise InputError(_bad_scalar(path, err)) from None
-
-
-def _bad_scalar(path: Path, err: ValueError) -> str:
-    text = path.read_text(encoding="utf-8")
-    stack: list[tuple[yaml.Node, YamlPath]] = [(yaml.compose(text, Loader=yaml.SafeLoader), ())]
-    while stack:
-        node, loc = stack.pop()
-        if isinstance(node, yaml.MappingNode):
-            stack.extend((value, (*loc, key.value)) for key, value in reversed(node.value))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend((item, (*loc, i)) for i, item in reversed(list(enumerate(node.value))))
-        elif isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:timestamp":
-            try:
-                yaml.safe_load(node.value)
-            except ValueError as bad:
-                line = node.start_mark.line + 1
-                return f"{path}:{line}: {_dotted(loc)}: expected a real date ({bad}); found {node.value!r}"
-    return f"{path}: not valid YAML ({err})"
 
 
 def _located(path: Path, lines: Mapping[YamlPath, int], loc: YamlPath, message: str) -> str:

@@ -12,8 +12,9 @@ from typing import Any
 import pydantic
 import yaml
 
+from simkit.scenario.paths import apply_overrides
 from simkit.scenario.schema import Scenario
-from simkit.yamlio import InputError, apply_overrides, format_validation_error, read_yaml, validate_yaml
+from simkit.yamlio import InputError, format_validation_error, read_yaml, validate_yaml
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,11 @@ or `{value: 0.3, assumed: "no source; mid-range guess, calibrated later"}`.
 
 from __future__ import annotations
 
-from typing import Annotated
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 
 class Param[T](BaseModel):
@@ -36,26 +38,97 @@ class Param[T](BaseModel):
         return f"source: {self.source}" if self.source else f"assumed: {self.assumed}"
 
 
+def _number(value: Any) -> Any:
+    """A real number as YAML writes it: not a boolean, not text, not .nan or .inf."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("expected a valid number")
+    if not math.isfinite(value):
+        raise ValueError("expected a finite number (not .nan or .inf)")
+    return value
+
+
+def _whole(value: Any) -> Any:
+    """A whole number: an int, or a float with nothing after the point (600.0)."""
+    value = _number(value)
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("expected a whole number")
+        return int(value)
+    return value
+
+
+Finite = Annotated[float, BeforeValidator(_number)]
+Whole = Annotated[int, BeforeValidator(_whole)]
+
+
 # Named subclasses (not bare aliases) so scenarios pickle by reference into worker processes.
-class Share(Param[Annotated[float, Field(ge=0.0, le=1.0)]]):
+class Share(Param[Annotated[Finite, Field(ge=0.0, le=1.0)]]):
     """A probability, share or [0, 1] index."""
 
 
-class Positive(Param[Annotated[float, Field(gt=0.0)]]):
+class Positive(Param[Annotated[Finite, Field(gt=0.0)]]):
     """A strictly positive number."""
 
 
-class NonNegative(Param[Annotated[float, Field(ge=0.0)]]):
+class NonNegative(Param[Annotated[Finite, Field(ge=0.0)]]):
     """A number that cannot be negative."""
 
 
-class Count(Param[Annotated[int, Field(ge=0)]]):
+class Count(Param[Annotated[Whole, Field(ge=0)]]):
     """A whole number of people, names or items."""
 
 
-class Days(Param[Annotated[int, Field(ge=1)]]):
+class Days(Param[Annotated[Whole, Field(ge=1)]]):
     """A whole number of days, at least one."""
 
 
-class Real(Param[float]):
-    """Any real number (weights and thresholds on a logit scale)."""
+class Real(Param[Finite]):
+    """Any finite real number (weights and thresholds on a logit scale)."""
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The range of a parameter's value that a run can survive, and why (schema metadata)."""
+
+    low: float | None
+    high: float
+    why: str
+
+    def check(self, param: Param) -> Param:
+        """Pass `param` through if its value lies in the range; else say the range and its reason."""
+        value = param.value
+        if (self.low is not None and value < self.low) or value > self.high:
+            raise ValueError(f"expected {self.text} ({self.why}); found {value!r}")
+        return param
+
+    @property
+    def text(self) -> str:
+        """The range as the error messages and field descriptions write it."""
+        high = f"{self.high:,}" if isinstance(self.high, int) else f"{self.high:g}"
+        if self.low is None:
+            return f"at most {high}"
+        low = f"{self.low:,}" if isinstance(self.low, int) else f"{self.low:g}"
+        return f"{low} to {high}"
+
+
+def bounded(kind: type[Param], description: str, *, high: float, why: str, low: float | None = None) -> Any:
+    """A parameter type with a range; the range and `why` join the field's description.
+
+    Args:
+        kind: the parameter type (Share, Positive, Count, ...), whose own limits also apply.
+        description: what the number means.
+        high: the largest value a run can survive (or that still changes anything).
+        why: the reason for the range, shown in errors and in the field's description.
+        low: the smallest value, when the type's own lower limit is not enough.
+    """
+    bound = Bound(low, high, why)
+    return Annotated[
+        kind,
+        AfterValidator(bound.check),
+        bound,
+        Field(
+            description=f"{description}; range {bound.text}: {why}"
+            if description
+            else f"range {bound.text}: {why}"
+        ),
+    ]

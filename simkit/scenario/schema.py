@@ -4,14 +4,29 @@ Field descriptions here are the reference for scenario authors (docs/scenarios.m
 points at them); the mechanisms that use each number are in docs/model.md.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: fields are declared with `bounded(...)`, evaluated as written.
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simkit.scenario.provenance import Count, Days, NonNegative, Positive, Real, Share
+from simkit.scenario.provenance import Count, Days, NonNegative, Positive, Real, Share, bounded
+
+# Ranges shared by many fields, with the reason for each (they join each field's description).
+PEOPLE = 10_000_000
+PEOPLE_WHY = "40 times the largest documented besieged population; keeps counts and casualty draws exact"
+DAYS = 3_650
+DAYS_WHY = "ten years, longer than any documented siege; keeps every date within the calendar"
+HAZARD = 100.0
+HAZARD_WHY = "a daily hazard of 100 is already certainty (1 - e^-100); larger values change nothing"
+LOGIT = 1_000.0
+LOGIT_WHY = "a weight or threshold on a logit scale; beyond ±1,000 choices are already certain"
+SCALE = 1_000.0
+SCALE_WHY = "against pressures and values of order 1, 1,000 already means never (or always)"
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+MAX_ITEMS = 100
+"""Most committees, factions or resident groups in a scenario: each is simulated every day."""
+MAX_EVENTS = 10_000
 
 
 class Section(BaseModel):
@@ -23,11 +38,18 @@ class Section(BaseModel):
 class Regime(Section):
     """`regime:` the besieging government on this front: force, siege, bombardment, how it keeps deals."""
 
-    force_here: NonNegative = Field(
-        description="force available on this front; 1 = what a full offensive needs"
+    force_here: bounded(
+        NonNegative,
+        "force available on this front; 1 = what a full offensive needs",
+        high=100.0,
+        why="a hundred offensives' worth; every force-driven hazard is saturated long before",
     )
-    force_for_offensive: Positive = Field(
-        description="force at which the regime prefers surrender terms to a truce"
+    force_for_offensive: bounded(
+        Positive,
+        "force at which the regime prefers surrender terms to a truce",
+        low=0.01,
+        high=100.0,
+        why="force is divided by it; the range keeps that ratio finite",
     )
     siege_tightness: Share = Field(description="share of normal food supply blocked when no deal is in force")
     baseline_escalation: Share = Field(
@@ -37,20 +59,34 @@ class Regime(Section):
         description="rise in bombardment level after a collapse, a rejection or retaliation"
     )
     escalation_decay: Share = Field(description="daily relaxation of bombardment back to its baseline")
-    lethality: NonNegative = Field(
-        description="killed per day per 10,000 residents at full bombardment, at 10,000/km²"
+    lethality: bounded(
+        NonNegative,
+        "killed per day per 10,000 residents at full bombardment, at 10,000/km²",
+        high=10_000.0,
+        why="10,000 per 10,000 kills everyone in a day; larger rates overflow the casualty draw",
     )
     max_release_share: Share = Field(description="share of the detainee list the regime offers unpressed")
     implementation: Share = Field(description="probability of carrying out an agreed term, unpressed")
-    violation_rate: NonNegative = Field(description="daily hazard of a regime violation under a ceasefire")
-    truce_appetite: NonNegative = Field(
-        description="scale of the regime's hazard of accepting a truce per round"
+    violation_rate: bounded(
+        NonNegative, "daily hazard of a regime violation under a ceasefire", high=HAZARD, why=HAZARD_WHY
     )
-    truce_exit_rate: NonNegative = Field(
-        description="daily hazard of ending a truce per unit of force above the offensive level"
+    truce_appetite: bounded(
+        NonNegative,
+        "scale of the regime's hazard of accepting a truce per round",
+        high=HAZARD,
+        why=HAZARD_WHY,
     )
-    takeover_rate: NonNegative = Field(
-        description="daily hazard of storming the area per unit of surplus force"
+    truce_exit_rate: bounded(
+        NonNegative,
+        "daily hazard of ending a truce per unit of force above the offensive level",
+        high=HAZARD,
+        why=HAZARD_WHY,
+    )
+    takeover_rate: bounded(
+        NonNegative,
+        "daily hazard of storming the area per unit of surplus force",
+        high=HAZARD,
+        why=HAZARD_WHY,
     )
 
 
@@ -68,9 +104,17 @@ class Mediator(Section):
         description="how often it tables the regime's preferred package instead of the committee's"
     )
     guarantor: Share = Field(description="share of violations its monitors prevent once it is present")
-    talks_rate: NonNegative = Field(description="daily probability of a round of talks while it mediates")
-    direct_talks_rate: NonNegative = Field(
-        description="daily probability of a round before it enters (direct or UN talks)"
+    talks_rate: bounded(
+        NonNegative,
+        "daily probability of a round of talks while it mediates",
+        high=1.0,
+        why="a probability per day; 1 is a round every day",
+    )
+    direct_talks_rate: bounded(
+        NonNegative,
+        "daily probability of a round before it enters (direct or UN talks)",
+        high=1.0,
+        why="a probability per day; 1 is a round every day",
     )
 
 
@@ -86,52 +130,88 @@ class Committee(Section):
     red_line_firmness: Share = Field(
         description="probability of refusing to drop the red line in a round; 1 = never drops it"
     )
-    resolve: Positive = Field(
-        description="value of holding out, against which residents' pressure is weighed"
+    resolve: bounded(
+        Positive,
+        "value of holding out, against which residents' pressure is weighed",
+        high=SCALE,
+        why=SCALE_WHY,
     )
-    concession_rate: NonNegative = Field(
-        description="scale of the attrition hazard of accepting surrender terms"
+    concession_rate: bounded(
+        NonNegative, "scale of the attrition hazard of accepting surrender terms", high=HAZARD, why=HAZARD_WHY
     )
-    truce_threshold: Real = Field(
-        description="believed value of a truce, trust x (relief + expected release), accepted at even odds"
+    truce_threshold: bounded(
+        Real,
+        "believed value of a truce, trust x (relief + expected release), accepted at even odds",
+        low=-LOGIT,
+        high=LOGIT,
+        why=LOGIT_WHY,
     )
-    truce_sensitivity: Positive = Field(description="steepness of truce acceptance around the threshold")
+    truce_sensitivity: bounded(
+        Positive, "steepness of truce acceptance around the threshold", high=LOGIT, why=LOGIT_WHY
+    )
     legitimacy: Share = Field(description="how far residents accept deals it signs (representativeness)")
-    collapse_tolerance: Positive = Field(
-        description="strain (remembered violations) it can sell before a deal collapses"
+    collapse_tolerance: bounded(
+        Positive,
+        "strain (remembered violations) it can sell before a deal collapses",
+        high=1e6,
+        why="strain counts remembered violations; a million is never reached in any run",
     )
-    strain_memory_days: Positive = Field(description="time constant over which violations are remembered")
+    strain_memory_days: bounded(
+        Positive,
+        "time constant over which violations are remembered",
+        low=0.01,
+        high=100 * DAYS,
+        why="a day's memory factor is exp(-1/days); outside this range it is 0 or 1 to machine precision",
+    )
     review_rate: Share = Field(description="daily probability of reviewing a deal signed by outsiders")
     trust_prior: Share = Field(description="prior mean belief that the regime implements what it signs")
-    trust_prior_weight: Positive = Field(description="pseudo-observations behind that prior")
+    trust_prior_weight: bounded(
+        Positive,
+        "pseudo-observations behind that prior",
+        high=1e6,
+        why="a million observations fix the belief; each term of a deal adds only a few",
+    )
 
 
 class Faction(Section):
     """`factions[]:` an armed group inside; a `spoiler` stands outside every deal and attacks regardless."""
 
     name: str
-    fighters: Count
+    fighters: bounded(Count, "fighters at the start", high=PEOPLE, why=PEOPLE_WHY)
     spoiler: bool = Field(
         default=False, description="outside every deal (e.g. HTS): attacks regardless of ceasefires"
     )
     retaliation: Share = Field(description="probability of retaliating for a regime violation")
     veto: Share = Field(description="probability of blocking surrender terms when residents' pressure is nil")
     evacuation_stance: Share = Field(description="share of its fighters who leave rather than take amnesty")
-    attack_rate: NonNegative = Field(description="daily hazard of attacks of its own (spoilers)")
+    attack_rate: bounded(
+        NonNegative,
+        "daily probability of an attack of its own (spoilers)",
+        high=1.0,
+        why="it is drawn as a probability per day; 1 is an attack every day",
+    )
 
 
 class ResidentGroup(Section):
     """`residents[]:` the people of one locality (named by `locality`): population, area, food and ties."""
 
     locality: str
-    population: Count
-    area_km2: Positive
-    food_days: NonNegative = Field(description="food stock at the start, in days of normal consumption")
+    population: bounded(Count, "residents at the start", high=PEOPLE, why=PEOPLE_WHY)
+    area_km2: bounded(
+        Positive,
+        "built-up area of the locality",
+        low=0.01,
+        high=100_000.0,
+        why="density (people per km²) scales casualties; below a hectare the casualty draw overflows",
+    )
+    food_days: bounded(
+        NonNegative, "food stock at the start, in days of normal consumption", high=DAYS, why=DAYS_WHY
+    )
     local_production: Share = Field(description="share of daily need produced inside (farming, fishing)")
     detainee_tie_share: Share = Field(description="share of households with a relative on the detainee list")
 
     @model_validator(mode="after")
-    def _inhabited(self) -> ResidentGroup:
+    def _inhabited(self) -> Self:
         if self.population.value < 1:
             raise ValueError(f"locality {self.locality!r} needs a population of at least 1")
         return self
@@ -140,47 +220,101 @@ class ResidentGroup(Section):
 class Behaviour(Section):
     """How households feel and decide; shared by all resident groups."""
 
-    households_per_group: Count = Field(
-        description="representative households simulated per group (super-individuals)"
+    households_per_group: bounded(
+        Count,
+        "representative households simulated per group (super-individuals)",
+        low=1,
+        high=10_000,
+        why="every household is simulated daily; 10,000 is 50 times where results are stable",
     )
-    reserve_spread: NonNegative = Field(description="log-sd of households' private food reserves")
-    hardship_midpoint_days: Positive = Field(description="days of food left at which hardship is one half")
-    hardship_scale_days: Positive = Field(description="steepness of hardship in days of food left")
-    ration_days: Positive = Field(description="stock in days below which households ration")
-    storage_days: Positive = Field(description="most food a group can store, in days of consumption")
-    loss_memory_days: Positive = Field(description="time constant of remembered casualties")
-    weight_hardship: Real
-    weight_loss: Real = Field(
-        description="weight of remembered casualties (per 1,000 residents) on the wish for a way out"
+    reserve_spread: bounded(
+        NonNegative,
+        "log-sd of households' private food reserves",
+        high=5.0,
+        why="reserves are exp(N(0, spread)): 5 spreads them by e^15 at 3 sd; far larger overflows (NaN)",
     )
-    weight_detainee_tie: Real = Field(description="weight of a relative on the list against conceding")
-    concede_threshold: Real = Field(
-        description="wish for a way out at even odds of a household backing concessions"
+    hardship_midpoint_days: bounded(
+        Positive, "days of food left at which hardship is one half", high=DAYS, why=DAYS_WHY
     )
-    leave_threshold: Real = Field(
-        description="distrust of the regime at even odds of a household leaving on the buses"
+    hardship_scale_days: bounded(
+        Positive,
+        "steepness of hardship in days of food left",
+        low=0.1,
+        high=DAYS,
+        why="days of food are divided by it inside an exponential; a tenth of a day is already a step",
     )
-    family_per_fighter: NonNegative = Field(description="family members leaving with each evacuated fighter")
+    ration_days: bounded(
+        Positive, "stock in days below which households ration", low=0.01, high=DAYS, why=DAYS_WHY
+    )
+    storage_days: bounded(
+        Positive, "most food a group can store, in days of consumption", high=DAYS, why=DAYS_WHY
+    )
+    loss_memory_days: bounded(
+        Positive,
+        "time constant of remembered casualties",
+        low=0.01,
+        high=100 * DAYS,
+        why="a day's memory factor is exp(-1/days); outside this range it is 0 or 1 to machine precision",
+    )
+    weight_hardship: bounded(
+        Real, "weight of hardship (0..1) on the wish for a way out", low=-LOGIT, high=LOGIT, why=LOGIT_WHY
+    )
+    weight_loss: bounded(
+        Real,
+        "weight of remembered casualties (per 1,000 residents) on the wish for a way out",
+        low=-LOGIT,
+        high=LOGIT,
+        why=LOGIT_WHY,
+    )
+    weight_detainee_tie: bounded(
+        Real, "weight of a relative on the list against conceding", low=-LOGIT, high=LOGIT, why=LOGIT_WHY
+    )
+    concede_threshold: bounded(
+        Real,
+        "wish for a way out at even odds of a household backing concessions",
+        low=-LOGIT,
+        high=LOGIT,
+        why=LOGIT_WHY,
+    )
+    leave_threshold: bounded(
+        Real,
+        "distrust of the regime at even odds of a household leaving on the buses",
+        low=-LOGIT,
+        high=LOGIT,
+        why=LOGIT_WHY,
+    )
+    family_per_fighter: bounded(
+        NonNegative,
+        "family members leaving with each evacuated fighter",
+        high=100.0,
+        why="a household is never a hundred people; evacuees are capped by the population anyway",
+    )
 
 
 class Detainees(Section):
     """`detainees:` the committee's detainee list, and how delivered releases shape its trust."""
 
-    listed: Count = Field(description="names on the committee's list at the start")
-    delivery_concentration: Positive = Field(
-        description="concentration of the Beta spread of delivered/promised"
+    listed: bounded(Count, "names on the committee's list at the start", high=PEOPLE, why=PEOPLE_WHY)
+    delivery_concentration: bounded(
+        Positive,
+        "concentration of the Beta spread of delivered/promised",
+        high=1e6,
+        why="a million already delivers exactly the expected share",
     )
-    learning_weight: Positive = Field(
-        description="pseudo-observations one implemented or reneged term adds to beliefs"
+    learning_weight: bounded(
+        Positive,
+        "pseudo-observations one implemented or reneged term adds to beliefs",
+        high=1e6,
+        why="a million makes one term decide belief outright",
     )
 
 
 class Aid(Section):
     """`aid:` regular aid convoys: how often, how much food, and whether they get through a siege."""
 
-    convoy_interval_days: Days = Field(description="days between convoys while aid is allowed")
-    convoy_food_days: NonNegative = Field(
-        description="food one convoy brings, in days of consumption for all"
+    convoy_interval_days: bounded(Days, "days between convoys while aid is allowed", high=DAYS, why=DAYS_WHY)
+    convoy_food_days: bounded(
+        NonNegative, "food one convoy brings, in days of consumption for all", high=DAYS, why=DAYS_WHY
     )
     open_under_siege: Share = Field(description="probability a convoy gets through when no deal is in force")
 
@@ -189,16 +323,20 @@ class TruceTerms(Section):
     """`packages.truce:` a truce (reversible): a looser siege, two release stages, fighters out in waves."""
 
     siege_tightness: Share = Field(description="share of supply still blocked under the truce")
-    first_release_days: Days = Field(description="days from signing to the first (token) release stage")
+    first_release_days: bounded(
+        Days, "days from signing to the first (token) release stage", high=DAYS, why=DAYS_WHY
+    )
     first_release_share: Share = Field(description="share of the promised release due at the first stage")
-    release_due_days: Days = Field(description="days from signing to the second (final) release stage")
-    fighters_out: Count = Field(description="fighters to leave in waves under the truce")
-    wave_size: Count
-    wave_interval_days: Days
+    release_due_days: bounded(
+        Days, "days from signing to the second (final) release stage", high=DAYS, why=DAYS_WHY
+    )
+    fighters_out: bounded(Count, "fighters to leave in waves under the truce", high=PEOPLE, why=PEOPLE_WHY)
+    wave_size: bounded(Count, "fighters per wave", high=PEOPLE, why=PEOPLE_WHY)
+    wave_interval_days: bounded(Days, "days between waves", high=DAYS, why=DAYS_WHY)
     aid: bool = True
 
     @model_validator(mode="after")
-    def _stages_in_order(self) -> TruceTerms:
+    def _stages_in_order(self) -> Self:
         if self.first_release_days.value > self.release_due_days.value:
             raise ValueError(
                 f"first_release_days ({self.first_release_days.value}) must not come after "
@@ -210,9 +348,9 @@ class TruceTerms(Section):
 class SurrenderTerms(Section):
     """`packages.surrender:` the evacuation timetable once surrender is signed: convoy size and spacing."""
 
-    convoy_capacity: Count = Field(description="people per evacuation convoy")
-    convoy_interval_days: Days
-    first_convoy_days: Days = Field(description="days from signing to the first convoy")
+    convoy_capacity: bounded(Count, "people per evacuation convoy", high=PEOPLE, why=PEOPLE_WHY)
+    convoy_interval_days: bounded(Days, "days between evacuation convoys", high=DAYS, why=DAYS_WHY)
+    first_convoy_days: bounded(Days, "days from signing to the first convoy", high=DAYS, why=DAYS_WHY)
 
 
 class Packages(Section):
@@ -225,8 +363,8 @@ class Packages(Section):
 class Outcomes(Section):
     """`outcomes:` the thresholds that decide which outcome class a run ends in (docs/model.md, endings)."""
 
-    durable_ceasefire_days: Days = Field(
-        description="days a ceasefire with aid must have held at the horizon"
+    durable_ceasefire_days: bounded(
+        Days, "days a ceasefire with aid must have held at the horizon", high=DAYS, why=DAYS_WHY
     )
     surrender_min_evacuated_share: Share = Field(
         description="evacuated share of the population that makes a settlement a surrender"
@@ -246,12 +384,12 @@ class EventBase(Section):
     (e.g. forces returning "once operations elsewhere end", seed 004).
     """
 
-    date: dt.date
+    date: dt.date = Field(description="the day it takes effect (within the run)")
     latest: dt.date | None = Field(default=None, description="last possible date, when the date is uncertain")
     note: str = ""
 
     @model_validator(mode="after")
-    def _window(self) -> EventBase:
+    def _window(self) -> Self:
         if self.latest is not None and self.latest < self.date:
             raise ValueError(f"latest ({self.latest}) is before date ({self.date})")
         return self
@@ -267,14 +405,20 @@ class ForcesChange(EventBase):
     """`type: forces_change`: the regime's force here changes (troops freed from or sent to other fronts)."""
 
     type: Literal["forces_change"]
-    delta: Real = Field(description="change in force here (+ freed from other fronts, - sent elsewhere)")
+    delta: bounded(
+        Real,
+        "change in force here (+ freed from other fronts, - sent elsewhere)",
+        low=-100.0,
+        high=100.0,
+        why="force is at most 100 offensives' worth (regime.force_here)",
+    )
 
 
 class AidConvoy(EventBase):
     """`type: aid_convoy`: a one-off convoy brings `food_days` of food to the localities still holding out."""
 
     type: Literal["aid_convoy"]
-    food_days: NonNegative
+    food_days: bounded(NonNegative, "food it brings, in days of consumption", high=DAYS, why=DAYS_WHY)
 
 
 class AidCut(EventBase):
@@ -295,14 +439,14 @@ class OutsideAgreement(EventBase):
 
     type: Literal["outside_agreement"]
     legitimacy: Share = Field(description="how far residents accept a deal signed by outsiders")
-    release_pledged: Count
+    release_pledged: bounded(Count, "detainees the outsiders' deal pledges", high=PEOPLE, why=PEOPLE_WHY)
 
 
 class DetaineeList(EventBase):
     """`type: detainee_list`: a new list; `listed` replaces the count (never below those already released)."""
 
     type: Literal["detainee_list"]
-    listed: Count
+    listed: bounded(Count, "names on the new list", high=PEOPLE, why=PEOPLE_WHY)
 
 
 ScheduledEvent = Annotated[
@@ -316,22 +460,24 @@ class Scenario(Section):
 
     name: str
     description: str = ""
-    start: dt.date
-    horizon_days: Days
+    start: dt.date = Field(
+        ge=EARLIEST, le=LATEST, description="first simulated day; 1900 to 2100, so every run date is a date"
+    )
+    horizon_days: bounded(Days, "days simulated", high=DAYS, why=DAYS_WHY)
     regime: Regime
     mediator: Mediator
-    committees: list[Committee] = Field(min_length=1)
-    factions: list[Faction] = Field(min_length=1)
-    residents: list[ResidentGroup] = Field(min_length=1)
+    committees: list[Committee] = Field(min_length=1, max_length=MAX_ITEMS)
+    factions: list[Faction] = Field(min_length=1, max_length=MAX_ITEMS)
+    residents: list[ResidentGroup] = Field(min_length=1, max_length=MAX_ITEMS)
     behaviour: Behaviour
     detainees: Detainees
     aid: Aid
     packages: Packages
-    events: list[ScheduledEvent] = Field(default_factory=list)
+    events: list[ScheduledEvent] = Field(default_factory=list, max_length=MAX_EVENTS)
     outcomes: Outcomes
 
     @model_validator(mode="after")
-    def _consistent(self) -> Scenario:
+    def _consistent(self) -> Self:
         localities = [group.locality for group in self.residents]
         if len(set(localities)) != len(localities):
             raise ValueError(f"resident localities must be unique, found {localities}")

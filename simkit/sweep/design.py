@@ -15,6 +15,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from simkit.scenario.paths import whole_number
 from simkit.sweep.spec import PreparedSweep, Range
 
 
@@ -64,7 +65,7 @@ def make_points(prepared: PreparedSweep) -> pd.DataFrame:
     table = pd.DataFrame({"point": np.arange(len(values), dtype=np.int64)})
     for column, name in enumerate(prepared.names):
         if name in prepared.integer:
-            table[name] = np.round(values[:, column]).astype(np.int64)
+            table[name] = np.array([whole_number(v) for v in values[:, column]], dtype=np.int64)
         else:
             table[name] = values[:, column].astype(float)
     return table

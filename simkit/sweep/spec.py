@@ -20,6 +20,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simkit.scenario import LoadedScenario, load_scenario, with_overrides
+from simkit.scenario.paths import PathError, parameter_value, whole_number
 from simkit.yamlio import InputError, YamlPath, line_of, read_yaml, validate_yaml
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
@@ -173,10 +174,14 @@ def prepare(sweep: Sweep, source: str | Path | None = None) -> PreparedSweep:
     integer = set()
     for name, spec in sweep.parameters.items():
         loc = ("parameters", name)
-        current = _parameter_value(data, name, lambda message, loc=loc: fail(loc, message))
+        try:
+            current = parameter_value(data, name)
+        except PathError as err:
+            unknown = "" if "parameter" in str(err) else f"unknown parameter {name!r}: "
+            raise fail(loc, f"{unknown}{err}") from None
         if isinstance(current, int):
             integer.add(name)
-            if spec.values is not None and any(v != round(v) for v in spec.values):
+            if spec.values is not None and any(v != whole_number(v) for v in spec.values):
                 raise fail(loc, f"{name} takes whole numbers, found values {spec.values}")
         for value in _extremes(spec, isinstance(current, int)):
             try:
@@ -192,56 +197,9 @@ def prepare(sweep: Sweep, source: str | Path | None = None) -> PreparedSweep:
     return PreparedSweep(sweep, base, frozenset(integer), where)
 
 
-def _parameter_value(data: Any, dotted: str, fail: Any) -> int | float:
-    """The scenario's current value at a dotted path, which must be a numeric parameter."""
-    node: Any = data
-    parts = dotted.split(".")
-    for depth, part in enumerate(parts):
-        here = ".".join(parts[:depth]) or "the scenario"
-        if isinstance(node, dict) and "value" in node and depth > 0:
-            raise fail(f"{here!r} is a parameter; it has no field {part!r}")
-        if isinstance(node, list):
-            node = _list_item(node, part, here, fail)
-        elif isinstance(node, dict):
-            if part not in node:
-                known = ", ".join(sorted(map(str, node)))
-                raise fail(
-                    f"unknown parameter {dotted!r}: {here} has no field {part!r} (its fields: {known})"
-                )
-            node = node[part]
-        else:
-            raise fail(f"unknown parameter {dotted!r}: {here} has no fields")
-    if isinstance(node, dict) and "value" in node:
-        value = node["value"]
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return value
-        raise fail(f"{dotted!r} is not a numeric parameter (its value is {value!r})")
-    if isinstance(node, (dict, list)):
-        inside = ", ".join(sorted(map(str, node))) if isinstance(node, dict) else f"{len(node)} items"
-        raise fail(f"{dotted!r} is a section, not a parameter; name one inside it ({inside})")
-    raise fail(
-        f"{dotted!r} is not a numeric parameter (it is {node!r}); only `{{value: ...}}` numbers can be swept"
-    )
-
-
-def _list_item(items: list, part: str, here: str, fail: Any) -> Any:
-    if part.lstrip("-").isdigit():
-        index = int(part)
-        if -len(items) <= index < len(items):
-            return items[index]
-        raise fail(f"{here}: index {index} out of range (list has {len(items)} items)")
-    for item in items:
-        if isinstance(item, dict) and part in (item.get("name"), item.get("locality")):
-            return item
-    names = ", ".join(
-        str(item.get("name") or item.get("locality")) for item in items if isinstance(item, dict)
-    )
-    raise fail(f"{here} has no item named {part!r} (items: {names})")
-
-
 def _extremes(spec: Range, integer: bool) -> list[float]:
     values = spec.values if spec.values is not None else [spec.min, spec.max]
-    return sorted({round(v) if integer else v for v in values})
+    return sorted({whole_number(v) if integer else v for v in values})
 
 
 def _check_range_fits_design(design: str, spec: Range, fail: Any) -> None:

@@ -1,0 +1,231 @@
+"""Dotted paths into a scenario: the one resolver behind `--set`, sweep parameters, priors and posteriors.
+
+A path names mapping keys and list items as the YAML does: `regime.siege_tightness`,
+`committees.0.concession_rate` (a list position), `factions.HTS.veto` (a list item
+by its `name`, or a resident group by its `locality`). A parameter is a
+`{value: ..., source|assumed: ...}` mapping; its path ends at the parameter, not
+at `value`.
+
+Whole-number parameters (counts and days) take sampled or calibrated values
+through `whole_number`, the single rounding rule of the project.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+from simkit.scenario.provenance import Param
+from simkit.scenario.schema import Scenario
+from simkit.yamlio import InputError
+
+__all__ = [
+    "PathError",
+    "apply_overrides",
+    "check_parameter_path",
+    "locate",
+    "parameter_value",
+    "set_parameters",
+    "takes_whole_numbers",
+    "whole_number",
+]
+
+
+class PathError(InputError):
+    """A dotted path that names nothing (or nothing of the right kind) in the scenario."""
+
+
+def whole_number(value: float) -> int:
+    """The whole number a sampled or calibrated value stands for: the nearest, halves to even.
+
+    This is Python's `round` and numpy's `rint`/`round`, so a value rounds the same
+    wherever it is rounded (sweep designs, priors, posterior draws).
+
+    Raises:
+        InputError: the value is not finite.
+    """
+    if not math.isfinite(value):
+        raise InputError(f"expected a finite number for a whole-number parameter, found {value}")
+    return round(value)
+
+
+def _is_param(node: Any) -> bool:
+    return isinstance(node, dict) and "value" in node and ("source" in node or "assumed" in node)
+
+
+def _step(node: Any, part: str, parts: list[str], depth: int) -> Any:
+    """The child `part` of `node` (parts[:depth] lead to `node`), or PathError saying what is there."""
+    return node[_key(node, part, parts, depth)]
+
+
+def _key(node: Any, part: str, parts: list[str], depth: int) -> int | str:
+    """The list index or mapping key that `part` names in `node`."""
+    here = ".".join(parts[: depth + 1])
+    if isinstance(node, list):
+        if part.lstrip("-").isdigit():
+            index = int(part)
+            if -len(node) <= index < len(node):
+                return index
+            raise PathError(f"path {here!r}: index out of range (list has {len(node)} items)")
+        for index, item in enumerate(node):
+            if isinstance(item, dict) and part in (item.get("name"), item.get("locality")):
+                return index
+        names = [str(item.get("name") or item.get("locality")) for item in node if isinstance(item, dict)]
+        raise PathError(f"path {here!r}: no item named {part!r} (items: {', '.join(names) or 'none'})")
+    if isinstance(node, dict):
+        if part in node:
+            return part
+        if _is_param(node):
+            raise PathError(f"{'.'.join(parts[:depth])!r} is a parameter; it has no field {part!r}")
+        known = ", ".join(sorted(map(str, node))) or "none"
+        raise PathError(f"no field {here!r} (fields there: {known})")
+    raise PathError(f"{'.'.join(parts[:depth]) or 'the scenario'!r} has no fields (it is {node!r})")
+
+
+def _parts(dotted: str) -> list[str]:
+    parts = dotted.split(".")
+    if not dotted or any(not part for part in parts):
+        raise PathError(f"path {dotted!r}: expected dotted names such as regime.siege_tightness")
+    return parts
+
+
+def locate(data: Any, dotted: str) -> Any:
+    """The node at a dotted path in scenario data (a scenario's `model_dump(mode="json")` or its YAML)."""
+    node = data
+    parts = _parts(dotted)
+    for depth, part in enumerate(parts):
+        node = _step(node, part, parts, depth)
+    return node
+
+
+def apply_overrides(data: Any, overrides: Mapping[str, Any], *, origin: str = "override") -> Any:
+    """Return a copy of scenario data with dotted-path overrides applied.
+
+    Setting a parameter (a mapping with `value`) replaces its value and records the
+    override as its provenance, so a changed number never keeps a source that no
+    longer backs it; `path.value` is the same as `path`.
+
+    Raises:
+        PathError: a path names nothing in the data (`override 'path': ...`).
+    """
+    data = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        try:
+            parts = _parts(dotted)
+            if len(parts) > 1 and parts[-1] == "value":
+                parts = parts[:-1]
+            parent = data
+            for depth, part in enumerate(parts[:-1]):
+                parent = _step(parent, part, parts, depth)
+            key = _key(parent, parts[-1], parts, len(parts) - 1)
+        except PathError as err:
+            raise PathError(f"override {dotted!r}: {err}") from None
+        target = parent[key]
+        if _is_param(target) and not isinstance(value, dict):
+            was = target.get("source") or target.get("assumed")
+            value = {"value": value, "assumed": f"{origin} (was {target['value']!r}: {was})"}
+        parent[key] = value
+    return data
+
+
+def parameter_value(source: Scenario | Any, dotted: str) -> int | float:
+    """The current value of the numeric parameter at a dotted path.
+
+    Args:
+        source: a scenario, or scenario data (a dump or a YAML mapping).
+        dotted: the path, as in `--set`.
+
+    Raises:
+        PathError: the path names nothing, a section, or a parameter that is not a number.
+    """
+    data = source.model_dump(mode="json") if isinstance(source, BaseModel) else source
+    node = locate(data, dotted)
+    if _is_param(node):
+        value = node["value"]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        raise PathError(f"{dotted!r} is not a numeric parameter (its value is {value!r})")
+    if isinstance(node, (dict, list)):
+        inside = ", ".join(sorted(map(str, node))) if isinstance(node, dict) else f"{len(node)} items"
+        raise PathError(f"{dotted!r} is a section, not a parameter; name one inside it ({inside})")
+    raise PathError(
+        f"{dotted!r} is not a numeric parameter (it is {node!r}); only `{{value: ...}}` numbers qualify"
+    )
+
+
+def takes_whole_numbers(scenario: Scenario | Any, dotted: str) -> bool:
+    """Whether the parameter at `dotted` is a count or a number of days (its values are whole numbers)."""
+    value = parameter_value(scenario, dotted)
+    return isinstance(value, int)
+
+
+def set_parameters(scenario: Scenario, values: Mapping[str, float], origin: str) -> Scenario:
+    """The scenario with parameters set, whole-number ones through `whole_number`, validated.
+
+    Every changed number gets `origin` as its provenance (e.g. "calibrated:
+    posterior median, calibration/waer/posterior_summary.csv").
+
+    Raises:
+        PathError: a path names no numeric parameter.
+        InputError: a value the scenario does not accept.
+    """
+    from simkit.scenario.loader import with_overrides
+
+    data = scenario.model_dump(mode="json")
+    fixed = {
+        path: whole_number(value) if takes_whole_numbers(data, path) else float(value)
+        for path, value in values.items()
+    }
+    return with_overrides(scenario, fixed, origin=origin)
+
+
+def check_parameter_path(dotted: str) -> str | None:
+    """What is wrong with a dotted path as the name of a numeric scenario parameter, by the schema alone.
+
+    List items may be named by position or by name (which only a scenario can
+    confirm), so this catches paths that can name no parameter in any scenario,
+    e.g. a posterior column `foo` or `regime.lethalty`.
+
+    Returns:
+        None for a path that can name a parameter, else the reason it cannot.
+    """
+    try:
+        parts = _parts(dotted)
+    except PathError as err:
+        return str(err)
+    if len(parts) > 1 and parts[-1] == "value":
+        parts = parts[:-1]
+    candidates: list[Any] = [Scenario]
+    for depth, part in enumerate(parts):
+        here = ".".join(parts[: depth + 1])
+        following: list[Any] = []
+        for annotation in candidates:
+            for kind in _members(annotation):
+                if get_origin(kind) is list:
+                    following.append(get_args(kind)[0])  # any item: by position or by name
+                elif isinstance(kind, type) and issubclass(kind, BaseModel) and not issubclass(kind, Param):
+                    field = kind.model_fields.get(part)
+                    if field is not None:
+                        following.append(field.annotation)
+        if not following:
+            return f"no field {here!r} in a scenario"
+        candidates = following
+    for annotation in candidates:
+        for kind in _members(annotation):
+            if isinstance(kind, type) and issubclass(kind, Param):
+                return None
+    return f"{dotted!r} is not a numeric scenario parameter"
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The alternatives of an annotation (a union's members, an Annotated's type, or itself)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _members(get_args(annotation)[0])
+    if origin is Union or type(annotation).__name__ == "UnionType":
+        return [m for arg in get_args(annotation) for m in _members(arg)]
+    return [annotation]

@@ -13,6 +13,8 @@ naming both lines (YAML would silently keep the last).
 from __future__ import annotations
 
 import codecs
+import datetime as dt
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -77,6 +79,10 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+# YAML 1.2 reads `1e9` and `1e-3` as numbers; PyYAML (YAML 1.1) would keep them as text.
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+$"), list("-+0123456789")
+)
 
 
 def read_yaml(path: str | Path) -> tuple[Any, dict[YamlPath, int]]:
@@ -254,6 +260,8 @@ def _describe(problem: Mapping[str, Any]) -> str:
     message = problem["msg"].removeprefix("Value error, ")
     if isinstance(found, (dict, list, pydantic.BaseModel)) or "; found " in message:
         return message
+    if isinstance(found, dt.date):
+        return f"{message}; found {found.isoformat()}"
     return f"{message}; found {found!r}"
 
 

@@ -43,6 +43,7 @@ from simkit.calibration.priors import parameter_value, set_parameters
 from simkit.ensemble import EVENT_COLUMNS, EVENTS_SCHEMA, RESULT_FILES, Batch, Ensemble, batches
 from simkit.manifest import software
 from simkit.scenario import LoadedScenario, Scenario
+from simkit.scenario.paths import check_parameter_path
 from simkit.single_run import run_seed, runs_table, simulate
 from simkit.summary import summarize
 from simkit.workers import in_order
@@ -129,6 +130,13 @@ def load_posterior(path: str | Path) -> Posterior:
     parameters = [c for c in frame.columns if c != "weight"]
     if not parameters:
         raise InputError(f"{path}: the posterior has a weight column but no parameter columns")
+    for column in parameters:
+        problem = check_parameter_path(str(column))
+        if problem is not None:
+            raise InputError(
+                f"{path}: column {column!r} names no scenario parameter ({problem}); expected dotted paths "
+                "such as regime.implementation"
+            )
     if frame.empty:
         raise InputError(f"{path}: the posterior has no particles")
     for column in frame.columns:

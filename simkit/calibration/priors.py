@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from scipy import stats
 
 from simkit.scenario import Scenario
-from simkit.scenario.paths import parameter_value, set_parameters
+from simkit.scenario.paths import check_parameter_path, parameter_value, set_parameters
 from simkit.yamlio import InputError, format_validation_error, read_yaml
 
 __all__ = ["Prior", "PriorFile", "load_priors", "parameter_value", "set_parameters"]
@@ -52,6 +52,13 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _parameter_path(value: str) -> str:
+    problem = check_parameter_path(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 Text = Annotated[str, BeforeValidator(_non_blank)]
 Number = Annotated[float, BeforeValidator(_finite)]
 
@@ -61,7 +68,9 @@ class Prior(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    path: Text = Field(description="dotted scenario path, as in --set (e.g. regime.implementation)")
+    path: Annotated[Text, AfterValidator(_parameter_path)] = Field(
+        description="dotted scenario path, as in --set (e.g. regime.implementation)"
+    )
     distribution: Literal["uniform", "loguniform", "beta", "truncnormal"]
     low: Number | None = None
     high: Number | None = None

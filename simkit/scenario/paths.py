@@ -218,7 +218,7 @@ def check_parameter_path(dotted: str) -> str | None:
         for kind in _members(annotation):
             if isinstance(kind, type) and issubclass(kind, Param):
                 return None
-    return f"{dotted!r} is not a numeric scenario parameter"
+    return f"{dotted!r} is not a numeric parameter of any scenario"
 
 
 def _members(annotation: Any) -> list[Any]:

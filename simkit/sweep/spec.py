@@ -21,9 +21,21 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simkit.scenario import LoadedScenario, load_scenario, with_overrides
 from simkit.scenario.paths import PathError, parameter_value, whole_number
+from simkit.scenario.provenance import Finite, Whole
 from simkit.yamlio import InputError, YamlPath, line_of, read_yaml, validate_yaml
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
+
+MAX_RUNS = 10_000_000
+RUNS_WHY = (
+    "at most 10 million runs in a sweep (points x replicates): weeks of CPU at a fraction of a second "
+    "a run, and a runs table of gigabytes"
+)
+MAX_LEVELS = 1_000
+LEVELS_WHY = "at most 1,000 values per parameter; a finer axis is a sampled (lhs, sobol) design's job"
+MAX_POINTS = 1_000_000
+POINTS_WHY = "at most a million; the design is built in memory before any run"
+MAX_PARAMETERS = 100
 
 
 class _Strict(BaseModel):
@@ -33,10 +45,17 @@ class _Strict(BaseModel):
 class Range(_Strict):
     """The values of one parameter: `min`/`max` (with `levels` on a grid), or a grid's explicit `values`."""
 
-    min: float | None = Field(default=None, description="lowest value")
-    max: float | None = Field(default=None, description="highest value")
-    levels: int | None = Field(default=None, ge=2, description="evenly spaced values from min to max (grid)")
-    values: list[float] | None = Field(default=None, min_length=1, description="explicit values (grid)")
+    min: Finite | None = Field(default=None, description="lowest value")
+    max: Finite | None = Field(default=None, description="highest value")
+    levels: Whole | None = Field(
+        default=None,
+        ge=2,
+        le=MAX_LEVELS,
+        description=f"evenly spaced values from min to max (grid); {LEVELS_WHY}",
+    )
+    values: list[Finite] | None = Field(
+        default=None, min_length=1, max_length=MAX_LEVELS, description=f"explicit values (grid); {LEVELS_WHY}"
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> Range:
@@ -55,11 +74,22 @@ class Design(_Strict):
     """How points are placed in the parameter box; only the sizes of the chosen `type` apply."""
 
     type: Literal["grid", "lhs", "sobol", "morris"] = "grid"
-    points: int | None = Field(default=None, ge=1, description="lhs: number of points")
-    n: int | None = Field(default=None, ge=2, description="sobol: base sample size, a power of 2")
+    points: Whole | None = Field(
+        default=None, ge=1, le=MAX_POINTS, description=f"lhs: number of points; {POINTS_WHY}"
+    )
+    n: Whole | None = Field(
+        default=None, ge=2, le=MAX_POINTS, description=f"sobol: base sample size, a power of 2; {POINTS_WHY}"
+    )
     second_order: bool = Field(default=False, description="sobol: also sample for second-order indices")
-    trajectories: int | None = Field(default=None, ge=2, description="morris: number of trajectories")
-    levels: int = Field(default=4, ge=2, description="morris: grid levels of each parameter (even)")
+    trajectories: Whole | None = Field(
+        default=None, ge=2, le=MAX_POINTS, description=f"morris: number of trajectories; {POINTS_WHY}"
+    )
+    levels: Whole = Field(
+        default=4,
+        ge=2,
+        le=MAX_LEVELS,
+        description=f"morris: grid levels of each parameter (even); {LEVELS_WHY}",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -85,12 +115,12 @@ class Sweep(_Strict):
     description: str = ""
     scenario: Path
     overrides: dict[str, Any] = Field(default_factory=dict)
-    parameters: dict[str, Range] = Field(min_length=1)
+    parameters: dict[str, Range] = Field(min_length=1, max_length=MAX_PARAMETERS)
     design: Design = Field(default_factory=Design)
-    replicates: int = Field(ge=1)
-    seed: int = Field(default=1, ge=0)
+    replicates: Whole = Field(ge=1, le=MAX_RUNS, description=f"runs per design point; {RUNS_WHY}")
+    seed: Whole = Field(default=1, ge=0, le=2**63 - 1, description="master seed (0 to 2^63 - 1)")
     seeds: Literal["common", "independent"] = "common"
-    batch_size: int = Field(default=100, ge=1)
+    batch_size: Whole = Field(default=100, ge=1, le=MAX_RUNS, description=f"runs per task; {RUNS_WHY}")
 
     @property
     def label(self) -> str:
@@ -229,11 +259,19 @@ def _check_design(sweep: Sweep, fail: Any) -> None:
                    f"try {lower} or {2 * lower}")  # fmt: skip
     if design.type == "morris" and design.levels % 2:
         raise fail(f"morris `levels` must be even, found {design.levels}")
+    runs = _point_count(sweep) * sweep.replicates
+    if runs > MAX_RUNS:
+        raise fail(
+            f"{_point_count(sweep):,} points x {sweep.replicates:,} replicates = {runs:,} runs; {RUNS_WHY}"
+        )
 
 
 def point_count(prepared: PreparedSweep) -> int:
     """How many design points the sweep has (before any run)."""
-    sweep = prepared.sweep
+    return _point_count(prepared.sweep)
+
+
+def _point_count(sweep: Sweep) -> int:
     d = len(sweep.parameters)
     match sweep.design.type:
         case "grid":

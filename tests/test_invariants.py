@@ -1,56 +1,89 @@
-"""Invariants that hold on every run of every valid scenario (property-based over generated scenarios)."""
+"""Invariants that hold on every run of every valid scenario (property-based over generated scenarios).
+
+Scenarios are drawn anywhere within the bounds the schema declares, so a bound a run cannot survive
+(a NaN, an overflow, a crash) fails here.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import typing
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from simkit.model import OUTCOMES, SiegeModel
 from simkit.model.events import EventType
 from simkit.scenario import Scenario, load_scenario
 from simkit.scenario.paths import apply_overrides
+from simkit.scenario.provenance import Bound, Count, Days, Param
+from simkit.scenario.schema import DAYS
 from tests.conftest import NORTH_HOMS, WAER
 
 BASES = {"waer": load_scenario(WAER).scenario, "north_homs": load_scenario(NORTH_HOMS).scenario}
+SECTIONS = ("regime", "mediator", "committees.0", "factions.0", "residents.0", "behaviour", "detainees",
+            "aid", "packages.truce", "packages.surrender", "outcomes")  # fmt: skip
 
-SHARES = [
-    "regime.siege_tightness", "regime.baseline_escalation", "regime.implementation",
-    "regime.max_release_share",
-    "mediator.leverage", "mediator.bias", "mediator.guarantor", "mediator.talks_rate",
-    "committees.0.red_line_release_share", "committees.0.red_line_firmness", "committees.0.legitimacy",
-    "factions.0.retaliation", "factions.0.veto", "factions.0.evacuation_stance", "factions.0.attack_rate",
-    "residents.0.local_production", "residents.0.detainee_tie_share", "aid.open_under_siege",
-    "packages.truce.siege_tightness",
-]  # fmt: skip
-POSITIVES = {
-    "regime.force_here": (0.0, 3.0), "regime.lethality": (0.0, 5.0), "regime.takeover_rate": (0.0, 0.05),
-    "committees.0.concession_rate": (0.0, 5.0), "committees.0.resolve": (0.05, 5.0),
-    "residents.0.food_days": (0.0, 200.0), "behaviour.weight_hardship": (-2.0, 8.0),
-}  # fmt: skip
-COUNTS = {
-    "residents.0.population": (1, 300_000), "factions.0.fighters": (0, 20_000),
-    "detainees.listed": (0, 20_000),
-    "packages.truce.fighters_out": (0, 5_000), "packages.surrender.convoy_capacity": (1, 5_000),
-    "behaviour.households_per_group": (1, 300),
-}  # fmt: skip
+
+def _limits(kind: type[Param], metadata: list) -> tuple[float, float, bool]:
+    """The range the schema allows a parameter's value: its type's own limits and the field's Bound."""
+    low, high = -math.inf, math.inf
+    for constraint in kind.model_fields["value"].metadata:
+        if getattr(constraint, "gt", None) is not None:
+            low = max(low, math.nextafter(constraint.gt, math.inf))  # strictly above
+        low = max(low, getattr(constraint, "ge", -math.inf))
+        high = min(high, getattr(constraint, "le", math.inf))
+    for bound in metadata:
+        if isinstance(bound, Bound):
+            low = low if bound.low is None else max(low, bound.low)
+            high = min(high, bound.high)
+    return low, high, issubclass(kind, (Count, Days))
+
+
+def _parameters(model: type[BaseModel], prefix: str) -> dict[str, tuple[float, float, bool]]:
+    found = {}
+    for name, field in model.model_fields.items():
+        kind = field.annotation
+        if isinstance(kind, type) and issubclass(kind, Param):
+            found[f"{prefix}.{name}"] = _limits(kind, field.metadata)
+    return found
+
+
+def _section_model(path: str) -> type[BaseModel]:
+    model: type[BaseModel] = Scenario
+    for part in path.split("."):
+        if part.isdigit():
+            continue
+        annotation = model.model_fields[part].annotation
+        model = typing.get_args(annotation)[0] if typing.get_origin(annotation) is list else annotation
+    return model
+
+
+PARAMETERS = {
+    path: limits
+    for section in SECTIONS
+    for path, limits in _parameters(_section_model(section), section).items()
+}
+PARAMETERS["residents.0.population"] = (1, PARAMETERS["residents.0.population"][1], True)  # inhabited
+"""Every numeric parameter of the sections above, with the range the schema accepts (read from the schema)."""
 
 
 @st.composite
 def scenarios(draw):
+    """A valid scenario: a shipped one with up to 8 parameters drawn anywhere within the schema's bounds."""
     base = BASES[draw(st.sampled_from(sorted(BASES)))]
-    chosen = draw(st.sets(st.sampled_from(SHARES + list(POSITIVES) + list(COUNTS)), max_size=8))
-    overrides = {"horizon_days": draw(st.integers(1, 400))}
+    chosen = draw(st.sets(st.sampled_from(sorted(PARAMETERS)), max_size=8))
+    overrides = {"horizon_days": draw(st.one_of(st.integers(1, 400), st.integers(1, DAYS)))}
     for path in chosen:
-        if path in POSITIVES:
-            lo, hi = POSITIVES[path]
-            overrides[path] = draw(st.floats(lo, hi, allow_nan=False))
-        elif path in COUNTS:
-            overrides[path] = draw(st.integers(*COUNTS[path]))
+        low, high, whole = PARAMETERS[path]
+        if whole:
+            overrides[path] = draw(st.integers(int(low), int(high)))
         else:
-            overrides[path] = draw(st.floats(0.0, 1.0))
+            overrides[path] = draw(st.floats(low, high, allow_nan=False, allow_infinity=False))
     data = apply_overrides(base.model_dump(mode="json"), overrides)
     end = base.start + dt.timedelta(days=overrides["horizon_days"] - 1)
     data["events"] = [e for e in data["events"] if dt.date.fromisoformat(e["date"]) <= end]
@@ -60,9 +93,23 @@ def scenarios(draw):
     people = sum(group["population"]["value"] for group in data["residents"])
     for faction in data["factions"]:
         faction["fighters"]["value"] = min(faction["fighters"]["value"], people // len(data["factions"]))
+    truce = data["packages"]["truce"]  # the two release stages must stay in order
+    if truce["first_release_days"]["value"] > truce["release_due_days"]["value"]:
+        truce["first_release_days"], truce["release_due_days"] = (
+            truce["release_due_days"],
+            truce["first_release_days"],
+        )
     return Scenario.model_validate(data)
 
 
+def _finite(value) -> bool:
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+# A steep hardship curve (hardship_scale_days near its lower bound) overflows numpy's exp in
+# agents._household_hardship: the value is still right (hardship 0, asserted finite below), but numpy
+# warns. The model's logistic should use scipy.special.expit; until then only that warning is allowed.
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp:RuntimeWarning")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=scenarios(), seed=st.integers(0, 2**32 - 1))
 def test_every_run_keeps_the_invariants(scenario, seed):
@@ -90,6 +137,10 @@ def test_every_run_keeps_the_invariants(scenario, seed):
     assert outcome.outcome in OUTCOMES
     assert outcome.outcome_day < scenario.horizon_days.value
     assert outcome.evacuated_fighters <= outcome.evacuated
+    # no NaN or infinity anywhere: the runs row, the event log, the daily series
+    assert all(_finite(value) for value in outcome.as_row().values()), outcome.as_row()
+    assert all(_finite(value) for row in model.events.rows for value in row)
+    assert all(np.isfinite(values).all() for values in s.values())
 
 
 def test_partial_release_flag_matches_its_definition(waer):

@@ -168,8 +168,9 @@ class Committee(Section):
     trust_prior_weight: bounded(
         Positive,
         "pseudo-observations behind that prior",
+        low=0.01,
         high=1e6,
-        why="a million observations fix the belief; each term of a deal adds only a few",
+        why="trust is a ratio of pseudo-counts: near 0 it is undefined, a million fixes it; a deal adds a few",
     )
 
 

@@ -9,10 +9,36 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+import typer.core
 
 from simkit.yamlio import InputError
 
+
+class _Commands(typer.core.TyperGroup):
+    """The command group: a usage mistake (a bad option value, an unknown option) is one line, exit 2."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.TyperException as err:  # click's usage errors, as vendored by typer
+            ctx = getattr(err, "ctx", None)
+            if type(err).__name__ == "NoArgsIsHelpError" and ctx is not None:  # bare `simkit`: the manual
+                typer.echo(ctx.get_help(), err=True)
+            else:
+                message = " ".join(getattr(err, "format_message", err.__str__)().split())
+                where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+                print(f"error: {message}{where}", file=sys.stderr)
+            sys.exit(getattr(err, "exit_code", 2))
+        except typer.Abort:
+            print("aborted", file=sys.stderr)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="simkit",
     help=(
         "Simulate negotiation, siege and escalation cycles (Waer, north Homs) "

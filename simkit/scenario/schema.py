@@ -170,7 +170,7 @@ class Committee(Section):
         "pseudo-observations behind that prior",
         low=0.01,
         high=1e6,
-        why="trust is a ratio of pseudo-counts: near 0 it is undefined, a million fixes it; a deal adds a few",
+        why="trust is a ratio of pseudo-counts: near 0 it is undefined, a million fixes it for good",
     )
 
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import difflib
 import re
+import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import pydantic
 import yaml
@@ -37,7 +39,23 @@ MAX_NODES = 100_000
 
 
 class InputError(Exception):
-    """A user mistake in an input file or option; the CLI prints it as one line and exits 2."""
+    """A user mistake in an input file or option; the CLI prints it as one line and exits 2.
+
+    The message may hold one line per problem (a file with several mistakes); `one_line` is what the
+    command line prints.
+    """
+
+
+def one_line(message: str) -> str:
+    """A message of one line per problem as one line: the first problem, then the fields of the others."""
+    problems = [line.strip() for line in str(message).splitlines() if line.strip()]
+    if len(problems) <= 1:
+        return problems[0] if problems else ""
+    fields = [line.split(": ")[1] for line in problems[1:] if line.count(": ") >= 2]
+    listed = ", ".join(dict.fromkeys(fields[:6])) + (", ..." if len(fields) > 6 else "")
+    more = len(problems) - 1
+    plural = "s" if more > 1 else ""
+    return f"{problems[0]} (and {more} more problem{plural}{': ' + listed if listed else ''})"
 
 
 class _Loader(yaml.SafeLoader):
@@ -79,10 +97,21 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that quotes what `_Loader` would read back as something else (text such as '1e5')."""
+
+
 # YAML 1.2 reads `1e9` and `1e-3` as numbers; PyYAML (YAML 1.1) would keep them as text.
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+$"), list("-+0123456789")
-)
+_EXPONENT = re.compile(r"^[-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+$")
+for _cls in (_Loader, _Dumper):
+    _cls.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT, list("-+0123456789"))
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML text of `data` that `read_yaml` reads back equal (the writer of scenarios and trajectories)."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def read_yaml(path: str | Path) -> tuple[Any, dict[YamlPath, int]]:
@@ -129,8 +158,11 @@ def parse_yaml(text: str, where: str) -> tuple[Any, dict[YamlPath, int]]:
     Raises:
         InputError: not YAML, too deep, too large once aliases are expanded, or a duplicate key.
     """
-    loader = _Loader(text)
+    if "\x00" in text:
+        raise InputError(f"{where}: contains NUL characters (is it UTF-16 or binary?); save it as UTF-8 text")
+    loader = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             return None, {}
@@ -144,7 +176,8 @@ def parse_yaml(text: str, where: str) -> tuple[Any, dict[YamlPath, int]]:
     except RecursionError:  # the depth limit should make this unreachable; never a traceback
         raise InputError(f"{where}: nested too deeply (at most {MAX_DEPTH} levels)") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -217,17 +250,90 @@ def line_of(lines: Mapping[YamlPath, int], loc: YamlPath) -> int | None:
 
 
 def format_validation_error(
-    err: pydantic.ValidationError, path: str | Path, lines: Mapping[YamlPath, int], data: Any = None
+    err: pydantic.ValidationError,
+    path: str | Path,
+    lines: Mapping[YamlPath, int],
+    data: Any = None,
+    model: type[pydantic.BaseModel] | None = None,
 ) -> str:
-    """One line per problem: `file:line: field.path: expected ..., found ...`."""
+    """One line per problem: `file:line: field.path: expected ..., found ...`.
+
+    With the `model` validated, an unknown key lists the keys allowed there and the likeliest one meant.
+    """
     out = []
-    for problem in err.errors(include_url=False):
+    problems = err.errors(include_url=False)  # unknown keys first: a typo explains the key then missing
+    for problem in sorted(problems, key=lambda p: p["type"] != "extra_forbidden"):
         loc = _data_path(problem["loc"], data)
         line = line_of(lines, loc)
         where = f"{path}:{line}" if line is not None else str(path)
         field = ".".join(str(p) for p in loc) or "(top level)"
-        out.append(f"{where}: {field}: {_describe(problem)}")
+        if problem["type"] == "extra_forbidden" and model is not None:
+            message = _unknown_key(str(problem["loc"][-1]), allowed_keys(model, problem["loc"][:-1]))
+        else:
+            message = _describe(problem)
+        out.append(f"{where}: {field}: {message}")
     return "\n".join(out)
+
+
+def _unknown_key(key: str, allowed: list[str]) -> str:
+    if not allowed:
+        return f"unknown key {key!r} (check the spelling)"
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown key {key!r} ({guess}allowed keys here: {', '.join(allowed)})"
+
+
+def allowed_keys(model: type[pydantic.BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys a mapping at pydantic location `loc` inside `model` may have, found by walking the schema."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return []
+    inner = _strip(annotation, None)
+    if isinstance(inner, type) and issubclass(inner, pydantic.BaseModel):
+        return [field.alias or name for name, field in inner.model_fields.items()]
+    return []
+
+
+def _strip(annotation: Any, tag: Any) -> Any:
+    """The model (or type) inside Annotated, Optional and unions; a union member by its tag if it has one."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            members = [arg for arg in get_args(annotation) if arg is not type(None)]
+            models = [arg for arg in members if isinstance(arg, type) and issubclass(arg, pydantic.BaseModel)]
+            tagged = [m for m in models if tag is not None and _tag_of(m) == tag]
+            annotation = (tagged or models or members)[0]
+        else:
+            return annotation
+
+
+def _tag_of(model: type[pydantic.BaseModel]) -> Any:
+    field = model.model_fields.get("type")
+    args = get_args(field.annotation) if field is not None else ()
+    return args[0] if len(args) == 1 else None
+
+
+def _step(annotation: Any, part: Any) -> Any:
+    bare = get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+    union = get_origin(bare) in (Union, types.UnionType)
+    inner = _strip(annotation, part)
+    if union and isinstance(inner, type) and _tag_of(inner) == part:
+        return inner  # a discriminated union's tag in the location: the member itself
+    if isinstance(inner, type) and issubclass(inner, pydantic.BaseModel):
+        for name, field in inner.model_fields.items():
+            if part in (name, field.alias):
+                return field.annotation
+        return None
+    origin = get_origin(inner)
+    if origin is list and isinstance(part, int):
+        return get_args(inner)[0]
+    if origin is dict and isinstance(part, str):
+        return get_args(inner)[1]
+    return None
 
 
 def _data_path(loc: tuple, data: Any) -> YamlPath:
@@ -254,15 +360,34 @@ def _data_path(loc: tuple, data: Any) -> YamlPath:
 def _describe(problem: Mapping[str, Any]) -> str:
     kind, found = problem["type"], problem.get("input")
     if kind == "extra_forbidden":
-        return "unknown key (check the spelling; allowed keys are in docs/scenarios.md)"
+        return "unknown key (check the spelling)"
     if kind == "missing":
         return "required but missing"
+    bare = isinstance(found, (int, float, str)) and not isinstance(found, bool)
+    if kind == "model_type" and bare and _is_parameter(problem.get("ctx", {}).get("class_name")):
+        return (
+            f'a parameter needs provenance: write {{value: {found!r}, source: "seed file, or outlet and '
+            f'date"}} or {{value: {found!r}, assumed: "why"}}'
+        )
     message = problem["msg"].removeprefix("Value error, ")
     if isinstance(found, (dict, list, pydantic.BaseModel)) or "; found " in message:
         return message
     if isinstance(found, dt.date):
         return f"{message}; found {found.isoformat()}"
     return f"{message}; found {found!r}"
+
+
+def _is_parameter(class_name: str | None) -> bool:
+    from simkit.scenario.provenance import Param  # here: simkit.scenario imports this module
+
+    todo, seen = [Param], set()
+    while todo:
+        cls = todo.pop()
+        if cls.__name__ == class_name:
+            return True
+        seen.add(cls)
+        todo.extend(sub for sub in cls.__subclasses__() if sub not in seen)
+    return False
 
 
 def validate_yaml[M: pydantic.BaseModel](path: str | Path, model: type[M], data: Any = None) -> M:
@@ -275,7 +400,7 @@ def validate_yaml[M: pydantic.BaseModel](path: str | Path, model: type[M], data:
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as err:
-        raise InputError(format_validation_error(err, path, lines, data)) from None
+        raise InputError(format_validation_error(err, path, lines, data, model)) from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -91,8 +91,9 @@ def scenarios(draw):
         if event.get("latest") and dt.date.fromisoformat(event["latest"]) > end:
             event["latest"] = end.isoformat()
     people = sum(group["population"]["value"] for group in data["residents"])
-    for faction in data["factions"]:
-        faction["fighters"]["value"] = min(faction["fighters"]["value"], people // len(data["factions"]))
+    per_faction = people / len(data["factions"]) / (1.0 + data["behaviour"]["family_per_fighter"]["value"])
+    for faction in data["factions"]:  # fighters and their families are among the residents
+        faction["fighters"]["value"] = min(faction["fighters"]["value"], int(per_faction))
     truce = data["packages"]["truce"]  # the two release stages must stay in order
     if truce["first_release_days"]["value"] > truce["release_due_days"]["value"]:
         truce["first_release_days"], truce["release_due_days"] = (

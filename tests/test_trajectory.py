@@ -7,13 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simkit.calibration import Trajectory, dump_trajectory, load_trajectory
 from simkit.model.events import EventType
-from simkit.yamlio import InputError
+from simkit.yamlio import InputError, dump_yaml, read_yaml
 
 CALIBRATION = Path(__file__).resolve().parents[1] / "calibration"
 WAER = CALIBRATION / "waer_trajectory.yaml"
@@ -321,10 +320,10 @@ def test_an_event_moved_outside_the_record_is_rejected(
 ) -> None:
     path = tmp_path_factory.mktemp("outside") / "trajectory.yaml"
     dump_trajectory(traj, path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data, _ = read_yaml(path)  # simkit's own reader and writer: text such as '1e5' stays text
     event = data["events"][-1]
     event.pop("window", None)
     event["date"] = traj.end + dt.timedelta(days=days)
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    path.write_text(dump_yaml(data), encoding="utf-8")
     with pytest.raises(InputError, match=rf"events\.{len(traj.events) - 1}\.date: expected a date within"):
         load_trajectory(path)

@@ -197,7 +197,7 @@ def load_priors(path: str | Path, scenario: Scenario | None = None) -> PriorFile
     try:
         priors = PriorFile.model_validate(data)
     except pydantic.ValidationError as err:
-        raise InputError(format_validation_error(err, path, lines)) from None
+        raise InputError(format_validation_error(err, path, lines, data, PriorFile)) from None
     if scenario is not None:
         problems = []
         for i, prior in enumerate(priors.priors):

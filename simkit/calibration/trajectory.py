@@ -17,17 +17,15 @@ import datetime as dt
 import enum
 import math
 import re
-import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 import pydantic
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
 from simkit.model.events import EventType
-from simkit.yamlio import InputError, YamlPath, format_validation_error, line_of, read_yaml
+from simkit.yamlio import InputError, YamlPath, dump_yaml, format_validation_error, line_of, read_yaml
 
 __all__ = [
     "Event",
@@ -307,7 +305,7 @@ def load_trajectory(path: str | Path) -> Trajectory:
     try:
         traj = Trajectory.model_validate(data, context={_DEFER_CROSS_CHECKS: True})
     except pydantic.ValidationError as err:
-        raise InputError(_format(err, path, lines)) from None
+        raise InputError(format_validation_error(err, path, lines, data, Trajectory)) from None
     problems = consistency_problems(traj)
     if problems:
         raise InputError("\n".join(_located(path, lines, loc, message) for loc, message in problems))
@@ -317,7 +315,7 @@ def load_trajectory(path: str | Path) -> Trajectory:
 def dump_trajectory(traj: Trajectory, path: str | Path) -> None:
     """Write a trajectory to YAML that `load_trajectory` reads back to an equal object."""
     data = _plain(traj.model_dump(mode="python", by_alias=True, exclude_defaults=True))
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    text = dump_yaml(data)
     Path(path).write_text(text, encoding="utf-8")
 
 
@@ -331,59 +329,6 @@ def _located(path: Path, lines: Mapping[YamlPath, int], loc: YamlPath, message: 
         if line is not None
         else f"{path}: {_dotted(loc)}: {message}"
     )
-
-
-def _format(err: pydantic.ValidationError, path: Path, lines: Mapping[YamlPath, int]) -> str:
-    """The shared one-line-per-problem format, with unknown keys listing the keys allowed there."""
-    out = format_validation_error(err, path, lines).split("\n")
-    for i, problem in enumerate(err.errors(include_url=False)):
-        if problem["type"] == "extra_forbidden" and i < len(out):
-            head, _, _ = out[i].rpartition(": unknown key")
-            allowed = _allowed_keys(problem["loc"][:-1])
-            listing = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
-            out[i] = f"{head}: unknown key {problem['loc'][-1]!r} (check the spelling{listing})"
-    return "\n".join(out)
-
-
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    """The keys a mapping at `loc` may have, found by walking the schema."""
-    annotation: Any = Trajectory
-    for part in loc:
-        annotation = _step(annotation, part)
-        if annotation is None:
-            return []
-    model = _strip(annotation)
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return [field.alias or name for name, field in model.model_fields.items()]
-    return []
-
-
-def _strip(annotation: Any) -> Any:
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin in (Union, types.UnionType):
-            members = [arg for arg in get_args(annotation) if arg is not type(None)]
-            models = [arg for arg in members if isinstance(arg, type) and issubclass(arg, BaseModel)]
-            annotation = (models or members)[0]
-        else:
-            return annotation
-
-
-def _step(annotation: Any, part: Any) -> Any:
-    annotation = _strip(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        for name, field in annotation.model_fields.items():
-            if part in (name, field.alias):
-                return field.annotation
-        return None
-    origin = get_origin(annotation)
-    if origin is list and isinstance(part, int):
-        return get_args(annotation)[0]
-    if origin is dict and isinstance(part, str):
-        return get_args(annotation)[1]
-    return None
 
 
 def _dotted(loc: YamlPath) -> str:

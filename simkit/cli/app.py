@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
-from simkit.yamlio import InputError
+from simkit.yamlio import InputError, one_line
 
 
 class _Commands(typer.core.TyperGroup):
@@ -59,7 +59,7 @@ def user_errors[F: Callable[..., Any]](command: F) -> F:
         try:
             return command(*args, **kwargs)
         except InputError as err:
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {one_line(str(err))}", file=sys.stderr)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

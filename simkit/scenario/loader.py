@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
-import yaml
 
 from simkit.scenario.paths import apply_overrides
 from simkit.scenario.schema import Scenario
-from simkit.yamlio import InputError, format_validation_error, read_yaml, validate_yaml
+from simkit.yamlio import InputError, dump_yaml, format_validation_error, read_yaml, validate_yaml
 
 
 @dataclass(frozen=True)
@@ -54,12 +53,11 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], origin: str
     try:
         return Scenario.model_validate(data)
     except pydantic.ValidationError as err:
-        raise InputError(format_validation_error(err, f"{scenario.name} with overrides", {}, data)) from None
+        where = f"{scenario.name} with overrides"
+        raise InputError(format_validation_error(err, where, {}, data, Scenario)) from None
 
 
 def dump_scenario(scenario: Scenario, path: str | Path) -> None:
     """Write a scenario back to YAML (e.g. a calibrated one) that load_scenario accepts."""
     data = scenario.model_dump(mode="json", exclude_none=True)
-    Path(path).write_text(
-        yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8"
-    )
+    Path(path).write_text(dump_yaml(data), encoding="utf-8")

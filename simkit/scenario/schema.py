@@ -498,6 +498,12 @@ class Scenario(Section):
         people = sum(group.population.value for group in self.residents)
         if fighters > people:
             raise ValueError(f"factions have {fighters} fighters but the localities only {people} residents")
+        family = self.behaviour.family_per_fighter.value
+        if fighters * (1.0 + family) > people:
+            raise ValueError(
+                f"{fighters:,} fighters with {family:g} family members each (behaviour.family_per_fighter) "
+                f"are {fighters * (1.0 + family):,.0f} people, more than the {people:,} residents"
+            )
         end = self.end
         for event in self.events:
             for date in (event.date, event.latest or event.date):

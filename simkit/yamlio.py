@@ -35,7 +35,7 @@ MAX_DEPTH = 50
 """Deepest nesting of mappings and lists; scenarios need 4 levels, trajectories 5."""
 
 MAX_NODES = 100_000
-"""Most values a document may hold once its aliases are expanded (the largest shipped file has ~3,000)."""
+"""Most values a document may hold once its aliases are expanded (the largest shipped file: ~1,000)."""
 
 
 class InputError(Exception):

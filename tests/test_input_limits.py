@@ -276,3 +276,16 @@ def test_fighters_and_their_families_must_fit_in_the_population():
     assert "5,800 fighters with 20 family members each (behaviour.family_per_fighter)" in message
     assert "are 121,800 people" in message
     assert "more than the 60,000 residents" in message
+
+
+def test_the_ranges_in_docs_inputs_are_the_schemas():
+    from tests.test_invariants import PARAMETERS
+
+    documented = {}
+    for line in (ROOT / "docs" / "inputs.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`"):
+            documented[cells[0].strip("`").replace("[]", ".0")] = float(cells[3].replace(",", ""))
+    assert set(PARAMETERS) <= set(documented)
+    for path, (_, high, _) in PARAMETERS.items():
+        assert documented[path] == high, path

@@ -511,8 +511,6 @@ class Scenario(Section):
                     raise ValueError(
                         f"event {event.type} on {date} is outside the run ({self.start} to {end})"
                     )
-        if self.behaviour.households_per_group.value < 1:
-            raise ValueError("behaviour.households_per_group must be at least 1")
         return self
 
     @property

@@ -220,7 +220,7 @@ def prepare(sweep: Sweep, source: str | Path | None = None) -> PreparedSweep:
                 reason = err.errors(include_url=False)[0]["msg"]
                 raise fail(loc, f"value {value} is outside what the scenario accepts ({reason})") from None
             except InputError as err:  # with_overrides words them `<where>: <field>: <reason>`
-                reason = str(err).rsplit(".value: ", 1)[-1].split("; found")[0]
+                reason = str(err).splitlines()[0].split(": ", 2)[-1].split("; found")[0]
                 raise fail(loc, f"value {value} is outside what the scenario accepts ({reason})") from None
         _check_range_fits_design(sweep.design.type, spec, lambda message, loc=loc: fail(loc, message))
     _check_design(sweep, lambda message: fail(("design",), message))

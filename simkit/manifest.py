@@ -11,7 +11,7 @@ from importlib import metadata
 
 PACKAGES = (
     "simkit", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic",
-    "SALib", "dask", "distributed", "pyabc", "ema_workbench", "scikit-learn",
+    "SALib", "dask", "distributed", "pyabc", "ema_workbench", "scikit-learn", "scoringrules",
 )  # fmt: skip
 
 

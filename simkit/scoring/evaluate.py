@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,7 @@ def run_cases(
     out: Path,
     *,
     posterior: Any = None,
-    progress: Callable[[str, str], Callable[[int], None]] | None = None,
+    progress: Callable[[str, str], AbstractContextManager[Callable[[int], None]]] | None = None,
     command: str | None = None,
     overwrite: bool = False,
 ) -> dict[str, CaseForecast]:
@@ -112,7 +113,8 @@ def run_cases(
         workers: worker processes.
         out: the score's result folder.
         posterior: a `simkit.calibration.forecast.Posterior`, or None.
-        progress: given (case id, case name), returns the progress callback of that case's runs.
+        progress: given (case id, case name), a context manager yielding the progress callback of
+            that case's runs (called with the number of runs just finished).
         command: the command line, recorded in each case's manifest.
         overwrite: replace other results found in a case's folder.
     """
@@ -136,6 +138,10 @@ def run_cases(
                     loaded, posterior, runs, seed, workers, folder,
                     progress=advance, command=command, overwrite=overwrite,
                 )  # fmt: skip
+        if "deal_day" not in ensemble.runs.columns:
+            raise InputError(
+                f"{folder} holds runs written before runs had deal dates; add --overwrite to rerun them"
+            )
         forecasts[case.id] = forecast_of(loaded, ensemble.runs)
     return forecasts
 
@@ -291,7 +297,7 @@ def _row(case: str, metric: str, model: float, baseline: str, reference: float) 
 
 
 def score_cases(cases: list[Case], forecasts: Mapping[str, CaseForecast]) -> tuple[pd.DataFrame, list[dict]]:
-    """Every case's scores, then the pooled ones (mean over the cases that have the metric).
+    """Every case's scores, then the pooled ones (mean over the cases that have the metric and baseline).
 
     The pooled skill is 1 - mean(model) / mean(baseline): the skill of the mean
     scores, not the mean of the cases' skills (which a single near-zero baseline
@@ -307,8 +313,9 @@ def score_cases(cases: list[Case], forecasts: Mapping[str, CaseForecast]) -> tup
         rows.extend(case_rows)
         details.append(detail)
     table = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
+    scored = table[np.isfinite(table["baseline_score"])]  # a baseline with no members has no score
     pooled = (
-        table.groupby(["metric", "baseline"], sort=False)
+        scored.groupby(["metric", "baseline"], sort=False)
         .agg(model=("model", "mean"), baseline_score=("baseline_score", "mean"), cases=("case", "size"))
         .reset_index()
     )

@@ -197,7 +197,7 @@ def load_caseset(path: str | Path) -> LoadedCaseSet:
     try:
         caseset = CaseSet.model_validate(data, context={_BASE: path.parent})
     except pydantic.ValidationError as err:
-        raise InputError(_format(err, path, lines, data)) from None
+        raise InputError(format_validation_error(err, path, lines, data, CaseSet)) from None
     first: dict[str, int] = {}
     for i, case in enumerate(caseset.cases):
         if case.id in first:
@@ -209,35 +209,3 @@ def load_caseset(path: str | Path) -> LoadedCaseSet:
         first[case.id] = i
     return LoadedCaseSet(caseset, path, hashlib.sha256(path.read_bytes()).hexdigest())
 
-
-def _format(err: pydantic.ValidationError, path: Path, lines: dict, data: Any) -> str:
-    """The shared one-line-per-problem format; an unknown key lists the keys allowed where it is."""
-    out = format_validation_error(err, path, lines, data).split("\n")
-    for i, problem in enumerate(err.errors(include_url=False)):
-        if problem["type"] == "extra_forbidden":
-            head, _, _ = out[i].rpartition(": unknown key")
-            allowed = ", ".join(_ALLOWED.get(_kind(problem["loc"][:-1]), ()))
-            key = problem["loc"][-1]
-            out[i] = f"{head}: unknown key {key!r} (check the spelling; allowed here: {allowed})"
-    return "\n".join(out)
-
-
-def _keys(model: type[BaseModel]) -> tuple[str, ...]:
-    return tuple(field.alias or name for name, field in model.model_fields.items())
-
-
-_ALLOWED = {
-    "caseset": _keys(CaseSet),
-    "case": _keys(Case),
-    "window": _keys(DateWindow),
-    "range": _keys(NumberRange),
-}
-
-
-def _kind(loc: tuple) -> str:
-    """Which part of the schema a location (without its last key) points into."""
-    if len(loc) == 0:
-        return "caseset"
-    if len(loc) == 2:
-        return "case"
-    return "range" if len(loc) > 2 and loc[2] == "evacuated" else "window"

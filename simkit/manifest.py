@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Mapping
 from importlib import metadata
+from pathlib import Path
+from typing import Any
 
 PACKAGES = (
     "simkit", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic",
@@ -30,3 +33,12 @@ def _version(package: str) -> str:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "not installed"
+
+
+def scenario_label(manifest: Mapping[str, Any]) -> str:
+    """`Waer` or `Waer with mediator.leverage=0.5, ...`: the scenario as run, for headers and titles."""
+    name = manifest.get("scenario_name") or Path(str(manifest.get("scenario", "?"))).stem
+    overrides = manifest.get("overrides") or {}
+    if not overrides:
+        return name
+    return f"{name} with " + ", ".join(f"{key}={value}" for key, value in overrides.items())

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -17,24 +18,35 @@ from simkit.model import OUTCOMES
 if TYPE_CHECKING:
     from simkit.ensemble import Ensemble
 
+ENDING_COLOURS = {
+    "surrender_evacuation": "#0072B2",
+    "reconciliation": "#009E73",
+    "military_takeover": "#D55E00",
+    "durable_ceasefire": "#E69F00",
+    "stalemate": "#999999",
+}
+"""Okabe-Ito colours (safe for colour-blind readers), one per outcome class, in every figure."""
+
 TIMELINE_TYPES = (
     "agreement_signed", "ceasefire_declared", "ceasefire_collapsed", "detainees_released",
     "evacuation_convoy", "escalation", "violation", "aid_convoy", "mediator_entry", "control",
 )  # fmt: skip
 
 
-def plot_outcomes(summary: dict, ax: plt.Axes | None = None) -> plt.Axes:
-    """Bar chart of outcome shares with their 95% intervals."""
+def plot_outcomes(summary: dict, ax: plt.Axes | None = None, label: str = "") -> plt.Axes:
+    """Bar chart of outcome shares with their 95% intervals; `label` names the scenario as run."""
     ax = ax or plt.subplots(figsize=(7, 3.5))[1]
     shares = [summary["outcomes"][name]["share"] for name in OUTCOMES]
     lows = [summary["outcomes"][name]["ci95"][0] for name in OUTCOMES]
     highs = [summary["outcomes"][name]["ci95"][1] for name in OUTCOMES]
     errors = np.array([np.subtract(shares, lows), np.subtract(highs, shares)])
-    ax.bar(range(len(OUTCOMES)), shares, yerr=errors, capsize=4, color="#4c72b0")
+    colours = [ENDING_COLOURS[name] for name in OUTCOMES]
+    ax.bar(range(len(OUTCOMES)), shares, yerr=errors, capsize=4, color=colours)
     ax.set_xticks(range(len(OUTCOMES)), [name.replace("_", "\n") for name in OUTCOMES])
     ax.set_ylabel("share of runs")
     ax.set_ylim(0, 1)
-    ax.set_title(f"Outcomes over {summary['runs']} runs (95% Wilson intervals)")
+    prefix = f"{label}: " if label else ""
+    ax.set_title(f"{prefix}outcomes over {summary['runs']} runs (95% Wilson intervals)")
     return ax
 
 
@@ -56,6 +68,37 @@ def plot_timeline(events: pd.DataFrame, runs: int = 30, ax: plt.Axes | None = No
     return ax
 
 
+def plot_cumulative_incidence(
+    runs: pd.DataFrame, ax: plt.Axes | None = None, label: str = "", linestyle: str = "-"
+) -> plt.Axes:
+    """Cumulative incidence of each ending by date (Aalen-Johansen, 95% bands), unresolved runs censored.
+
+    Drawn on `ax` so two ensembles can share one (`simkit diff`); `label` names the ensemble.
+    """
+    from simkit.timing import cumulative_incidence, unresolved
+
+    ax = ax or plt.subplots(figsize=(8, 4))[1]
+    table = cumulative_incidence(runs)
+    for name, curve in table.groupby("ending", sort=False):
+        if curve["incidence"].iloc[-1] == 0:
+            continue
+        dates = pd.to_datetime(curve["date"])
+        colour = ENDING_COLOURS[name]
+        ax.step(dates, curve["incidence"], where="post", color=colour, linestyle=linestyle,
+                label=f"{label + ': ' if label else ''}{name.replace('_', ' ')}")  # fmt: skip
+        ax.fill_between(dates, curve["low"], curve["high"], step="post", color=colour, alpha=0.15)
+    _, _, last = unresolved(runs)
+    ax.axvline(pd.Timestamp(last), color="black", linewidth=0.8, linestyle=":")
+    ax.set_ylim(0, 1)
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_ylabel("share of runs ended this way by then\n(Aalen-Johansen, 95% band)")
+    ax.set_xlabel(f"date (runs unresolved at the horizon, {last}, are censored there)")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    return ax
+
+
 def plot_fan(series: pd.DataFrame, column: str, ax: plt.Axes | None = None) -> plt.Axes:
     """Median and 50%/80% bands of a daily series across runs, by date.
 
@@ -74,11 +117,21 @@ def plot_fan(series: pd.DataFrame, column: str, ax: plt.Axes | None = None) -> p
 
 
 def write_figures(ensemble: Ensemble, out: Path) -> list[Path]:
-    """Write outcomes.png, timeline.png and (with series) series.png into the result folder."""
+    """Write outcomes.png, endings.png, timeline.png and (with series) series.png into the result folder."""
+    from simkit.manifest import scenario_label
+    from simkit.timing import unresolved
+
+    label = scenario_label(ensemble.manifest) if ensemble.manifest else ""
     written = []
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    plot_outcomes(ensemble.summary, ax)
+    plot_outcomes(ensemble.summary, ax, label)
     written.append(_save(fig, out / "outcomes.png"))
+    fig, ax = plt.subplots(figsize=(8, 4))
+    plot_cumulative_incidence(ensemble.runs, ax)
+    _, share, _ = unresolved(ensemble.runs)
+    prefix = f"{label}: " if label else ""
+    ax.set_title(f"{prefix}when runs end ({share:.0%} of {len(ensemble.runs)} runs unresolved)")
+    written.append(_save(fig, out / "endings.png"))
     shown = min(30, len(ensemble.runs))
     fig, ax = plt.subplots(figsize=(10, 0.18 * shown + 1.5))
     plot_timeline(ensemble.events_of_first(shown), shown, ax)

@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from simkit.manifest import scenario_label
 from simkit.model import SiegeModel
 from simkit.model.events import EVENTS, EventType
 from simkit.scenario import Scenario, load_scenario
@@ -187,15 +188,6 @@ class Story:
     title: str
     facts: list[tuple[str, str]]
     lines: list[Line]
-
-
-def scenario_label(manifest: Mapping[str, Any]) -> str:
-    """`Waer` or `Waer with mediator.leverage=0.5, ...`: the scenario as run, for headers and titles."""
-    name = manifest.get("scenario_name") or Path(str(manifest.get("scenario", "?"))).stem
-    overrides = manifest.get("overrides") or {}
-    if not overrides:
-        return name
-    return f"{name} with " + ", ".join(f"{key}={value}" for key, value in overrides.items())
 
 
 def story_of(results: str | Path, run: int, scenario_file: str | Path | None = None) -> Story:

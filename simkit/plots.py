@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -97,6 +98,40 @@ def plot_cumulative_incidence(
     ax.set_xlabel(f"date (runs unresolved at the horizon, {last}, are censored there)")
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     return ax
+
+
+def write_diff_figure(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str, path: Path) -> Path:
+    """diff_endings.png: cumulative incidence of each ending for A (solid) and B (dashed), one panel each."""
+    from simkit.timing import ENDINGS, cumulative_incidence
+
+    tables = {"A": cumulative_incidence(a), "B": cumulative_incidence(b)}
+    shown = [e for e in ENDINGS if any(t[t["ending"] == e]["incidence"].max() > 0 for t in tables.values())]
+    shown = shown or [ENDINGS[0]]
+    fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown) + 1, 4), sharey=True, squeeze=False)
+    for ending, ax in zip(shown, axes[0], strict=True):
+        for (label, table), style in zip(tables.items(), ("-", "--"), strict=True):
+            curve = table[table["ending"] == ending]
+            dates = pd.to_datetime(curve["date"])
+            ax.step(dates, curve["incidence"], where="post", linestyle=style, label=label,
+                    color=ENDING_COLOURS[ending])  # fmt: skip
+            ax.fill_between(dates, curve["low"], curve["high"], step="post", alpha=0.12,
+                            color=ENDING_COLOURS[ending])  # fmt: skip
+        locator = mdates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.set_title(ending.replace("_", " "))
+        ax.set_ylim(0, 1)
+        ax.legend(frameon=False, fontsize=7, loc="upper left")
+    axes[0][0].set_ylabel("share of runs ended this way by then\n(Aalen-Johansen, 95% band)")
+    width = 45 * len(shown) + 20
+    fig.suptitle(
+        "When runs end (unresolved runs censored at the horizon)\n"
+        + textwrap.fill(f"A (solid): {label_a}", width)
+        + "\n"
+        + textwrap.fill(f"B (dashed): {label_b}", width),
+        fontsize=9,
+    )
+    return _save(fig, path)
 
 
 def plot_fan(series: pd.DataFrame, column: str, ax: plt.Axes | None = None) -> plt.Axes:

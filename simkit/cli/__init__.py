@@ -4,6 +4,7 @@
 from simkit.cli import (  # noqa: F401
     calibrate,
     compare,
+    diff,
     discover,
     forecast,
     run,

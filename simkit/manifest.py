@@ -42,3 +42,18 @@ def scenario_label(manifest: Mapping[str, Any]) -> str:
     if not overrides:
         return name
     return f"{name} with " + ", ".join(f"{key}={value}" for key, value in overrides.items())
+
+
+def scenario_of(manifest: Mapping[str, Any], scenario_file: str | Path | None = None) -> Any:
+    """The scenario a result folder was run with: its file (or `scenario_file`) with the manifest's overrides.
+
+    Raises:
+        InputError: the file is no longer there.
+    """
+    from simkit.scenario import load_scenario
+    from simkit.yamlio import InputError
+
+    path = Path(scenario_file or manifest["scenario"])
+    if not path.exists():
+        raise InputError(f"{path}: scenario file not found; pass it with --scenario")
+    return load_scenario(path, manifest.get("overrides") or {}).scenario

@@ -24,10 +24,10 @@ from typing import Any
 
 import pandas as pd
 
-from simkit.manifest import scenario_label
+from simkit.manifest import scenario_label, scenario_of
 from simkit.model import SiegeModel
 from simkit.model.events import EVENTS, EventType
-from simkit.scenario import Scenario, load_scenario
+from simkit.scenario import Scenario
 from simkit.yamlio import InputError
 
 STATE_COLUMNS: dict[str, str] = {
@@ -259,10 +259,7 @@ def _scenario_of_run(
     manifest: Mapping[str, Any], row: pd.Series, scenario_file: str | Path | None
 ) -> Scenario:
     """The scenario run `row` was simulated with: the file and overrides of the manifest, and any draws."""
-    path = Path(scenario_file or manifest["scenario"])
-    if not path.exists():
-        raise InputError(f"{path}: scenario file not found; pass it with --scenario")
-    scenario = load_scenario(path, manifest.get("overrides") or {}).scenario
+    scenario = scenario_of(manifest, scenario_file)
     drawn = manifest.get("drawn_parameters") or []
     if drawn:
         from simkit.calibration.priors import set_parameters

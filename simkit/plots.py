@@ -76,11 +76,12 @@ def plot_cumulative_incidence(
 
     Drawn on `ax` so two ensembles can share one (`simkit diff`); `label` names the ensemble.
     """
-    from simkit.timing import cumulative_incidence, unresolved
+    from simkit.timing import ENDINGS, cumulative_incidence, unresolved
 
     ax = ax or plt.subplots(figsize=(8, 4))[1]
     table = cumulative_incidence(runs)
-    for name, curve in table.groupby("ending", sort=False):
+    for name in ENDINGS:
+        curve = table[table["ending"] == name]
         if curve["incidence"].iloc[-1] == 0:
             continue
         dates = pd.to_datetime(curve["date"])

@@ -99,7 +99,7 @@ def print_timing(timing: dict, console: Console) -> None:
         table.add_column(label, justify="right", no_wrap=True)
     for name, row in timing["endings"].items():
         dates = [row[f"date_{k}"] or "-" for k in ("p10", "p50", "p90")]
-        table.add_row(name.replace("_", " "), f"{row['runs']:,} ({row['share']:.0%})", *dates)
+        table.add_row(name.replace("_", " "), f"{row['runs']:,} ({row['share']:.1%})", *dates)
     console.print(table)
     left = timing["unresolved"]
     console.print(

@@ -28,11 +28,19 @@ ENDING_COLOURS = {
 }
 """Okabe-Ito colours (safe for colour-blind readers), one per outcome class, in every figure."""
 
-TIMELINE_TYPES = (
-    "agreement_signed", "ceasefire_declared", "ceasefire_collapsed", "detainees_released",
-    "evacuation_convoy", "escalation", "violation", "aid_convoy", "mediator_entry", "control",
-)  # fmt: skip
-
+TIMELINE_MARKS = {
+    "talks_held": ("talks", ".", "#999999", 10),
+    "package_offered": ("offer tabled", "|", "#555555", 30),
+    "agreement_signed": ("agreement signed", "^", "#009E73", 36),
+    "ceasefire_declared": ("ceasefire declared", "v", "#009E73", 30),
+    "detainees_released": ("detainees freed", "o", "#56B4E9", 22),
+    "violation": ("violation", "x", "#CC79A7", 18),
+    "ceasefire_collapsed": ("truce collapsed", "X", "#D55E00", 44),
+    "evacuation_convoy": ("evacuation convoy", "s", "#0072B2", 14),
+    "mediator_entry": ("mediator enters", "*", "#000000", 60),
+    "control": ("regime takes control", "D", "#000000", 30),
+}
+"""Event types drawn on timelines: label, marker, colour (Okabe-Ito and greys), size."""
 
 def plot_outcomes(summary: dict, ax: plt.Axes | None = None, label: str = "") -> plt.Axes:
     """Bar chart of outcome shares with their 95% intervals; `label` names the scenario as run."""
@@ -51,21 +59,45 @@ def plot_outcomes(summary: dict, ax: plt.Axes | None = None, label: str = "") ->
     return ax
 
 
-def plot_timeline(events: pd.DataFrame, runs: int = 30, ax: plt.Axes | None = None) -> plt.Axes:
-    """Dated events of the first `runs` runs, one row per run: the cycle as it unfolds."""
-    ax = ax or plt.subplots(figsize=(10, 0.18 * runs + 1.5))[1]
-    shown = events[(events["run"] < runs) & events["type"].isin(TIMELINE_TYPES)]
-    colours = dict(zip(TIMELINE_TYPES, plt.cm.tab10.colors, strict=False))
-    for kind in TIMELINE_TYPES:
+def plot_timeline(
+    events: pd.DataFrame, runs: pd.DataFrame, ax: plt.Axes | None = None, label: str = ""
+) -> plt.Axes:
+    """One row per run, grouped by outcome (a coloured bar to its last day), with its talks, offers and deals.
+
+    Args:
+        events: the event log of the runs in `runs`.
+        runs: their rows of runs.parquet (run, outcome, outcome_day, outcome_date).
+        ax: where to draw.
+        label: the scenario as run, for the title.
+    """
+    order = {name: i for i, name in enumerate(OUTCOMES)}
+    runs = runs.assign(_group=runs["outcome"].map(order)).sort_values(["_group", "outcome_day", "run"])
+    ax = ax or plt.subplots(figsize=(11, 0.22 * len(runs) + 2))[1]
+    row_of = {run: i for i, run in enumerate(runs["run"])}
+    start = pd.Timestamp(runs["outcome_date"].iloc[0]) - pd.Timedelta(days=int(runs["outcome_day"].iloc[0]))
+    for run, outcome, end in runs[["run", "outcome", "outcome_date"]].itertuples(index=False):
+        ax.plot([start, pd.Timestamp(end)], [row_of[run]] * 2, color=ENDING_COLOURS[outcome], lw=5,
+                alpha=0.35, solid_capstyle="butt", zorder=1)  # fmt: skip
+    shown = events[events["run"].isin(row_of) & events["type"].isin(TIMELINE_MARKS)]
+    for kind, (name, marker, colour, size) in TIMELINE_MARKS.items():
         rows = shown[shown["type"] == kind]
         if len(rows):
-            ax.scatter(pd.to_datetime(rows["date"]), rows["run"], s=14,
-                       marker="|" if kind == "escalation" else "o",
-                       color=colours[kind], label=kind.replace("_", " "))  # fmt: skip
-    ax.invert_yaxis()
-    ax.set_ylabel("run")
+            ax.scatter(pd.to_datetime(rows["date"]), rows["run"].map(row_of), s=size, marker=marker,
+                       color=colour, label=name, zorder=3, linewidths=1)  # fmt: skip
+    ticks, labels = [], []
+    for outcome, group in runs.groupby("outcome", sort=False):
+        rows = [row_of[r] for r in group["run"]]
+        ax.axhline(max(rows) + 0.5, color="#cccccc", lw=0.8)
+        ticks.append((min(rows) + max(rows)) / 2)
+        labels.append(f"{outcome.replace('_', ' ')}\n({len(rows)} run{'s' if len(rows) > 1 else ''})")
+    ax.set_yticks(ticks, labels, fontsize=8)
+    ax.set_ylim(len(runs) - 0.5, -0.5)
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
-    ax.set_title(f"Event timelines of the first {runs} runs")
+    prefix = f"{label}: " if label else ""
+    ax.set_title(f"{prefix}runs 0-{len(runs) - 1}, one row each, grouped by outcome (bar: run's length)")
     return ax
 
 
@@ -169,8 +201,8 @@ def write_figures(ensemble: Ensemble, out: Path) -> list[Path]:
     ax.set_title(f"{prefix}when runs end ({share:.0%} of {len(ensemble.runs)} runs unresolved)")
     written.append(_save(fig, out / "endings.png"))
     shown = min(30, len(ensemble.runs))
-    fig, ax = plt.subplots(figsize=(10, 0.18 * shown + 1.5))
-    plot_timeline(ensemble.events_of_first(shown), shown, ax)
+    fig, ax = plt.subplots(figsize=(11, 0.22 * shown + 2))
+    plot_timeline(ensemble.events_of_first(shown), ensemble.runs[ensemble.runs["run"] < shown], ax, label)
     written.append(_save(fig, out / "timeline.png"))
     if ensemble.series is not None:
         columns = ("population", "food_days", "hardship", "killed", "evacuated", "released")

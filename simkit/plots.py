@@ -184,6 +184,45 @@ def plot_fan(series: pd.DataFrame, column: str, ax: plt.Axes | None = None) -> p
     return ax
 
 
+SERIES_UNITS = {
+    "population": "people inside",
+    "food_days": "days of food per resident",
+    "hardship": "households' mean hardship (0-1)",
+    "killed": "people killed (cumulative)",
+    "evacuated": "people evacuated (cumulative)",
+    "released": "detainees freed (cumulative)",
+}
+"""Daily series drawn in series.png, with the unit of each axis."""
+
+
+def plot_series_by_outcome(series: pd.DataFrame, runs: pd.DataFrame, column: str, ax: plt.Axes) -> plt.Axes:
+    """Median and 50% band of a daily series for the runs of each outcome class (classes with 5+ runs).
+
+    Stocks and running totals of a run that ended keep their last value; levels among the people
+    still inside (food, hardship) stop with the run.
+    """
+    wide = series.pivot(index="date", columns="run", values=column)
+    if column not in ("food_days", "hardship"):
+        wide = wide.ffill()
+    dates = pd.to_datetime(wide.index)
+    outcome_of = runs.set_index("run")["outcome"]
+    for name in OUTCOMES:
+        members = [r for r in wide.columns if outcome_of.get(r) == name]
+        if len(members) < 5:
+            continue
+        q = wide[members].quantile([0.25, 0.5, 0.75], axis=1).T
+        colour = ENDING_COLOURS[name]
+        ax.fill_between(dates, q[0.25], q[0.75], alpha=0.2, color=colour, lw=0)
+        ax.plot(dates, q[0.5], color=colour, label=f"{name.replace('_', ' ')} ({len(members)})")
+    ax.set_title(SERIES_UNITS.get(column, column), fontsize=9)
+    ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.legend(frameon=False, fontsize=7)
+    return ax
+
+
 def write_figures(ensemble: Ensemble, out: Path) -> list[Path]:
     """Write outcomes.png, endings.png, timeline.png and (with series) series.png into the result folder."""
     from simkit.manifest import scenario_label
@@ -205,11 +244,18 @@ def write_figures(ensemble: Ensemble, out: Path) -> list[Path]:
     plot_timeline(ensemble.events_of_first(shown), ensemble.runs[ensemble.runs["run"] < shown], ax, label)
     written.append(_save(fig, out / "timeline.png"))
     if ensemble.series is not None:
-        columns = ("population", "food_days", "hardship", "killed", "evacuated", "released")
-        fig, axes = plt.subplots(2, 3, figsize=(14, 6), sharex=True)
-        for column, ax in zip(columns, axes.flat, strict=True):
-            plot_fan(ensemble.series, column, ax)
-        fig.autofmt_xdate()
+        series = ensemble.series
+        columns = [c for c in SERIES_UNITS if c in series and series[c].max() > series[c].min()]
+        cols = min(3, max(1, len(columns)))
+        rows = -(-len(columns) // cols) or 1
+        fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.4 * rows), sharex=True, squeeze=False)
+        for ax in axes.flat[len(columns):]:
+            ax.set_visible(False)
+        for column, ax in zip(columns, axes.flat, strict=False):
+            plot_series_by_outcome(series, ensemble.runs, column, ax)
+        prefix = f"{label}: " if label else ""
+        fig.suptitle(f"{prefix}daily series by outcome (median and 50% band of the runs ending that way)",
+                     fontsize=10)  # fmt: skip
         written.append(_save(fig, out / "series.png"))
     return written
 

@@ -9,7 +9,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.simkit-setup.stamp
 
-.PHONY: setup test test-slow waer lint lock bench
+.PHONY: setup test test-slow waer lint lock bench docs
 
 # Create .venv with a Python >= 3.12 (only if it does not exist yet).
 $(PY):
@@ -39,6 +39,10 @@ waer: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+
+# Regenerate the generated pages of docs/ (a test fails when they are stale).
+docs: setup
+	$(PY) -c "from simkit.story import events_doc; print(events_doc(), end='')" > docs/events.md
 
 bench: setup
 	$(PY) benchmarks/bench_run.py

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Mapping
 from importlib import metadata
+from pathlib import Path
+from typing import Any
 
 PACKAGES = (
     "simkit", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic",
@@ -30,3 +33,27 @@ def _version(package: str) -> str:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "not installed"
+
+
+def scenario_label(manifest: Mapping[str, Any]) -> str:
+    """`Waer` or `Waer with mediator.leverage=0.5, ...`: the scenario as run, for headers and titles."""
+    name = manifest.get("scenario_name") or Path(str(manifest.get("scenario", "?"))).stem
+    overrides = manifest.get("overrides") or {}
+    if not overrides:
+        return name
+    return f"{name} with " + ", ".join(f"{key}={value}" for key, value in overrides.items())
+
+
+def scenario_of(manifest: Mapping[str, Any], scenario_file: str | Path | None = None) -> Any:
+    """The scenario a result folder was run with: its file (or `scenario_file`) with the manifest's overrides.
+
+    Raises:
+        InputError: the file is no longer there.
+    """
+    from simkit.scenario import load_scenario
+    from simkit.yamlio import InputError
+
+    path = Path(scenario_file or manifest["scenario"])
+    if not path.exists():
+        raise InputError(f"{path}: scenario file not found; pass it with --scenario")
+    return load_scenario(path, manifest.get("overrides") or {}).scenario

@@ -47,27 +47,62 @@ def progress_bar(total: int, label: str, enabled: bool = True) -> Iterator[Calla
 
 
 def print_summary(summary: dict, title: str, console: Console | None = None) -> None:
-    """Outcome shares with 95% intervals, then p10/p50/p90 of the run attributes."""
+    """Outcome shares with 95% intervals, when runs end, then p10/p50/p90 of the run attributes.
+
+    The outcome classes add up to 100%; the partial-release flag is not one of them (the share of the
+    list released is among the attributes). "Days to an ending" counts only runs that reached one.
+    """
     console = console or Console(file=sys.stdout)
     outcomes = Table(title=title, title_justify="left")
-    outcomes.add_column("outcome")
-    outcomes.add_column("share", justify="right")
-    outcomes.add_column("95% CI", justify="right")
+    outcomes.add_column("outcome", overflow="fold")
+    outcomes.add_column("share", justify="right", no_wrap=True)
+    outcomes.add_column("95% CI", justify="right", no_wrap=True)
     # The en dash in the "95% CI" ranges is deliberate typography, hence the noqa: RUF001 below.
     for name, stats in summary["outcomes"].items():
         lo, hi = stats["ci95"]
         outcomes.add_row(name, f"{stats['share']:.1%}", f"{lo:.1%} – {hi:.1%}")  # noqa: RUF001
-    lo, hi = summary["partial_release_ci95"]
-    partial = f"{summary['partial_release_share']:.1%}"
-    outcomes.add_row("[italic]partial_release (flag)[/]", partial, f"{lo:.1%} – {hi:.1%}")  # noqa: RUF001
     console.print(outcomes)
+    timing = summary.get("timing") or {}
+    if timing:
+        print_timing(timing, console)
     attributes = Table(title="attributes over runs", title_justify="left")
-    attributes.add_column("attribute")
+    attributes.add_column("attribute", overflow="fold")
     for label in ("p10", "p50", "p90"):
-        attributes.add_column(label, justify="right")
+        attributes.add_column(label, justify="right", no_wrap=True)
     for name, q in summary["attributes"].items():
+        if name == "outcome_day" and timing:
+            ended = timing["endings"]["any ending"]
+            if ended["runs"]:
+                attributes.add_row(
+                    f"days to an ending ({ended['share']:.0%} of runs)",
+                    *(f"{ended[f'day_{k}']:,}" for k in ("p10", "p50", "p90")),
+                )
+            continue
         fmt = "{:.1%}" if name == "released_share" else "{:,.0f}"
         attributes.add_row(
             ATTRIBUTE_LABELS.get(name, name), *(fmt.format(q[k]) for k in ("p10", "p50", "p90"))
         )
     console.print(attributes)
+
+
+def print_timing(timing: dict, console: Console) -> None:
+    """When runs end: per ending, its runs and the p10/median/p90 dates, and the share still unresolved."""
+    title = (
+        "when: date of the deal that decided the ending, or the takeover"
+        if timing.get("day_of") == "deal"
+        else "when: date the ending was complete (these results predate deal dates)"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("ending", overflow="fold")
+    table.add_column("runs", justify="right", no_wrap=True)
+    for label in ("p10", "median", "p90"):
+        table.add_column(label, justify="right", no_wrap=True)
+    for name, row in timing["endings"].items():
+        dates = [row[f"date_{k}"] or "-" for k in ("p10", "p50", "p90")]
+        table.add_row(name.replace("_", " "), f"{row['runs']:,} ({row['share']:.1%})", *dates)
+    console.print(table)
+    left = timing["unresolved"]
+    console.print(
+        f"unresolved at the horizon ({left['censored_at']}): {left['runs']:,} runs ({left['share']:.0%}), "
+        "censored there rather than counted as ending then"
+    )

@@ -20,7 +20,7 @@ def share_interval(successes: int, trials: int) -> tuple[float, float]:
 
 
 def summarize(runs: pd.DataFrame) -> dict:
-    """What summary.json holds: runs, outcome shares with CIs, partial-release share, attribute quantiles."""
+    """What summary.json holds: runs, outcome shares (CIs), partial release, attribute quantiles, timing."""
     n = len(runs)
     counts = runs["outcome"].value_counts()
     outcomes = {}
@@ -39,4 +39,26 @@ def summarize(runs: pd.DataFrame) -> dict:
         "partial_release_share": partial / n if n else 0.0,
         "partial_release_ci95": [lo, hi],
         "attributes": attributes,
+        "timing": timing(runs) if n else {},
+    }
+
+
+def timing(runs: pd.DataFrame) -> dict:
+    """When runs end (simkit.timing): per ending, runs, share and p10/p50/p90 of its day and date; unresolved.
+
+    Quantiles are over the runs that reached that ending only; runs unresolved at the horizon are
+    counted apart, not as ending on the last day.
+    """
+    from simkit.timing import timing_rows, unresolved
+
+    endings = {}
+    for row in timing_rows(runs):
+        name = row.pop("ending")
+        endings[name] = {key: value.isoformat() if hasattr(value, "isoformat") else value
+                         for key, value in row.items()}  # fmt: skip
+    count, share, last = unresolved(runs)
+    return {
+        "day_of": "deal" if "deal_day" in runs else "outcome",
+        "endings": endings,
+        "unresolved": {"runs": count, "share": share, "censored_at": last.isoformat()},
     }

@@ -85,3 +85,17 @@ def test_a_folder_of_another_ensemble_needs_overwrite(tmp_path, command):
     replaced = runner.invoke(app, [*first, "-s", "9", "--overwrite"])
     assert replaced.exit_code == 0, replaced.output
     assert json.loads((tmp_path / "e" / "manifest.json").read_text())["master_seed"] == 9
+
+
+def test_version_and_headers_name_the_overrides(tmp_path):
+    from simkit import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"simkit {__version__}"
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["run", str(WAER), "-n", "8", "-o", str(out), "--no-plots",
+                                 "--set", "mediator.leverage=0.5"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Waer with mediator.leverage=0.5: 8 runs, seed 1")
+    assert "partial_release" not in result.output
+    assert "unresolved at the horizon" in result.output

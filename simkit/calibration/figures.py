@@ -152,14 +152,27 @@ def plot_event_intervals(comparison: Comparison, ax: plt.Axes) -> plt.Axes:
 
 
 def write_compare_figures(
-    comparison: Comparison, targets: Targets, runs: pd.DataFrame, events: pd.DataFrame, out: Path
+    comparison: Comparison,
+    targets: Targets,
+    runs: pd.DataFrame,
+    events: pd.DataFrame,
+    out: Path,
+    label: str = "",
 ) -> list[Path]:
-    """Write compare_events.png (dates) and compare_fan.png (cumulative evacuated and released)."""
+    """Write compare_events.png (dates) and compare_fan.png (cumulative evacuated and released).
+
+    `label` names the scenario as run (with its overrides) above both figures.
+    """
     written = []
+    heading = f"{label} ({len(runs)} runs) against the record of {comparison.case}" if label else ""
     fig, ax = plt.subplots(figsize=(11, 0.32 * len(comparison.events) + 1.6))
     plot_event_intervals(comparison, ax)
+    if heading:
+        fig.suptitle(heading, fontsize=10)
     written.append(_save(fig, out / "compare_events.png"))
     fig, axes = plt.subplots(1, 2, figsize=(14, 4.2))
+    if heading:
+        fig.suptitle(heading, fontsize=10)
     plot_fan_with_record(targets, runs, events, EventType.EVACUATION_CONVOY, "people", axes[0])
     plot_fan_with_record(targets, runs, events, EventType.DETAINEES_RELEASED, "released", axes[1])
     fig.autofmt_xdate()

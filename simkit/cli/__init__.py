@@ -4,11 +4,14 @@
 from simkit.cli import (  # noqa: F401
     calibrate,
     compare,
+    diff,
     discover,
     forecast,
+    report,
     run,
     score,
     sensitivity,
+    story,
     sweep,
     validate,
 )

@@ -51,6 +51,24 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from simkit import __version__
+
+        typer.echo(f"simkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Simulate siege negotiation cycles (Waer, north Homs) and report outcome distributions."""
+
+
 def user_errors[F: Callable[..., Any]](command: F) -> F:
     """Turn a user's mistake (bad file, bad option) into its message on stderr and exit 2, no traceback."""
 

@@ -86,6 +86,7 @@ def compare(
     from simkit.calibration.summary_stats import Targets
     from simkit.calibration.trajectory import load_trajectory
     from simkit.ensemble import run_ensemble
+    from simkit.manifest import scenario_label
     from simkit.report import progress_bar
     from simkit.scenario import load_scenario
     from simkit.yamlio import InputError
@@ -127,12 +128,15 @@ def compare(
         from simkit.calibration.figures import write_compare_figures
 
         written += [
-            p.name for p in write_compare_figures(result, targets, ensemble.runs, ensemble.events, out)
+            p.name
+            for p in write_compare_figures(
+                result, targets, ensemble.runs, ensemble.events, out, scenario_label(ensemble.manifest)
+            )
         ]
     if not quiet:
         print_comparison(
             result,
-            title=f"{loaded.scenario.name} vs {trajectory.case}: {runs} runs"
+            title=f"{scenario_label(ensemble.manifest)} vs the record of {trajectory.case}: {runs} runs"
             + (f" on draws of {', '.join(ensemble.manifest['drawn_parameters'])}" if posterior else "")
             + f", seed {seed}",
         )

@@ -101,9 +101,10 @@ def forecast(
         figures = write_figures(ensemble, out)
     if quiet:
         return
-    print_summary(
-        ensemble.summary, title=f"{loaded.scenario.name}: {runs} runs on posterior draws, seed {seed}"
-    )
+    from simkit.manifest import scenario_label
+
+    title = f"{scenario_label(ensemble.manifest)}: {runs} runs on posterior draws, seed {seed}"
+    print_summary(ensemble.summary, title=title)
     _print_drawn(ensemble, particles)
     written = ["runs.parquet", "events.parquet", "summary.json", "manifest.json"]
     typer.echo(f"wrote {out}/: " + ", ".join(written + [f.name for f in figures]))

@@ -75,7 +75,10 @@ def run(
 
         figures = write_figures(ensemble, out)
     if not quiet:
-        print_summary(ensemble.summary, title=f"{loaded.scenario.name}: {runs} runs, seed {seed}")
+        from simkit.manifest import scenario_label
+
+        title = f"{scenario_label(ensemble.manifest)}: {runs} runs, seed {seed}"
+        print_summary(ensemble.summary, title=title)
         written = ["runs.parquet", "events.parquet", "summary.json", "manifest.json"]
         written += ["series.parquet"] if series else []
         typer.echo(f"wrote {out}/: " + ", ".join(written + [f.name for f in figures]))

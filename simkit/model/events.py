@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -38,6 +40,243 @@ class EventType(StrEnum):
     # endings
     CONTROL = "control"
     OUTCOME = "outcome"
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """What one event type means, what its `actor`, `count` and `detail` columns hold, and how it reads.
+
+    `says` is the sentence a story prints (simkit/story.py); `variants` replace it for particular
+    details, looked up by the detail (or its first word), prefixed by "regime " when the regime is
+    the actor. Placeholders: {actor} {count} {detail} {committee}, and the state at that moment:
+    {pressure} {trust} {strain} {food_days} {hardship} {force} {escalation} {listed} {released}
+    {population}, and {value}, the number after "=" in a detail such as `fighters=300`
+    (docs/events.md lists them).
+    """
+
+    meaning: str
+    actor: str
+    count: str
+    detail: str
+    says: str
+    variants: Mapping[str, str] = field(default_factory=dict)
+
+
+EVENTS: dict[EventType, EventInfo] = {
+    EventType.MEDIATOR_ENTRY: EventInfo(
+        "the mediator starts mediating (a scenario event); talks then run at its talks rate",
+        "the mediator's name", "0", "the scenario's note",
+        "{actor} entered as mediator ({detail}).",
+    ),
+    EventType.FORCES_CHANGE: EventInfo(
+        "regime forces arrive on or leave this front (a scenario event)",
+        "regime",
+        "change in the regime's force here, in % of what a full offensive needs (+ arrive, - leave)",
+        "the scenario's note",
+        "Regime forces here changed by {count:+d}% of an offensive's strength, to {force:.0%} ({detail}).",
+    ),
+    EventType.AID_CUT: EventInfo(
+        "the regime stops all aid from now on (a scenario event); truces that carried aid lose it",
+        "regime", "0", "the scenario's note",
+        "The regime cut off all aid ({detail}).",
+    ),
+    EventType.CAMPAIGN: EventInfo(
+        "a bombing campaign raises the regime's escalation to at least a level (a scenario event)",
+        "regime", "the campaign's escalation level, in % of full intensity", "the scenario's note",
+        "The regime launched a bombing campaign at {count}% of full intensity ({detail}).",
+    ),
+    EventType.DETAINEE_LIST: EventInfo(
+        "the committee submits a new detainee list (a scenario event)",
+        "committee", "names on the list now", "the scenario's note",
+        "The committee submitted a list of {count:,} detainees ({detail}).",
+    ),
+    EventType.TALKS_HELD: EventInfo(
+        "a round of talks is held with a committee",
+        "the mediator's name, or `direct` before a mediator is present",
+        "0",
+        "the committee's name",
+        "Talks were held with {detail} ({actor}).",
+        {"direct": "Direct talks were held with {detail}."},
+    ),
+    EventType.PACKAGE_OFFERED: EventInfo(
+        "a package is tabled in a round of talks",
+        "`regime` (a truce); the mediator's name, or `regime` without one (surrender terms)",
+        "detainees the regime offers to free (truce); 0 (surrender: release is off the table)",
+        "`truce` or `surrender`",
+        "{actor} tabled a {detail}.",
+        {
+            "truce": "The regime offered a truce: ceasefire, aid, and {count:,} of {listed:,} listed "
+            "detainees freed in stages. {pressure:.0%} of households wanted a way out; the committee's "
+            "trust in the regime's word stood at {trust:.2f}.",
+            "surrender": "{actor} put the surrender terms to {committee} (amnesty or the buses, "
+            "detainees off the table), with {pressure:.0%} of households wanting a way out.",
+        },
+    ),
+    EventType.PACKAGE_REJECTED: EventInfo(
+        "a tabled package is not signed; the actor is the side that declined",
+        "`regime` (declined to sign a truce at the offered terms), a committee, or a vetoing faction",
+        "detainees the declined truce offered to free; 0 for surrender terms",
+        "`truce`, `surrender`, `surrender vetoed` (a faction blocked it) or "
+        "`surrender: no town adopted it`",
+        "{actor} declined the {detail}.",
+        {
+            "regime truce": "The regime declined to sign a truce at those terms that day "
+            "(its forces at {force:.0%} of an offensive's strength).",
+            "truce": "{actor} turned the truce down: {pressure:.0%} of households wanted a way out, but "
+            "trust in the regime's word was {trust:.2f}.",
+            "surrender": "{actor} refused the surrender terms ({pressure:.0%} of households wanted a way "
+            "out).",
+            "surrender vetoed": "{actor} vetoed the surrender the committee was ready to accept.",
+            "surrender: no town adopted it": "{actor} accepted surrender terms, but no town adopted them.",
+        },
+    ),
+    EventType.CEASEFIRE_DECLARED: EventInfo(
+        "a ceasefire takes effect for a committee's area",
+        "the committee",
+        "0",
+        "`ceasefire` (declared by the mediator for surrender talks) or `outside` (an outsiders' deal)",
+        "A ceasefire took effect for {actor} ({detail}).",
+        {
+            "ceasefire": "The mediator declared a ceasefire for {actor} while surrender terms were "
+            "discussed.",
+            "outside": "The ceasefire of the agreement signed elsewhere took effect for {actor}.",
+        },
+    ),
+    EventType.AGREEMENT_SIGNED: EventInfo(
+        "an agreement is signed",
+        "the committee",
+        "detainees promised (truce, outside); people registered to leave (surrender)",
+        "`truce`, `outside` (signed by outsiders), `surrender` or `surrender; detainee release dropped`",
+        "{actor} signed an agreement ({detail}).",
+        {
+            "truce": "{actor} signed a truce promising the release of {count:,} detainees, with "
+            "{pressure:.0%} of households wanting a way out, trust at {trust:.2f} and {food_days:.0f} days "
+            "of food left.",
+            "outside": "An agreement was signed for {actor} by outsiders, pledging {count:,} detainees.",
+            "surrender": "{actor} accepted surrender: {count:,} people registered to leave on the buses "
+            "({pressure:.0%} of households wanted a way out; {released:,} of {listed:,} detainees freed "
+            "by then).",
+            "surrender; detainee release dropped": "{actor} accepted surrender and dropped the detainee "
+            "demand: {count:,} people registered to leave ({pressure:.0%} of households wanted a way "
+            "out; {released:,} of {listed:,} detainees freed by then).",
+        },
+    ),
+    EventType.AGREEMENT_DEFUNCT: EventInfo(
+        "an outsiders' agreement is found not to bind the area; talks may resume",
+        "the committee", "0", "the reason",
+        "The agreement signed for {actor} was found defunct: {detail}.",
+    ),
+    EventType.TERM_IMPLEMENTED: EventInfo(
+        "a term of an agreement is carried out",
+        "`regime` (release, aid) or the committee (fighters out)",
+        "detainees freed (release); 0 (aid); fighters who left (fighters out)",
+        "`release`, `aid` or `fighters out`",
+        "A term was carried out: {detail}.",
+        {
+            "release": "The regime delivered at least half of the release stage due ({count:,} freed).",
+            "aid": "The regime let the agreed aid through.",
+            "fighters out": "{count:,} fighters left under the truce.",
+        },
+    ),
+    EventType.TERM_RENEGED: EventInfo(
+        "the regime delivers less than half of a term",
+        "regime",
+        "detainees freed though less than half the stage was (release); 0 (aid)",
+        "`release` or `aid`",
+        "The regime reneged on a term: {detail}.",
+        {
+            "release": "The regime reneged on the release: {count:,} freed, less than half of the stage "
+            "due.",
+            "aid": "The regime held back the aid the agreement promised.",
+        },
+    ),
+    EventType.DETAINEES_RELEASED: EventInfo(
+        "detainees are freed under an agreement",
+        "regime", "detainees freed", "the committee's name",
+        "{count:,} detainees were freed ({released:,} of {listed:,} so far).",
+    ),
+    EventType.VIOLATION: EventInfo(
+        "a breach of a truce; it adds strain to the committee's deal",
+        "`regime` or a faction",
+        "0",
+        "the committee whose truce was breached, or `response to <faction>` (the regime shelling back)",
+        "{actor} breached the truce.",
+        {"regime response": "The regime shelled back ({detail})."},
+    ),
+    EventType.RETALIATION: EventInfo(
+        "a faction answers a regime violation",
+        "the faction", "0", "the committee whose truce was breached",
+        "{actor} retaliated.",
+    ),
+    EventType.ESCALATION: EventInfo(
+        "the regime steps up its bombardment",
+        "regime",
+        "the escalation level after the step, in % of full intensity",
+        "the cause (`talks failed`, `ceasefire collapsed`, `attack by <faction>`, ...)",
+        "The regime stepped up its bombardment to {count}% of full intensity ({detail}).",
+    ),
+    EventType.CEASEFIRE_COLLAPSED: EventInfo(
+        "a truce ends and the siege resumes",
+        "the committee",
+        "0",
+        "the reason (`release reneged`, `aid reneged`, `violations beyond what the committee can sell`, "
+        "`regime offensive: forces freed elsewhere`)",
+        "The truce for {actor} collapsed: {detail}.",
+        {
+            "release reneged": "{actor} walked out of the truce: the release fell short of the promise "
+            "(pressure {pressure:.0%}).",
+            "aid reneged": "{actor} walked out of the truce: the aid it promised was withheld "
+            "(pressure {pressure:.0%}).",
+            "violations beyond what the committee can sell": "The truce for {actor} collapsed under "
+            "violations beyond what the committee could sell (strain {strain:.1f}).",
+            "regime offensive: forces freed elsewhere": "The regime ended the truce for {actor} and went "
+            "on the offensive with forces freed elsewhere ({force:.0%} of an offensive's strength).",
+        },
+    ),
+    EventType.AID_CONVOY: EventInfo(
+        "an aid convoy reaches the people holding out",
+        "`aid`",
+        "days of food it brings per resident",
+        "the committee's name, or the scenario's note for a dated convoy",
+        "An aid convoy brought {count} days of food per resident ({detail}); {food_days:.0f} days of "
+        "food on hand.",
+    ),
+    EventType.AID_BLOCKED: EventInfo(
+        "a convoy due is stopped",
+        "regime", "0", "the committee's name",
+        "The regime blocked the aid convoy due for {detail}; {food_days:.0f} days of food on hand.",
+    ),
+    EventType.EVACUATION_CONVOY: EventInfo(
+        "buses leave with fighters and civilians",
+        "the committee",
+        "people who left on this convoy",
+        "`fighters=<number of fighters among them>`",
+        "{count:,} people left on the buses ({value} of them fighters).",
+    ),
+    EventType.PROTEST: EventInfo(
+        "residents who back the hard line protest after their committee refused terms",
+        "the committee", "0", "the cause",
+        "Residents protested {detail}.",
+    ),
+    EventType.FRAGMENTATION: EventInfo(
+        "towns split over surrender terms: some adopt them, some hold out",
+        "the committee", "towns that held out", "`towns split over the offer`",
+        "{count} towns under {actor} refused the terms the others adopted.",
+    ),
+    EventType.CONTROL: EventInfo(
+        "the regime takes control of a town",
+        "regime",
+        "people in the town when it was settled",
+        "`<town>: <how>` (surrender_evacuation, reconciliation, military_takeover)",
+        "The regime took control of {detail} ({count:,} people there).",
+    ),
+    EventType.OUTCOME: EventInfo(
+        "the run ends; its outcome class",
+        "`model`", "0", "the outcome class",
+        "The run ended in {detail}.",
+    ),
+}
+"""Every event type, once: docs/events.md is generated from this table, and stories read it."""
 
 
 class EventLog:

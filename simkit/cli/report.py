@@ -1,0 +1,39 @@
+"""`simkit report`: one self-contained HTML page for a results folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from simkit.cli.app import app, user_errors
+
+
+@app.command()
+@user_errors
+def report(
+    results: Annotated[
+        Path, typer.Argument(help="Results folder of simkit run, compare or forecast.", show_default=False)
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="The page to write (default: RESULTS/report.html).")
+    ] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option("--scenario", help="The scenario YAML, if it is no longer where the manifest says."),
+    ] = None,
+) -> None:
+    """Write one HTML file to send: scenario, overrides, outcomes, timing, figures, provenance.
+
+    Figures are embedded (no file beside it is needed); where the folder holds a comparison with
+    the documented record (simkit compare), that comparison too.
+
+    Example: [bold]simkit report results/waer[/]
+    """
+    from simkit.html_report import build_report
+
+    page = build_report(results, scenario)
+    out = out or results / "report.html"
+    out.write_text(page, encoding="utf-8")
+    typer.echo(f"wrote {out}")

@@ -1,0 +1,112 @@
+"""simkit report: one self-contained HTML page, checked in a real headless browser (the system's Chromium)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from simkit.cli import app
+from simkit.ensemble import run_ensemble
+from simkit.html_report import build_report, provenance_table
+from simkit.scenario import load_scenario
+from tests.conftest import WAER
+
+runner = CliRunner()
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "waer"
+    run_ensemble(load_scenario(WAER, {"mediator.leverage": 0.5}), runs=15, seed=3, out=out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "waer-vs-record"
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            str(WAER),
+            "--against",
+            str(WAER.parents[1] / "calibration" / "waer_trajectory.yaml"),
+            "-n",
+            "10",
+            "-o",
+            str(out),
+            "-q",
+            "--no-plots",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_provenance_table_marks_every_parameter_and_the_override():
+    table = provenance_table(load_scenario(WAER, {"mediator.leverage": 0.5}).scenario).set_index("parameter")
+    assert set(table["basis"]) == {"sourced", "assumed"}
+    assert table["source or reason"].str.len().min() > 0
+    assert table.loc["mediator.leverage", "value"] == 0.5
+    assert table.loc["mediator.leverage", "source or reason"].startswith("override")
+
+
+def test_report_names_what_was_run_and_embeds_everything(folder):
+    page = build_report(folder)
+    assert "Waer with mediator.leverage=0.5: 15 runs, seed 3" in page
+    assert 'src="data:image/png;base64,' in page and "http://" not in page and "https://" not in page
+    assert "Against the documented record" not in page
+    result = runner.invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0 and (folder / "report.html").exists()
+    result = runner.invoke(app, ["report", str(folder.parent / "nothing")])
+    assert result.exit_code == 2 and result.output.startswith("error: ")
+
+
+def test_report_of_a_comparison_shows_the_record(compared):
+    page = build_report(compared)
+    assert "Against the documented record" in page and "Distance D" in page
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here: `apt-get install -y chromium` (.ci/run does)")
+def test_the_page_renders_its_tables_and_images_in_a_browser(folder, compared):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        # facts, outcomes, timing, attributes, provenance; + overrides (folder); + events and quantities
+        for out, tables in ((folder, 6), (compared, 7)):
+            path = out / "report.html"
+            path.write_text(build_report(out), encoding="utf-8")
+            page = browser.new_page()
+            outside = []
+            page.on(
+                "request",
+                lambda r, seen=outside: (
+                    seen.append(r.url) if not r.url.startswith(("file:", "data:")) else None
+                ),
+            )
+            page.goto(path.as_uri())
+            page.wait_for_load_state("load")
+            assert page.locator("h1").inner_text().startswith("Waer")
+            assert page.locator("table").count() == tables
+            assert page.locator("table tr").count() > 60  # the provenance table alone has a row per parameter
+            widths = page.eval_on_selector_all(
+                "img", "imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)"
+            )
+            assert len(widths) >= 2 and min(widths) > 0
+            assert outside == []
+            page.close()
+        browser.close()

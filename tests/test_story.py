@@ -1,0 +1,92 @@
+"""Stories of one run: every event told in order, with its state; the event table documented and current."""
+
+from __future__ import annotations
+
+import string
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from simkit.cli import app
+from simkit.ensemble import run_ensemble
+from simkit.model.events import EVENTS, EventType
+from simkit.scenario import load_scenario
+from simkit.story import STATE_MEANINGS, events_doc, sentence, story_of, to_html, to_markdown
+from tests.conftest import ROOT, WAER
+
+runner = CliRunner()
+
+STATE = {
+    "committee": "Waer committee", "phase": "siege", "pressure": 0.6, "trust": 0.4, "strain": 1.0,
+    "food_days": 12.0, "hardship": 0.5, "force": 0.7, "escalation": 0.3, "listed": 7360,
+    "released": 35, "population": 50_000, "killed": 10, "evacuated": 0,
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def ensemble(tmp_path_factory):
+    out = tmp_path_factory.mktemp("story") / "waer"
+    run_ensemble(load_scenario(WAER), runs=12, seed=5, out=out)
+    return out
+
+
+def test_every_event_type_is_described_and_every_template_reads():
+    assert set(EVENTS) == set(EventType)
+    allowed = {"actor", "count", "detail"} | set(STATE_MEANINGS)
+    for kind, info in EVENTS.items():
+        assert info.meaning and info.actor and info.count and info.detail, kind
+        for template in (info.says, *info.variants.values()):
+            names = {field for _, field, _, _ in string.Formatter().parse(template) if field}
+            assert names <= allowed, (kind, names - allowed)
+            assert sentence({"type": kind, "actor": "regime", "count": 3, "detail": "x"}, STATE)
+
+
+def test_docs_events_md_is_current():
+    assert (ROOT / "docs" / "events.md").read_text() == events_doc(), "stale: run `make docs`"
+
+
+def test_the_regime_declining_its_own_offer_reads_as_declining_to_sign():
+    row = {"type": "package_rejected", "actor": "regime", "count": 120, "detail": "truce"}
+    assert sentence(row, STATE).startswith("The regime declined to sign a truce at those terms")
+    row = {"type": "package_rejected", "actor": "Waer committee", "count": 120, "detail": "truce"}
+    assert sentence(row, STATE).startswith("Waer committee turned the truce down: 60% of households")
+
+
+def test_story_tells_every_logged_event_of_the_run_in_date_order(ensemble):
+    for run in (0, 7):
+        told = story_of(ensemble, run)
+        logged = pd.read_parquet(ensemble / "events.parquet", filters=[("run", "==", run)])
+        assert [line.type for line in told.lines] == logged["type"].tolist()
+        assert [line.date for line in told.lines] == logged["date"].tolist()
+        days = [line.day for line in told.lines]
+        assert days == sorted(days)
+        outcome = pd.read_parquet(ensemble / "runs.parquet").set_index("run").loc[run, "outcome"]
+        assert told.lines[-1].text == f"The run ended in {outcome.replace('_', ' ')}."
+        for line in told.lines:
+            assert 0 <= line.state["trust"] <= 1 and 0 <= line.state["pressure"] <= 1
+            assert line.state["food_days"] >= 0 and line.state["released"] <= line.state["listed"]
+        page = to_markdown(told)
+        dated_rows = [row for row in page.splitlines() if row.startswith("| 20")]
+        assert len(dated_rows) == len({line.day for line in told.lines})
+        assert "<table>" in to_html(told)
+
+
+def test_a_scenario_that_changed_since_the_run_is_refused(ensemble, tmp_path):
+    changed = tmp_path / "waer.yaml"
+    text = WAER.read_text().replace("siege_tightness: {value: 0.9", "siege_tightness: {value: 0.5")
+    changed.write_text(text)
+    with pytest.raises(Exception, match="does not replay"):
+        story_of(ensemble, 0, changed)
+
+
+def test_story_command(ensemble, tmp_path):
+    page = tmp_path / "run3.html"
+    result = runner.invoke(app, ["story", str(ensemble), "--run", "3", "--format", "html", "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    assert page.read_text().startswith("<!doctype html>")
+    result = runner.invoke(app, ["story", str(ensemble), "--run", "3"])
+    assert result.exit_code == 0 and result.output.startswith("# Waer: the story of run 3")
+    for args in (["--run", "99"], ["--format", "pdf"]):
+        result = runner.invoke(app, ["story", str(ensemble), *args])
+        assert result.exit_code == 2 and result.output.startswith("error: "), result.output

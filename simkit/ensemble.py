@@ -1,38 +1,45 @@
 """Ensembles: many seeded runs in parallel, written to Parquet as they finish, resumable.
 
 Runs are cut into fixed batches of consecutive indices. Each batch is simulated
-by a worker and written as its own part file (atomically), so an interrupted
+by a worker (`simkit.executor`: this process, a local pool or Dask) and the
+parent writes it as its own part files through the result store
+(`simkit.store`: atomic, locked, never through a link), so an interrupted
 ensemble keeps every finished batch and rerunning the same command does only
 the missing ones. At the end the parts are merged in run order, which makes the
-output identical whatever the number of workers.
+output identical whatever the number of workers or the executor.
+
+`run_batches` is the same machinery for any batched ensemble: `simkit
+forecast` (runs on posterior draws) uses it with its own batch function.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
-import os
-import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from simkit.executor import executor
+from simkit.limits import check_count, check_seed, check_work
 from simkit.manifest import software
 from simkit.model import SERIES
 from simkit.scenario import LoadedScenario, Scenario
 from simkit.single_run import run_seed, runs_table, simulate
+from simkit.store import PARTS, ResultFolder, parquet_writer, write_table
 from simkit.summary import summarize
-from simkit.workers import in_order
 from simkit.yamlio import InputError
 
+if TYPE_CHECKING:
+    from distributed import Client
+
 BATCH_SIZE = 100
-# Imported once in the server, so each worker starts warm (imports take seconds).
-PRELOAD = ["simkit.ensemble"]  # imported once in the fork server (simkit/workers.py)
 
 EVENT_COLUMNS = ("run", "day", "date", "type", "actor", "count", "detail")
 EVENTS_SCHEMA = pa.schema(
@@ -108,14 +115,6 @@ def batches(runs: int, size: int = BATCH_SIZE) -> list[Batch]:
 
 
 # ---------------------------------------------------------------- worker side
-_scenario: Scenario | None = None
-
-
-def _init_worker(scenario: Scenario) -> None:
-    global _scenario
-    _scenario = scenario
-
-
 def simulate_batch(
     scenario: Scenario, batch: Batch, master_seed: int, with_series: bool
 ) -> tuple[pa.Table, pa.Table, pa.Table | None]:
@@ -132,24 +131,30 @@ def simulate_batch(
             part.update({name: record.series[name] for name in SERIES})
             series_parts.append(pa.table(part, schema=SERIES_SCHEMA))
     runs = runs_table(rows)
-    events = (
-        pa.table(dict(zip(EVENT_COLUMNS, zip(*event_rows, strict=True), strict=True)), schema=EVENTS_SCHEMA)
-        if event_rows
-        else EVENTS_SCHEMA.empty_table()
-    )
     series = pa.concat_tables(series_parts) if with_series else None
-    return runs, events, series
+    return runs, event_table(event_rows), series
 
 
-def _write_batch(parts: Path, master_seed: int, with_series: bool, batch: Batch) -> int:
-    runs, events, series = simulate_batch(_scenario, batch, master_seed, with_series)
-    # runs last: its part file marks the batch done
-    for kind, table in (("events", events), ("series", series), ("runs", runs)):
-        if table is not None:
-            tmp = parts / f".{kind}-{batch.name}.tmp"
-            pq.write_table(table, tmp)
-            os.replace(tmp, parts / f"{kind}-{batch.name}.parquet")
-    return batch.stop - batch.start
+def event_table(event_rows: list[tuple]) -> pa.Table:
+    """Event rows (run, day, date, type, actor, count, detail) as an Arrow table of EVENTS_SCHEMA."""
+    if not event_rows:
+        return EVENTS_SCHEMA.empty_table()
+    columns = dict(zip(EVENT_COLUMNS, zip(*event_rows, strict=True), strict=True))
+    return pa.table(columns, schema=EVENTS_SCHEMA)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What every batch of a plain ensemble needs: sent once to each worker."""
+
+    scenario: Scenario
+    master_seed: int
+    series: bool
+
+
+def _simulate(plan: _Plan, batch: Batch) -> dict[str, pa.Table]:
+    runs, events, series = simulate_batch(plan.scenario, batch, plan.master_seed, plan.series)
+    return {"runs": runs, "events": events} | ({"series": series} if series is not None else {})
 
 
 # ---------------------------------------------------------------- parent side
@@ -163,58 +168,142 @@ def run_ensemble(
     progress: Progress | None = None,
     command: str | None = None,
     overwrite: bool = False,
+    *,
+    scheduler: str | Client | None = None,
+    allow_large: bool = False,
 ) -> Ensemble:
     """Run `runs` seeded runs of a loaded scenario; write to `out` (resumable) or keep in memory.
 
-    Run i uses the seed run_seed(seed, i): the result does not depend on `workers`.
-    A folder holding a different ensemble is refused unless `overwrite` is set.
+    Run i uses the seed run_seed(seed, i): the result does not depend on `workers` or `scheduler`.
+
+    Args:
+        scenario: the scenario (with its path, overrides and hash).
+        runs: number of runs.
+        seed: master seed (0 to 2^63-1).
+        workers: local worker processes (1: this process); ignored with `scheduler`.
+        out: result folder (see `simkit.store`); None keeps the result in memory.
+        series: also keep daily series.
+        progress: called with the number of runs just finished (first with those already saved).
+        command: command line for the manifest (default: this process's argv).
+        overwrite: replace a different result of simkit's in `out` (only simkit's files go).
+        scheduler: a Dask scheduler address or `distributed.Client` to run the batches on.
+        allow_large: go past the work-size limit (`simkit.limits.MAX_WORK`).
+
+    Raises:
+        InputError: bad options, or a folder that is not empty, not simkit's or holds other results.
+        WorkerLost: a worker died; finished batches are saved and the same call resumes.
+        TaskFailed: a run raised; finished batches are saved.
     """
-    if runs < 1:
-        raise InputError(f"--runs must be at least 1, found {runs}")
-    if workers < 1:
-        raise InputError(f"--workers must be at least 1, found {workers}")
+    _check(runs, seed, workers, scenario.scenario, allow_large)
+    plan = _Plan(scenario.scenario, seed, series)
+    kinds = ("runs", "events", "series") if series else ("runs", "events")
     if out is None:
-        return _run_in_memory(scenario, runs, seed, series, progress)
-    out = Path(out)
+        return run_batches(None, {}, (), kinds, _simulate, plan, runs, BATCH_SIZE, workers, scheduler,
+                           progress)  # fmt: skip
     manifest = _manifest(scenario, runs, seed, series, command)
-    parts, finished = _prepare(out, manifest, overwrite)
-    if finished:
-        if progress:
-            progress(runs)
-        return load_ensemble(out)
-    todo = [b for b in batches(runs) if not (parts / f"runs-{b.name}.parquet").exists()]
-    done = runs - sum(b.stop - b.start for b in todo)
-    if progress and done:
-        progress(done)
-    write = functools.partial(_write_batch, parts, seed, series)
-    for finished in in_order(write, todo, workers, PRELOAD, _init_worker, (scenario.scenario,)):
-        if progress:
-            progress(finished)
-    _merge(out, parts, batches(runs), series)
-    manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    ensemble = load_ensemble(out)
-    (out / "summary.json").write_text(json.dumps(ensemble.summary, indent=2) + "\n")
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    ensemble.manifest = manifest
-    return ensemble
+    return run_batches(
+        out, manifest, IDENTITY, kinds, _simulate, plan, runs, BATCH_SIZE, workers, scheduler, progress,
+        overwrite, "{out} holds results of a different ensemble ({differences}); choose another --out, "
+        "or add --overwrite to replace them",
+    )  # fmt: skip
 
 
-def _run_in_memory(
-    scenario: LoadedScenario, runs: int, seed: int, series: bool, progress: Progress | None
+def _check(runs: int, seed: int, workers: int, scenario: Scenario, allow_large: bool) -> None:
+    check_count(runs, "--runs")
+    check_count(workers, "--workers")
+    check_seed(seed)
+    check_work(runs, scenario, f"--runs {runs:,}", allow_large)
+
+
+def run_batches(
+    out: str | Path | None,
+    manifest: dict,
+    identity: Sequence[str],
+    kinds: Sequence[str],
+    function: Callable[[Any, Batch], dict[str, pa.Table]],
+    shared: Any,
+    runs: int,
+    batch_size: int,
+    workers: int = 1,
+    scheduler: str | Client | None = None,
+    progress: Progress | None = None,
+    overwrite: bool = False,
+    others: str = "{out} holds other results ({differences}); choose another --out, "
+    "or add --overwrite to replace them",
 ) -> Ensemble:
-    tables = []
-    for batch in batches(runs):
-        tables.append(simulate_batch(scenario.scenario, batch, seed, series))
-        if progress:
-            progress(batch.stop - batch.start)
-    run_df = pa.concat_tables([t[0] for t in tables]).to_pandas()
-    events = pa.concat_tables([t[1] for t in tables]).to_pandas()
-    daily = pa.concat_tables([t[2] for t in tables]).to_pandas() if series else None
-    return Ensemble(run_df, events, daily, summarize(run_df))
+    """Run batches of an ensemble through the executor into the result store (or into memory).
+
+    Args:
+        out: result folder; None keeps the tables in memory.
+        manifest: the folder's manifest (holds `kind` and the `identity` keys).
+        identity: manifest keys that must match for the folder's parts to be resumed.
+        kinds: the tables each batch yields (`runs` first; it marks a batch done, so it is written last).
+        function: module-level `function(shared, batch) -> {kind: table}`, run in the workers.
+        shared: sent once to each worker.
+        runs: number of runs.
+        batch_size: runs per batch (part of the identity: it names the part files).
+        workers: local processes; ignored with `scheduler`.
+        scheduler: Dask scheduler address or client.
+        progress: called with runs finished (first with those already saved, when resuming).
+        overwrite: replace a different result of simkit's in `out`.
+        others: the refusal of a folder holding other results (formatted with `out` and `differences`).
+    """
+    plan = batches(runs, batch_size)
+    if out is None:
+        tables: dict[int, dict[str, pa.Table]] = {}
+        with executor(workers, scheduler) as pool, closing(pool.map(function, plan, shared)) as results:
+            for batch, result in results:
+                tables[batch.start] = result
+                if progress:
+                    progress(batch.stop - batch.start)
+        ordered = [tables[b.start] for b in plan]
+        frames = {k: pa.concat_tables([t[k] for t in ordered]).to_pandas() for k in kinds}
+        return Ensemble(frames["runs"], frames["events"], frames.get("series"), summarize(frames["runs"]))
+    manifest = {**manifest, "batch_size": batch_size, "runs": runs}
+    with ResultFolder(out, manifest, identity, overwrite, others) as folder:
+        previous = folder.previous or {}
+        if previous.get("runs") == runs and "finished" in previous and (folder.out / "runs.parquet").exists():
+            if progress:
+                progress(runs)
+            return load_ensemble(folder.out)
+        folder.start()
+        todo = [b for b in plan if not folder.part("runs", b.start, b.stop).exists()]
+        done = runs - sum(b.stop - b.start for b in todo)
+        if progress and done:
+            progress(done)
+        with executor(workers, scheduler) as pool, closing(pool.map(function, todo, shared)) as results:
+            for batch, result in results:
+                for kind in (*[k for k in kinds if k != "runs"], "runs"):  # runs last: marks the batch done
+                    _write_part(folder, kind, batch, result[kind])
+                if progress:
+                    progress(batch.stop - batch.start)
+        for kind in kinds:
+            _merge(folder, kind, plan)
+        folder.drop_parts()
+        ensemble = load_ensemble(folder.out)
+        folder.write_json("summary.json", ensemble.summary)
+        folder.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        folder.save()
+        ensemble.manifest = folder.manifest
+        return ensemble
+
+
+def _write_part(folder: ResultFolder, kind: str, batch: Batch, table: pa.Table) -> None:
+    write_table(folder.part(kind, batch.start, batch.stop), table)
+
+
+def _merge(folder: ResultFolder, kind: str, plan: list[Batch]) -> None:
+    """Concatenate the part files of `kind` in run order into <kind>.parquet (streamed: memory stays flat)."""
+    first = pq.read_table(folder.part(kind, plan[0].start, plan[0].stop))
+    with parquet_writer(folder.path(f"{kind}.parquet"), first.schema) as writer:
+        writer.write_table(first)
+        for batch in plan[1:]:
+            writer.write_table(pq.read_table(folder.part(kind, batch.start, batch.stop)))
 
 
 def _manifest(scenario: LoadedScenario, runs: int, seed: int, series: bool, command: str | None) -> dict:
     return {
+        "kind": "ensemble",
         "scenario": str(scenario.path),
         "scenario_name": scenario.scenario.name,
         "scenario_hash": scenario.hash,
@@ -228,62 +317,19 @@ def _manifest(scenario: LoadedScenario, runs: int, seed: int, series: bool, comm
     }
 
 
-_IDENTITY = ("scenario_hash", "master_seed", "batch_size", "series")
-
+IDENTITY = ("scenario_hash", "master_seed", "batch_size", "series")
+"""What must match for a folder's finished batches to be part of this ensemble (`runs` may grow)."""
 
 RESULT_FILES = ("runs.parquet", "events.parquet", "series.parquet", "summary.json", "manifest.json")
-
-
-def _prepare(out: Path, manifest: dict, overwrite: bool) -> tuple[Path, bool]:
-    """Make the folder ready and say whether it already holds this very ensemble, finished.
-
-    A folder holding another ensemble's results is refused unless `overwrite`,
-    which removes only simkit's own result files and parts.
-    """
-    parts = out / "parts"
-    previous = out / "manifest.json"
-    if previous.exists():
-        old = json.loads(previous.read_text())
-        if any(old.get(key) != manifest[key] for key in _IDENTITY):
-            if not overwrite:
-                raise InputError(
-                    f"{out} holds results of a different ensemble (scenario, seed or options differ); "
-                    "choose another --out, or add --overwrite to replace them"
-                )
-            shutil.rmtree(parts, ignore_errors=True)
-            for name in RESULT_FILES:
-                (out / name).unlink(missing_ok=True)
-        elif old.get("runs") == manifest["runs"] and "finished" in old and not parts.exists():
-            return parts, True
-    parts.mkdir(parents=True, exist_ok=True)
-    for stale in parts.glob(".*.tmp"):
-        stale.unlink()
-    previous.write_text(json.dumps(manifest, indent=2) + "\n")
-    return parts, False
-
-
-def _merge(out: Path, parts: Path, plan: list[Batch], series: bool) -> None:
-    """Concatenate the part files in run order into runs/events(/series).parquet, then drop the parts."""
-    kinds = ("runs", "events", "series") if series else ("runs", "events")
-    for kind in kinds:
-        tmp = out / f".{kind}.parquet.tmp"
-        writer = None
-        for batch in plan:
-            table = pq.read_table(parts / f"{kind}-{batch.name}.parquet")
-            if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
-            writer.write_table(table)
-        writer.close()
-        os.replace(tmp, out / f"{kind}.parquet")
-    shutil.rmtree(parts)
 
 
 def saved_runs(out: str | Path) -> int:
     """Runs finished and kept in a result folder: all of a merged one, or those in its batch parts."""
     out = Path(out)
-    if not (out / "parts").exists():
-        return pq.read_metadata(out / "runs.parquet").num_rows if (out / "runs.parquet").exists() else 0
-    return sum(pq.read_metadata(part).num_rows for part in (out / "parts").glob("runs-*.parquet"))
+    parts = sorted((out / PARTS).glob("runs-*.parquet")) if (out / PARTS).is_dir() else []
+    if parts:
+        return sum(pq.read_metadata(part).num_rows for part in parts)
+    return pq.read_metadata(out / "runs.parquet").num_rows if (out / "runs.parquet").is_file() else 0
 
 
 def load_ensemble(out: str | Path) -> Ensemble:

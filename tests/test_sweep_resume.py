@@ -93,7 +93,7 @@ def test_folder_of_another_sweep_is_refused_and_left_alone(reference):
 
 def test_folder_with_other_files_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(InputError, match="is not empty and holds no sweep"):
+    with pytest.raises(InputError, match="is not empty and holds no simkit results"):
         run_sweep(Sweep(**spec()), out=tmp_path)
 
 

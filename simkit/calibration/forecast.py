@@ -16,23 +16,22 @@ also spreads the behavioural parameters as the calibration left them:
 * it simulates with the seed `run_seed(master seed, i)`, as `simkit run` does.
 
 The runs table has one column per drawn parameter (its dotted path) and the
-particle index. Execution: batches of consecutive runs in a process pool
-(forkserver, as `simkit.ensemble`), gathered in run order and written once at
-the end. Unlike `simkit run`, results are kept in memory rather than written as
-resumable parts: a forecast is hundreds to a few thousand runs (a minute or
-two), and resuming would need the posterior's identity in the ensemble's folder
-check. Memory grows with the number of runs (north Homs: 20-40 MB per thousand).
+particle index. Execution and storage are `simkit run`'s
+(`simkit.ensemble.run_batches`): batches of consecutive runs on the executor
+(this process, a local pool or Dask), each written as part files as it
+finishes, merged in run order at the end; an interrupted forecast resumes from
+its parts to the same tables. The posterior's hash and the drawn parameters
+are part of the folder's identity, so a folder is never resumed on another
+posterior.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
-import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -40,14 +39,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from simkit.calibration.priors import parameter_value, set_parameters
-from simkit.ensemble import EVENT_COLUMNS, EVENTS_SCHEMA, RESULT_FILES, Batch, Ensemble, batches
+from simkit.ensemble import Batch, Ensemble, _check, event_table, run_batches
 from simkit.manifest import software
 from simkit.scenario import LoadedScenario, Scenario
 from simkit.scenario.paths import check_parameter_path
 from simkit.single_run import run_seed, runs_table, simulate
-from simkit.summary import summarize
-from simkit.workers import in_order
 from simkit.yamlio import InputError
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = [
     "BEHAVIOURAL",
@@ -71,7 +71,6 @@ PARTICLE_STREAM = 0x7061_7274
 """Third word of the particle draw's seed, so it never coincides with a run's own seed sequence."""
 
 BATCH_SIZE = 100
-PRELOAD = ["simkit.calibration.forecast"]  # imported once in the fork server (simkit/workers.py)
 SEED_RULE = "run i uses numpy SeedSequence([master_seed, i]).generate_state(1, uint64)[0] >> 1"
 PARTICLE_RULE = (
     "run i draws particle searchsorted(cumsum(weight), u, 'right') with "
@@ -168,9 +167,12 @@ def draw_particle(cumulative: np.ndarray, master_seed: int, index: int) -> int:
     return min(int(np.searchsorted(cumulative, u, side="right")), len(cumulative) - 1)
 
 
+_CACHE_LIMIT = 256
+
+
 @dataclass(frozen=True)
 class _Plan:
-    """What every batch needs: sent once to each worker."""
+    """What every batch needs: sent once to each worker, with the worker's cache of particle scenarios."""
 
     scenario: Scenario
     drawn: tuple[str, ...]
@@ -178,48 +180,35 @@ class _Plan:
     cumulative: np.ndarray
     master_seed: int
     origin: str
+    cache: dict[int, tuple[Scenario, dict]] = field(default_factory=dict, compare=False, repr=False)
+
+    def scenario_for(self, particle: int) -> tuple[Scenario, dict]:
+        """The target scenario with this particle's values, and the values as applied (whole numbers rounded).
+
+        Particles are often redrawn, so the last `_CACHE_LIMIT` are kept (in each worker's copy of the plan).
+        """
+        cached = self.cache.get(particle)
+        if cached is None:
+            values = dict(zip(self.drawn, self.values[particle].tolist(), strict=True))
+            scenario = set_parameters(self.scenario, values, origin=f"{self.origin}, particle {particle}")
+            cached = scenario, {path: parameter_value(scenario, path) for path in self.drawn}
+            if len(self.cache) >= _CACHE_LIMIT:
+                self.cache.pop(next(iter(self.cache)))
+            self.cache[particle] = cached
+        return cached
 
 
 # ---------------------------------------------------------------- worker side
-_plan: _Plan | None = None
-_scenarios: dict[int, tuple[Scenario, dict]] = {}  # particle -> (scenario, applied values); often redrawn
-_CACHE_LIMIT = 256
-
-
-def _init_worker(plan: _Plan) -> None:
-    global _plan
-    _plan = plan
-    _scenarios.clear()
-
-
-def _scenario_for(particle: int) -> tuple[Scenario, dict]:
-    """The target scenario with this particle's values, and the values as applied (whole numbers rounded)."""
-    cached = _scenarios.get(particle)
-    if cached is None:
-        values = dict(zip(_plan.drawn, _plan.values[particle].tolist(), strict=True))
-        scenario = set_parameters(_plan.scenario, values, origin=f"{_plan.origin}, particle {particle}")
-        cached = scenario, {path: parameter_value(scenario, path) for path in _plan.drawn}
-        if len(_scenarios) >= _CACHE_LIMIT:
-            _scenarios.pop(next(iter(_scenarios)))
-        _scenarios[particle] = cached
-    return cached
-
-
-def _simulate_batch(batch: Batch) -> tuple[pa.Table, pa.Table]:
+def _simulate_batch(plan: _Plan, batch: Batch) -> dict[str, pa.Table]:
     """Runs batch.start .. batch.stop - 1, each on its own particle; their runs and events as Arrow tables."""
     rows, event_rows = [], []
     for index in range(batch.start, batch.stop):
-        particle = draw_particle(_plan.cumulative, _plan.master_seed, index)
-        scenario, applied = _scenario_for(particle)
-        record = simulate(scenario, run_seed(_plan.master_seed, index), index)
+        particle = draw_particle(plan.cumulative, plan.master_seed, index)
+        scenario, applied = plan.scenario_for(particle)
+        record = simulate(scenario, run_seed(plan.master_seed, index), index)
         rows.append({**record.run, "particle": particle, **applied})
         event_rows.extend(record.events)
-    events = (
-        pa.table(dict(zip(EVENT_COLUMNS, zip(*event_rows, strict=True), strict=True)), schema=EVENTS_SCHEMA)
-        if event_rows
-        else EVENTS_SCHEMA.empty_table()
-    )
-    return runs_table(rows), events
+    return {"runs": runs_table(rows), "events": event_table(event_rows)}
 
 
 # ---------------------------------------------------------------- parent side
@@ -263,46 +252,43 @@ def run_forecast(
     overwrite: bool = False,
     parameters: Sequence[str] = BEHAVIOURAL,
     batch_size: int = BATCH_SIZE,
+    scheduler: str | Client | None = None,
+    allow_large: bool = False,
 ) -> Ensemble:
     """Simulate `runs` runs, run i on a particle drawn from the posterior; write to `out` if given.
 
     The result depends on (scenario, posterior, seed, run index) only, not on
-    `workers` or `batch_size`.
+    `workers`, `scheduler` or `batch_size`. Written and resumed as `simkit run`'s
+    ensembles are (`simkit.ensemble.run_batches`).
 
     Args:
         loaded: the target scenario (with any --set overrides; those parameters are not drawn).
         posterior: the calibration's posterior.
         runs: number of runs.
-        seed: master seed (non-negative).
-        workers: local processes.
+        seed: master seed (0 to 2^63-1).
+        workers: local processes; ignored with `scheduler`.
         out: result folder (runs.parquet, events.parquet, summary.json, manifest.json); None keeps
             the result in memory only.
-        progress: called with the number of runs just finished.
+        progress: called with the number of runs just finished (first with those already saved).
         command: the command line, recorded in the manifest.
-        overwrite: replace the results of a different ensemble in `out`.
+        overwrite: replace a different result of simkit's in `out`.
         parameters: the behavioural parameters (dotted paths) that may be drawn.
         batch_size: runs per task.
+        scheduler: a Dask scheduler address or `distributed.Client`.
+        allow_large: go past the work-size limit (`simkit.limits.MAX_WORK`).
 
     Raises:
         InputError: bad options, no behavioural parameter shared by the posterior and the scenario,
             or a folder holding other results.
+        WorkerLost: a worker died; finished batches are saved and the same call resumes.
     """
-    if runs < 1:
-        raise InputError(f"--runs must be at least 1, found {runs}")
-    if workers < 1:
-        raise InputError(f"--workers must be at least 1, found {workers}")
-    if seed < 0:
-        raise InputError(f"--seed must be non-negative, found {seed}")
+    _check(runs, seed, workers, loaded.scenario, allow_large)
     drawn, left = drawn_parameters(posterior, loaded.scenario, parameters, tuple(loaded.overrides))
     if not drawn:
         raise InputError(
             f"{posterior.path}: none of its parameters ({', '.join(posterior.parameters)}) is a behavioural "
             f"parameter of {loaded.scenario.name} that could be drawn ({', '.join(parameters)})"
         )
-    manifest = _manifest(loaded, posterior, drawn, left, runs, seed, command)
-    if out is not None:
-        out = Path(out)
-        _check_folder(out, manifest, overwrite)
     plan = _Plan(
         scenario=loaded.scenario,
         drawn=tuple(drawn),
@@ -311,51 +297,18 @@ def run_forecast(
         master_seed=seed,
         origin=f"posterior draw: {posterior.path.as_posix()}",
     )
-    parts = []
-    todo = batches(runs, batch_size)
-    for table in in_order(_simulate_batch, todo, workers, PRELOAD, _init_worker, (plan,)):
-        parts.append(table)
-        if progress:
-            progress(table[0].num_rows)
-    run_table = pa.concat_tables([p[0] for p in parts])
-    event_table = pa.concat_tables([p[1] for p in parts])
-    run_df = run_table.to_pandas()
-    summary = summarize(run_df)
-    manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    if out is not None:
-        _write(out / "runs.parquet", run_table)
-        _write(out / "events.parquet", event_table)
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    return Ensemble(run_df, event_table.to_pandas(), None, summary, out, manifest)
+    manifest = _manifest(loaded, posterior, drawn, left, runs, seed, command) if out is not None else {}
+    ensemble = run_batches(
+        out, manifest, IDENTITY, ("runs", "events"), _simulate_batch, plan, runs, batch_size, workers,
+        scheduler, progress, overwrite,
+    )  # fmt: skip
+    if out is None:
+        ensemble.manifest = _manifest(loaded, posterior, drawn, left, runs, seed, command)
+    return ensemble
 
 
-_IDENTITY = ("kind", "scenario_hash", "posterior_hash", "drawn_parameters", "master_seed", "runs")
-
-
-def _check_folder(out: Path, manifest: dict, overwrite: bool) -> None:
-    """Refuse a folder that holds other results (a different forecast, or an ensemble) unless `overwrite`."""
-    previous = out / "manifest.json"
-    if previous.exists():
-        try:
-            old = json.loads(previous.read_text())
-        except (OSError, ValueError):
-            old = {}
-        if any(old.get(key) != manifest[key] for key in _IDENTITY):
-            if not overwrite:
-                raise InputError(
-                    f"{out} holds other results (scenario, posterior, seed or runs differ); "
-                    "choose another --out, or add --overwrite to replace them"
-                )
-            for name in RESULT_FILES:
-                (out / name).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
-
-
-def _write(path: Path, table: pa.Table) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+IDENTITY = ("scenario_hash", "posterior_hash", "drawn_parameters", "master_seed", "batch_size")
+"""What must match for a folder's finished batches to be part of this forecast (`runs` may grow)."""
 
 
 def _manifest(

@@ -14,6 +14,7 @@ two months early.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import closing
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -21,12 +22,10 @@ import pyarrow as pa
 
 from simkit.calibration.compare import compare_frames
 from simkit.ensemble import Batch, batches, simulate_batch
-from simkit.workers import in_order
+from simkit.executor import executor
 
 CANDIDATES = 50
 """Heaviest particles scored besides the medians: with an ESS of tens to a hundred, the rest weigh little."""
-
-PRELOAD = ["simkit.calibration.point"]
 
 if TYPE_CHECKING:
     from simkit.calibration.abc import SimulationModel
@@ -48,15 +47,22 @@ def candidate_points(
 
 
 def score_candidates(
-    model: SimulationModel, candidates: pd.DataFrame, runs: int, seed: int, workers: int = 1
+    model: SimulationModel,
+    candidates: pd.DataFrame,
+    runs: int,
+    seed: int,
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """Each candidate's checks passed and distance D, runs i seeded alike at every candidate; best first."""
     names = [c for c in candidates.columns if c not in ("candidate", "weight")]
     scenarios = [model.scenario_at({n: float(row[n]) for n in names}) for _, row in candidates.iterrows()]
     jobs = [(i, batch) for i in range(len(scenarios)) for batch in batches(runs)]
-    tables: dict[int, list] = {i: [] for i in range(len(scenarios))}
-    for i, runs_table, events_table in in_order(_simulate, jobs, workers, PRELOAD, _init, (scenarios, seed)):
-        tables[i].append((runs_table, events_table))
+    found: dict[tuple[int, int], tuple[pa.Table, pa.Table]] = {}
+    with executor(workers, scheduler) as pool, closing(pool.map(_simulate, jobs, (scenarios, seed))) as done:
+        for (i, batch), result in done:
+            found[i, batch.start] = result
+    tables = {i: [found[i, batch.start] for batch in batches(runs)] for i in range(len(scenarios))}
     scored = []
     for i in range(len(scenarios)):
         run_df = pa.concat_tables([t[0] for t in tables[i]]).to_pandas()
@@ -78,16 +84,8 @@ def score_candidates(
     )
 
 
-_scenarios: list[Scenario] = []
-_seed = 0
-
-
-def _init(scenarios: list[Scenario], seed: int) -> None:
-    global _scenarios, _seed
-    _scenarios, _seed = scenarios, seed
-
-
-def _simulate(job: tuple[int, Batch]) -> tuple[int, pa.Table, pa.Table]:
+def _simulate(shared: tuple[list[Scenario], int], job: tuple[int, Batch]) -> tuple[pa.Table, pa.Table]:
+    scenarios, seed = shared
     index, batch = job
-    runs_table, events_table, _ = simulate_batch(_scenarios[index], batch, _seed, False)
-    return index, runs_table, events_table
+    runs_table, events_table, _ = simulate_batch(scenarios[index], batch, seed, False)
+    return runs_table, events_table

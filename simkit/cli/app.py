@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -70,17 +72,61 @@ def main(
 
 
 def user_errors[F: Callable[..., Any]](command: F) -> F:
-    """Turn a user's mistake (bad file, bad option) into its message on stderr and exit 2, no traceback."""
+    """Turn a user's mistake (bad file, bad option) into its message on stderr and exit 2, no traceback.
+
+    Work that could not finish (a worker died, a run raised in a worker: `simkit.executor.ExecutionError`)
+    is one line too, with exit code 1.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from simkit.executor import ExecutionError
+
         try:
             return command(*args, **kwargs)
         except InputError as err:
             print(f"error: {one_line(str(err))}", file=sys.stderr)
             raise typer.Exit(2) from None
+        except ExecutionError as err:
+            print(f"error: {err}", file=sys.stderr)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def keeping_runs(out: Path, runs: int) -> Iterator[None]:
+    """Around an ensemble written to `out`: Ctrl-C or a dead worker end in one line saying what is saved.
+
+    Exit codes: 130 after Ctrl-C, 1 after a worker died or a run failed; rerunning the same command resumes.
+    """
+    from simkit.executor import ExecutionError
+
+    try:
+        yield
+    except KeyboardInterrupt:
+        print(f"interrupted: {_saved(out, runs)}", file=sys.stderr)
+        raise typer.Exit(130) from None
+    except ExecutionError as err:
+        print(f"error: {err}; {_saved(out, runs)}", file=sys.stderr)
+        raise typer.Exit(1) from None
+
+
+def _saved(out: Path, runs: int) -> str:
+    from simkit.ensemble import saved_runs
+
+    try:
+        saved = saved_runs(out)
+    except Exception:  # a half-written folder must not turn the message into a traceback
+        saved = 0
+    return f"{saved:,} of {runs:,} runs are saved in {out}; rerun the same command to resume"
+
+
+def out_folder(out: str | None, default: Path) -> Path:
+    """The --out of a command (its default when not given), checked before anything runs (`simkit.store`)."""
+    from simkit.store import check_out
+
+    return check_out(default if out is None else out)
 
 
 def command_line() -> str:
@@ -106,4 +152,21 @@ PlotsOption = Annotated[
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables; only errors.")]
 OverwriteOption = Annotated[
     bool, typer.Option("--overwrite", help="Replace the results of a different ensemble found in --out.")
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        envvar="DASK_SCHEDULER_ADDRESS",
+        show_envvar=True,
+        help="Dask scheduler address, e.g. [bold]tcp://10.0.0.5:8786[/]: run on that cluster instead of "
+        "--workers local processes. Results are the same.",
+    ),
+]
+AllowLargeOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-large",
+        help="Run a job over simkit's work-size limit (runs x days x households above 10^12) deliberately.",
+    ),
 ]

@@ -10,11 +10,15 @@ import typer
 
 from simkit.cli.app import (
     SET_HELP,
+    AllowLargeOption,
     OverwriteOption,
     PlotsOption,
     QuietOption,
+    SchedulerOption,
     app,
     command_line,
+    keeping_runs,
+    out_folder,
     parse_overrides,
     user_errors,
 )
@@ -37,7 +41,7 @@ def compare(
     ],
     runs: Annotated[int, typer.Option("--runs", "-n", help="Number of stochastic runs.")] = 1000,
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--out", "-o", help="Result folder (default: results/<scenario file name>-vs-<case>)."),
     ] = None,
     seed: Annotated[
@@ -66,6 +70,8 @@ def compare(
     plots: PlotsOption = True,
     quiet: QuietOption = False,
     overwrite: OverwriteOption = False,
+    scheduler: SchedulerOption = None,
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """Compare simulated runs with a documented trajectory, event by event, and score the fit.
 
@@ -80,8 +86,6 @@ def compare(
     With --posterior, run i draws its parameters from a calibration's posterior
     (as `simkit forecast`), so the intervals carry the parameters' uncertainty.
     """
-    import json
-
     from simkit.calibration.compare import compare_frames
     from simkit.calibration.summary_stats import Targets
     from simkit.calibration.trajectory import load_trajectory
@@ -89,50 +93,56 @@ def compare(
     from simkit.manifest import scenario_label
     from simkit.report import progress_bar
     from simkit.scenario import load_scenario
+    from simkit.store import claim, record, write_bytes, write_json
     from simkit.yamlio import InputError
 
     loaded = load_scenario(scenario, parse_overrides(set_))
     trajectory = load_trajectory(against)
     targets = Targets.build(trajectory, loaded.scenario)  # refuses a mismatched pair before running
-    out = out or Path("results") / f"{scenario.stem}-vs-{trajectory.case}"
-    command = command_line()
     if all_parameters and posterior is None:
         raise InputError("--all-parameters needs --posterior")
-    with progress_bar(runs, loaded.scenario.name, enabled=not quiet) as advance:
-        if posterior is None:
-            ensemble = run_ensemble(
-                loaded, runs, seed, workers, out, progress=advance, command=command, overwrite=overwrite
-            )
-        else:
-            from simkit.calibration.forecast import BEHAVIOURAL, load_posterior, run_forecast
+    out = out_folder(out, Path("results") / f"{scenario.stem}-vs-{trajectory.case}")
+    command = command_line()
+    options = {"scheduler": scheduler or None, "allow_large": allow_large}
+    with claim(out):  # one writer from the first run to the last table
+        with keeping_runs(out, runs), progress_bar(runs, loaded.scenario.name, enabled=not quiet) as advance:
+            if posterior is None:
+                ensemble = run_ensemble(
+                    loaded, runs, seed, workers, out, progress=advance, command=command, overwrite=overwrite,
+                    **options,
+                )  # fmt: skip
+            else:
+                from simkit.calibration.forecast import BEHAVIOURAL, load_posterior, run_forecast
 
-            particles = load_posterior(posterior)
-            ensemble = run_forecast(
-                loaded,
-                particles,
-                runs,
-                seed,
-                workers,
-                out,
-                progress=advance,
-                command=command,
-                parameters=particles.parameters if all_parameters else BEHAVIOURAL,
-                overwrite=overwrite,
-            )
-    result = compare_frames(targets, ensemble.runs, ensemble.events)
-    (out / "comparison.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
-    result.events.to_csv(out / "compare_events.csv", index=False)
-    result.quantities.to_csv(out / "compare_quantities.csv", index=False)
-    written = ["comparison.json", "compare_events.csv", "compare_quantities.csv"]
-    if plots:
-        from simkit.calibration.figures import write_compare_figures
+                particles = load_posterior(posterior)
+                ensemble = run_forecast(
+                    loaded,
+                    particles,
+                    runs,
+                    seed,
+                    workers,
+                    out,
+                    progress=advance,
+                    command=command,
+                    parameters=particles.parameters if all_parameters else BEHAVIOURAL,
+                    overwrite=overwrite,
+                    **options,
+                )
+        result = compare_frames(targets, ensemble.runs, ensemble.events)
+        write_json(out / "comparison.json", result.to_json())
+        write_bytes(out / "compare_events.csv", result.events.to_csv(index=False).encode())
+        write_bytes(out / "compare_quantities.csv", result.quantities.to_csv(index=False).encode())
+        written = ["comparison.json", "compare_events.csv", "compare_quantities.csv"]
+        if plots:
+            from simkit.calibration.figures import write_compare_figures
 
-        written += [
-            p.name
-            for p in write_compare_figures(
-                result, targets, ensemble.runs, ensemble.events, out, scenario_label(ensemble.manifest)
-            )
-        ]
+            written += [
+                p.name
+                for p in write_compare_figures(
+                    result, targets, ensemble.runs, ensemble.events, out, scenario_label(ensemble.manifest)
+                )
+            ]
+        record(out, written)
     if not quiet:
         print_comparison(
             result,

@@ -10,11 +10,15 @@ import typer
 
 from simkit.cli.app import (
     SET_HELP,
+    AllowLargeOption,
     OverwriteOption,
     PlotsOption,
     QuietOption,
+    SchedulerOption,
     app,
     command_line,
+    keeping_runs,
+    out_folder,
     parse_overrides,
     user_errors,
 )
@@ -44,7 +48,7 @@ def forecast(
     ] = 1,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes.")] = 1,
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--out", "-o", help="Result folder (default: results/<scenario file name>_forecast)."),
     ] = None,
     set_: Annotated[
@@ -61,6 +65,8 @@ def forecast(
     plots: PlotsOption = True,
     overwrite: OverwriteOption = False,
     quiet: QuietOption = False,
+    scheduler: SchedulerOption = None,
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """Forecast with parameter uncertainty: run i draws one posterior particle by its weight.
 
@@ -71,34 +77,41 @@ def forecast(
     Reports the same outcome shares and attribute quantiles as `simkit run`,
     plus the drawn parameters. Writes runs.parquet (one row per run, with the
     particle and the drawn values), events.parquet, summary.json, manifest.json
-    and figures. The result does not depend on --workers.
+    and figures. The result does not depend on --workers or --scheduler; an
+    interrupted forecast resumes, like `simkit run`, when the same command is run again.
     """
     from simkit.calibration.forecast import BEHAVIOURAL, load_posterior, run_forecast
     from simkit.report import print_summary, progress_bar
     from simkit.scenario import load_scenario
+    from simkit.store import claim, record
 
     loaded = load_scenario(scenario, parse_overrides(set_))
     particles = load_posterior(posterior)
-    out = out or Path("results") / f"{scenario.stem}_forecast"
+    out = out_folder(out, Path("results") / f"{scenario.stem}_forecast")
     command = command_line()
-    with progress_bar(runs, f"{loaded.scenario.name} (posterior draws)", enabled=not quiet) as advance:
-        ensemble = run_forecast(
-            loaded,
-            particles,
-            runs,
-            seed,
-            workers,
-            out,
-            progress=advance,
-            command=command,
-            overwrite=overwrite,
-            parameters=particles.parameters if all_parameters else BEHAVIOURAL,
-        )
-    figures = []
-    if plots:
-        from simkit.plots import write_figures
+    label = f"{loaded.scenario.name} (posterior draws)"
+    with claim(out):  # one writer from the first run to the last figure
+        with keeping_runs(out, runs), progress_bar(runs, label, enabled=not quiet) as advance:
+            ensemble = run_forecast(
+                loaded,
+                particles,
+                runs,
+                seed,
+                workers,
+                out,
+                progress=advance,
+                command=command,
+                overwrite=overwrite,
+                parameters=particles.parameters if all_parameters else BEHAVIOURAL,
+                scheduler=scheduler or None,
+                allow_large=allow_large,
+            )
+        figures = []
+        if plots:
+            from simkit.plots import write_figures
 
-        figures = write_figures(ensemble, out)
+            figures = write_figures(ensemble, out)
+            record(out, [f.name for f in figures])
     if quiet:
         return
     from simkit.manifest import scenario_label

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,11 +9,15 @@ import typer
 
 from simkit.cli.app import (
     SET_HELP,
+    AllowLargeOption,
     OverwriteOption,
     PlotsOption,
     QuietOption,
+    SchedulerOption,
     app,
     command_line,
+    keeping_runs,
+    out_folder,
     parse_overrides,
     user_errors,
 )
@@ -32,7 +35,7 @@ def run(
     ] = 1,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes.")] = 1,
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--out", "-o", help="Result folder (default: results/<scenario file name without .yaml>)."
         ),
@@ -44,36 +47,38 @@ def run(
     plots: PlotsOption = True,
     quiet: QuietOption = False,
     overwrite: OverwriteOption = False,
+    scheduler: SchedulerOption = None,
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """Run an ensemble and report outcome shares (95% CIs) and attribute quantiles.
 
     Writes runs.parquet (one row per run), events.parquet (dated event log),
     summary.json, manifest.json (scenario hash, seed, versions, command) and
     figures to the result folder. Rerunning the same command resumes an
-    interrupted ensemble; the results do not depend on --workers.
+    interrupted ensemble (also after a worker died); the results do not depend
+    on --workers or --scheduler. Only simkit's own files in the folder are ever
+    replaced (README: Results).
     """
-    from simkit.ensemble import run_ensemble, saved_runs
+    from simkit.ensemble import run_ensemble
     from simkit.report import print_summary, progress_bar
     from simkit.scenario import load_scenario
+    from simkit.store import claim, record
 
     loaded = load_scenario(scenario, parse_overrides(set_))
-    out = out or Path("results") / scenario.stem
+    out = out_folder(out, Path("results") / scenario.stem)
     command = command_line()
-    try:
-        with progress_bar(runs, f"{loaded.scenario.name}", enabled=not quiet) as advance:
+    with claim(out):  # one writer from the first run to the last figure
+        with keeping_runs(out, runs), progress_bar(runs, loaded.scenario.name, enabled=not quiet) as advance:
             ensemble = run_ensemble(
-                loaded, runs, seed, workers, out, series, advance, command, overwrite=overwrite
-            )
-    except KeyboardInterrupt:
-        saved = saved_runs(out)
-        print(f"interrupted: {saved} of {runs} runs are saved in {out}; rerun the same command to resume",
-              file=sys.stderr)  # fmt: skip
-        raise typer.Exit(130) from None
-    figures = []
-    if plots:
-        from simkit.plots import write_figures
+                loaded, runs, seed, workers, out, series, advance, command, overwrite=overwrite,
+                scheduler=scheduler or None, allow_large=allow_large,
+            )  # fmt: skip
+        figures = []
+        if plots:
+            from simkit.plots import write_figures
 
-        figures = write_figures(ensemble, out)
+            figures = write_figures(ensemble, out)
+            record(out, [f.name for f in figures])
     if not quiet:
         from simkit.manifest import scenario_label
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from simkit.cli.app import app, command_line, user_errors
+from simkit.cli.app import AllowLargeOption, SchedulerOption, app, command_line, out_folder, user_errors
 
 SHOWN_POINTS = 20
 
@@ -24,23 +24,16 @@ def sweep(
         int, typer.Option("--workers", "-w", help="Local worker processes (ignored with --scheduler).")
     ] = 1,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Result folder \\[default: results/<sweep name>].")
+        str | None, typer.Option("--out", "-o", help="Result folder \\[default: results/<sweep name>].")
     ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler",
-            envvar="DASK_SCHEDULER_ADDRESS",
-            show_envvar=True,
-            help="Dask scheduler address, e.g. [bold]tcp://10.0.0.5:8786[/]: run the tasks on that cluster.",
-        ),
-    ] = None,
+    scheduler: SchedulerOption = None,
     plots: Annotated[
         bool, typer.Option("--plots/--no-plots", help="Write heat maps (2-parameter grids).")
     ] = True,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or table; only errors.")
     ] = False,
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """Run every design point of a sweep spec, replicates times, and summarize each point.
 
@@ -54,38 +47,39 @@ def sweep(
     resumes and runs only what is missing. Results do not depend on --workers
     or on --scheduler. See docs/sweeps.md.
     """
-    from simkit.sweep.executor import WorkerLost
+    from simkit.store import claim, inside, record
     from simkit.sweep.progress import sweep_progress
-    from simkit.sweep.runner import SweepInterrupted, run_sweep
+    from simkit.sweep.runner import SweepInterrupted, check_size, run_sweep
     from simkit.sweep.spec import load_sweep, point_count, prepare
 
     loaded = load_sweep(spec)
     prepared = prepare(loaded, spec)
-    out = out or Path("results") / loaded.label
+    check_size(prepared, allow_large)
+    out = out_folder(out, inside("results", loaded.label, "the sweep's name"))
     total = point_count(prepared) * loaded.replicates
     command = command_line()
-    try:
-        with sweep_progress(total, loaded.label, enabled=not quiet) as advance:
-            result = run_sweep(
-                spec, out, workers=workers, scheduler=scheduler or None, progress=advance, command=command
-            )
-    except SweepInterrupted as err:
-        print(str(err), file=sys.stderr)
-        raise typer.Exit(130) from None
-    except KeyboardInterrupt:  # before any run started (loading, drawing points): nothing to keep
-        print("interrupted before any run started", file=sys.stderr)
-        raise typer.Exit(130) from None
-    except WorkerLost as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise typer.Exit(1) from None
-    written = ["points.parquet", "runs.parquet", "summary.parquet", "manifest.json"]
-    if plots and result.manifest["design"]["type"] == "grid" and len(result.parameters) == 2:
-        import matplotlib
+    with claim(out):  # one writer from the first run to the heat maps
+        try:
+            with sweep_progress(total, loaded.label, enabled=not quiet) as advance:
+                result = run_sweep(
+                    spec, out, workers=workers, scheduler=scheduler or None, progress=advance,
+                    command=command, allow_large=allow_large,
+                )  # fmt: skip
+        except SweepInterrupted as err:
+            print(str(err), file=sys.stderr)
+            raise typer.Exit(130) from None
+        except KeyboardInterrupt:  # before any run started (loading, drawing points): nothing to keep
+            print("interrupted before any run started", file=sys.stderr)
+            raise typer.Exit(130) from None
+        written = ["points.parquet", "runs.parquet", "summary.parquet", "manifest.json"]
+        if plots and result.manifest["design"]["type"] == "grid" and len(result.parameters) == 2:
+            import matplotlib
 
-        matplotlib.use("Agg")  # files only: no window, no display needed
-        from simkit.sweep.figures import plot_heatmaps, save
+            matplotlib.use("Agg")  # files only: no window, no display needed
+            from simkit.sweep.figures import plot_heatmaps, save
 
-        written.append(save(plot_heatmaps(result.summary), out / "heatmaps.png").name)
+            written.append(save(plot_heatmaps(result.summary), out / "heatmaps.png").name)
+            record(out, written[-1:])
     if not quiet:
         _print_points(result)
         typer.echo(f"wrote {out}/: " + ", ".join(written))

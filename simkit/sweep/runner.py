@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -29,12 +28,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from simkit.executor import ExecutionError, open_executor
+from simkit.limits import check_work
 from simkit.manifest import software
+from simkit.store import ResultFolder, parquet_writer, write_table
 from simkit.sweep.design import make_points
-from simkit.sweep.executor import WorkerLost, open_executor
 from simkit.sweep.spec import PreparedSweep, Sweep, as_mapping, identity, load_sweep, point_count, prepare
 from simkit.sweep.summary import output_columns, summarize_points
-from simkit.sweep.task import SEED_RULES, Model, Task, model_name, simkit_model
+from simkit.sweep.task import SEED_RULES, Model, Task, model_name, run_shared, simkit_model
 from simkit.yamlio import InputError
 
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ def run_sweep(
     progress: Progress | None = None,
     command: str | None = None,
     model: Model | None = None,
+    *,
+    allow_large: bool = False,
 ) -> SweepResult:
     """Run (or resume, or just read back) a sweep and return its tables.
 
@@ -96,59 +99,91 @@ def run_sweep(
         command: Command line to record in the manifest (default: this process's argv).
         model: Model hook (default: the siege model); must be a module-level function so it can be
             sent to worker processes. See `simkit.sweep.task.Model`.
+        allow_large: go past the work-size limit (`simkit.limits.MAX_WORK`).
 
     Raises:
-        InputError: a bad spec, or `out` holds something else.
+        InputError: a bad spec, a sweep over the work-size limit, or `out` holds something else.
         SweepInterrupted: Ctrl-C; finished tasks are saved.
         WorkerLost: a worker process died; finished tasks are saved.
+        TaskFailed: a run raised in a worker; finished tasks are saved.
     """
     source = None
     if isinstance(sweep, (str, Path)):
         source = Path(sweep)
         sweep = load_sweep(source)
     prepared = prepare(sweep, source)
+    check_size(prepared, allow_large)
     model = model or simkit_model
     out = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="simkit-sweep-"))
     manifest = _manifest(prepared, model, source, command)
-    parts, finished = _prepare_folder(out, manifest)
-    total = manifest["runs"]
-    if finished:
-        if progress:
-            progress(total)
-        return load_sweep_result(out)
-    points = _points(out, prepared)
-    plan = list(tasks(points, prepared))
-    todo = [task for task in plan if not (parts / f"runs-{task.name}.parquet").exists()]
-    done = total - sum(task.runs for task in todo)
-    if progress:
-        progress(done)
-    executor = open_executor(workers, scheduler)
-    session = {
-        "executor": executor.description,
-        "slots": executor.slots,
-        "tasks": 0,
-        "runs": 0,
-        "task_seconds": 0.0,
-    }
-    began = time.perf_counter()
-    try:
-        for task, result in executor.run(prepared.base.scenario, model, todo):
-            _write_part(parts, task, result.table)
-            done += task.runs
-            session["tasks"] += 1
-            session["runs"] += task.runs
-            session["task_seconds"] += result.seconds
+    with ResultFolder(out, manifest, ("identity",), others=_another_sweep) as folder:
+        previous = folder.previous or {}
+        total = manifest["runs"]
+        if "finished" in previous and (out / "runs.parquet").exists() and (out / "summary.parquet").exists():
+            folder.drop_parts()
             if progress:
-                progress(task.runs)
-    except KeyboardInterrupt:
-        raise SweepInterrupted(_saved("interrupted", done, total, out)) from None
-    except WorkerLost as err:
-        raise WorkerLost(_saved(str(err), done, total, out)) from None
-    finally:
-        executor.close()
-    session["wall_seconds"] = time.perf_counter() - began
-    _finish(out, parts, plan, points, manifest, session)
+                progress(total)
+            return load_sweep_result(out)
+        folder.start()
+        points = _points(folder, prepared)
+        plan = list(tasks(points, prepared))
+        todo = [task for task in plan if not _part(folder, task).exists()]
+        done = total - sum(task.runs for task in todo)
+        if progress:
+            progress(done)
+        executor = open_executor(workers, scheduler)
+        session = {
+            "executor": executor.description,
+            "slots": executor.slots,
+            "tasks": 0,
+            "runs": 0,
+            "task_seconds": 0.0,
+        }
+        began = time.perf_counter()
+        try:
+            with closing(executor.map(run_shared, todo, (prepared.base.scenario, model))) as results:
+                for task, result in results:
+                    write_table(_part(folder, task), result.table)
+                    done += task.runs
+                    session["tasks"] += 1
+                    session["runs"] += task.runs
+                    session["task_seconds"] += result.seconds
+                    if progress:
+                        progress(task.runs)
+        except KeyboardInterrupt:
+            raise SweepInterrupted(_saved("interrupted", done, total, out)) from None
+        except ExecutionError as err:
+            raise type(err)(_saved(str(err), done, total, out)) from None
+        finally:
+            executor.close()
+        session["wall_seconds"] = time.perf_counter() - began
+        _finish(folder, plan, points, session)
     return load_sweep_result(out)
+
+
+def check_size(prepared: PreparedSweep, allow_large: bool = False) -> None:
+    """Refuse a sweep whose points x replicates exceed the work-size limit (`simkit.limits`).
+
+    Raises:
+        InputError: one line naming the design size, the limit and --allow-large.
+    """
+    points = point_count(prepared)
+    runs = points * prepared.sweep.replicates
+    what = f"the sweep ({points:,} points x {prepared.sweep.replicates:,} replicates)"
+    check_work(runs, prepared.base.scenario, what, allow_large)
+
+
+def _another_sweep(out: Path, previous: dict, manifest: dict) -> str:
+    if previous.get("kind") != "sweep":
+        return f"{out} holds results that are not a sweep; choose another --out"
+    return (
+        f"{out} holds another sweep ({_differences(previous.get('identity') or {}, manifest['identity'])}); "
+        "choose another --out or delete that folder"
+    )
+
+
+def _part(folder: ResultFolder, task: Task):
+    return folder.part("runs", task.start, task.stop, width=9)
 
 
 def _saved(what: str, done: int, total: int, out: Path) -> str:
@@ -200,34 +235,6 @@ def _manifest(prepared: PreparedSweep, model: Model, source: Path | None, comman
     }
 
 
-def _prepare_folder(out: Path, manifest: dict) -> tuple[Path, bool]:
-    """Make `out` ready and say whether it already holds this very sweep, finished.
-
-    A folder holding anything else (another sweep, an ensemble, unrelated files) is refused.
-    """
-    parts = out / "parts"
-    previous = out / "manifest.json"
-    if previous.exists():
-        old = json.loads(previous.read_text())
-        if old.get("kind") != "sweep":
-            raise InputError(f"{out} holds results that are not a sweep; choose another --out")
-        if old.get("identity") != manifest["identity"]:
-            differences = _differences(old["identity"], manifest["identity"])
-            raise InputError(
-                f"{out} holds another sweep ({differences}); choose another --out or delete that folder"
-            )
-        if "finished" in old and (out / "runs.parquet").exists() and (out / "summary.parquet").exists():
-            shutil.rmtree(parts, ignore_errors=True)
-            return parts, True
-    elif out.exists() and any(out.iterdir()):
-        raise InputError(f"{out} is not empty and holds no sweep; choose another --out")
-    parts.mkdir(parents=True, exist_ok=True)
-    for stale in parts.glob(".*.tmp"):
-        stale.unlink()
-    _write_json(previous, manifest)
-    return parts, False
-
-
 def _differences(old: dict, new: dict) -> str:
     keys = [key for key in new if old.get(key) != new.get(key)]
     return "differs in " + ", ".join(
@@ -240,38 +247,20 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _points(out: Path, prepared: PreparedSweep) -> pd.DataFrame:
+def _points(folder: ResultFolder, prepared: PreparedSweep) -> pd.DataFrame:
     """The design points: read back when resuming (they are the record), else drawn and written first."""
-    path = out / "points.parquet"
+    path = folder.path("points.parquet")
     if path.exists():
         return pd.read_parquet(path)
     points = make_points(prepared)
-    _write_table(pa.Table.from_pandas(points, preserve_index=False), path)
+    write_table(path, pa.Table.from_pandas(points, preserve_index=False))
     return points
 
 
-def _write_part(parts: Path, task: Task, table: pa.Table) -> None:
-    _write_table(table, parts / f"runs-{task.name}.parquet")
-
-
-def _write_table(table: pa.Table, path: Path) -> None:
-    """Write atomically: a reader (or a resume) sees the whole file or none of it."""
-    tmp = path.parent / f".{path.name}.tmp"
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.parent / f".{path.name}.tmp"
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
-
-
-def _finish(
-    out: Path, parts: Path, plan: list[Task], points: pd.DataFrame, manifest: dict, session: dict
-) -> None:
+def _finish(folder: ResultFolder, plan: list[Task], points: pd.DataFrame, session: dict) -> None:
     """Merge parts into runs.parquet and summarize per point, streaming (memory does not grow with runs)."""
-    classes_seen = _merge(out, parts, plan)
+    out, manifest = folder.out, folder.manifest
+    classes_seen = _merge(folder, plan)
     schema = pq.read_schema(out / "runs.parquet")
     classes, flags, attributes = output_columns(schema, classes_seen)
     needed = ["point"] + (["outcome"] if classes else []) + flags + attributes
@@ -290,42 +279,36 @@ def _finish(
     summary = points.merge(
         pd.concat(pieces, ignore_index=True), on="point", how="left", validate="one_to_one"
     )
-    _write_table(pa.Table.from_pandas(summary, preserve_index=False), out / "summary.parquet")
+    folder.write_table("summary.parquet", pa.Table.from_pandas(summary, preserve_index=False))
     manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     manifest["last_session"] = session
-    _write_json(out / "manifest.json", manifest)
-    shutil.rmtree(parts)
+    folder.save()
+    folder.drop_parts()
 
 
 ROW_GROUP = 65_536
 """Rows per row group of runs.parquet: parts are small, so they are gathered before writing."""
 
 
-def _merge(out: Path, parts: Path, plan: list[Task]) -> set[str]:
+def _merge(folder: ResultFolder, plan: list[Task]) -> set[str]:
     """Concatenate the parts in run order into runs.parquet; return the outcome classes seen."""
-    tmp = out / ".runs.parquet.tmp"
-    writer, seen, buffered = None, set(), []
+    seen, buffered = set(), []
+    first = pq.read_table(_part(folder, plan[0]))
+    with parquet_writer(folder.path("runs.parquet"), first.schema) as writer:
 
-    def flush() -> None:
-        if buffered:
-            writer.write_table(pa.concat_tables(buffered))
-            buffered.clear()
+        def flush() -> None:
+            if buffered:
+                writer.write_table(pa.concat_tables(buffered))
+                buffered.clear()
 
-    try:
         for task in plan:
-            table = pq.read_table(parts / f"runs-{task.name}.parquet")
-            if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
+            table = first if task is plan[0] else pq.read_table(_part(folder, task))
             buffered.append(table.select(writer.schema.names).cast(writer.schema))
             if "outcome" in table.column_names:
                 seen.update(pc.unique(table["outcome"]).to_pylist())
             if sum(len(t) for t in buffered) >= ROW_GROUP:
                 flush()
         flush()
-    finally:
-        if writer is not None:
-            writer.close()
-    os.replace(tmp, out / "runs.parquet")
     return {str(value) for value in seen}
 
 

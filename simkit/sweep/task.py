@@ -129,3 +129,9 @@ def run_task(base: Scenario, task: Task, model: Model = simkit_model) -> TaskRes
             raise ValueError(f"model {model_name(model)} returned reserved column(s) {clash}")
         rows.append({"point": point, "replicate": replicate, "run": index, "seed": seed, **outputs})
     return TaskResult(pa.Table.from_pylist(rows), time.perf_counter() - began)
+
+
+def run_shared(shared: tuple[Scenario, Model], task: Task) -> TaskResult:
+    """`run_task` in the executor's form: (base scenario, model) are sent once per worker."""
+    base, model = shared
+    return run_task(base, task, model)

@@ -248,7 +248,8 @@ class DaskExecutor:
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
-        scattered = self.client.scatter(shared, broadcast=True, hash=False)
+        # in a list, so a tuple or dict travels as one object, not element by element
+        scattered = self.client.scatter([shared], broadcast=True, hash=False)[0]
         pending: dict[Any, T] = {}
         todo = iter(items)
         window = TASKS_PER_SLOT * max(self.slots, sum(self.client.nthreads().values()))

@@ -30,6 +30,14 @@ Outputs in the result folder: `abc.db` (pyabc history, SQLite), `posterior.parqu
 (weighted quantiles per parameter, prior and reason), `generations.csv` (epsilon,
 simulations, acceptance rate, wall time per generation), `marginals.png`,
 `<scenario>_calibrated.yaml` and `manifest.json` (command, seeds, versions, timings).
+The folder is a result store folder (`simkit.store`): its manifest is written
+first, `generations.csv` after every generation; an interrupted calibration
+(Ctrl-C, a killed process) is resumed from `abc.db` by the same command, from
+the last finished generation (pyabc's `ABCSMC.load`). A resumed calibration
+continues the same ABC-SMC, but not with the same random draws as an
+uninterrupted one (numpy's global generator is reseeded at the resume, and the
+adaptive distance is refitted on the last population), so it is a valid
+posterior, not a bit-identical one.
 The calibrated scenario is, by default, the candidate (the medians or one of the
 heaviest particles) whose ensemble best passes the posterior predictive check, then
 has the lowest distance D (`point`, `simkit.calibration.point`; the scores are in
@@ -39,9 +47,11 @@ has the lowest distance D (`point`, `simkit.calibration.point`; the scores are i
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -49,13 +59,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from simkit.calibration.priors import PriorFile, parameter_value
 from simkit.calibration.summary_stats import Targets, observed_statistics, summary_statistics
 from simkit.calibration.trajectory import Trajectory
+from simkit.limits import check_count, check_seed, check_work
 from simkit.manifest import software
 from simkit.model import SiegeModel
 from simkit.scenario import LoadedScenario, Scenario, dump_scenario, with_overrides
+from simkit.store import ResultFolder, write_bytes
 from simkit.yamlio import InputError
 
 __all__ = ["CalibrationResult", "Generation", "SimulationModel", "calibrate", "weighted_quantile"]
@@ -77,12 +90,15 @@ class SimulationModel:
         targets: the trajectory matched to the scenario.
         whole: dotted paths of whole-number parameters (rounded before use).
         logged: dotted paths sampled on log10 scale (pyabc's values are their logarithms).
+        parent: pid of the process that runs the calibration; a sampler's worker process (another
+            pid) binds itself to its parent's life on its first simulation (no orphans after a kill).
     """
 
     scenario: Scenario
     targets: Targets
     whole: frozenset[str]
     logged: frozenset[str] = frozenset()
+    parent: int = 0
 
     def values(self, sampled: Mapping[str, float]) -> dict[str, float]:
         """Parameter values for what pyabc sampled (log scale undone)."""
@@ -95,11 +111,25 @@ class SimulationModel:
 
     def __call__(self, parameters: Mapping[str, float]) -> dict[str, float]:
         """Simulate one run at these sampled parameters and return its summary statistics."""
+        if self.parent and os.getpid() != self.parent:
+            _bind_worker()
         scenario = self.scenario_at(self.values(parameters))
         seed = int(np.random.randint(0, 2**62))  # pyabc seeds numpy in each worker
         model = SiegeModel(scenario, rng=seed)
         outcome = model.run()
         return summary_statistics(self.targets, model.events.rows, outcome.as_row())
+
+
+_bound: set[int] = set()
+
+
+def _bind_worker() -> None:
+    """In a pyabc sampler's worker process: die with the parent (once per process)."""
+    if os.getpid() not in _bound:
+        from simkit._forkserver_quiet import die_with_parent
+
+        die_with_parent()
+        _bound.add(os.getpid())
 
 
 @dataclass(frozen=True)
@@ -156,6 +186,7 @@ def calibrate(
     priors_path: str | Path | None = None,
     point: str = "best",
     point_runs: int = 200,
+    allow_large: bool = False,
 ) -> CalibrationResult:
     """Run ABC-SMC until the simulation budget, `max_generations` or `min_acceptance_rate` stops it.
 
@@ -165,7 +196,8 @@ def calibrate(
         priors: the parameters to fit (checked against the scenario).
         budget: most simulations to spend (the prior sample that calibrates the
             adaptive distance counts too).
-        out: result folder (created; refused if it already holds a calibration).
+        out: result folder (created; an interrupted calibration of the same inputs there is resumed,
+            a finished one or one of other inputs is refused).
         population: particles per generation.
         workers: local processes (ignored with `scheduler`).
         scheduler: address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786.
@@ -179,62 +211,166 @@ def calibrate(
         point: which posterior point becomes the calibrated scenario: "best" (best check, then lowest
             D, of `point_runs`-run ensembles of the medians and the heaviest particles) or "median".
         point_runs: runs per candidate ensemble for `point="best"`.
+        allow_large: go past the work-size limit (`simkit.limits.MAX_WORK`) for the budget.
 
     Raises:
         InputError: bad options, an unusable folder, or an unreachable scheduler.
     """
     import pyabc
 
+    check_seed(seed)
+    check_count(workers, "--workers")
+    if population < 10:
+        raise InputError(f"--population must be at least 10, found {population}")
     if budget < 2 * population:
         raise InputError(
             f"--budget {budget} is too small for population {population}: at least {2 * population}"
         )
-    if population < 10:
-        raise InputError(f"--population must be at least 10, found {population}")
-    if workers < 1:
-        raise InputError(f"--workers must be at least 1, found {workers}")
+    check_work(budget + (point_runs * 51 if point == "best" else 0), loaded.scenario, f"--budget {budget:,}",
+               allow_large)  # fmt: skip
     if point not in POINTS:
         raise InputError(f"--point must be one of {', '.join(POINTS)}, found {point!r}")
     if point_runs < 10:
         raise InputError(f"--point-runs must be at least 10, found {point_runs}")
-    out = Path(out)
-    db = out / "abc.db"
-    if db.exists():
-        raise InputError(
-            f"{out} already holds a calibration (abc.db); choose another --out or delete that folder"
-        )
-    out.mkdir(parents=True, exist_ok=True)
 
     scenario = loaded.scenario
     targets = Targets.build(trajectory, scenario)
     whole = frozenset(p.path for p in priors.priors if _is_whole(parameter_value(scenario, p.path)))
     logged = frozenset(p.path for p in priors.priors if p.log_scale)
-    model = SimulationModel(scenario, targets, whole, logged)
+    model = SimulationModel(scenario, targets, whole, logged, os.getpid())
     prior = pyabc.Distribution(**{p.name: p.pyabc_rv() for p in priors.priors})
     distance = pyabc.AdaptivePNormDistance(
         p=1,
         scale_function=pyabc.distance.mean_absolute_deviation,
         max_scale_weight_ratio=MAX_SCALE_WEIGHT_RATIO,
     )
+    manifest = {
+        "kind": "calibration",
+        **software(command),
+        "scenario": str(loaded.path),
+        "scenario_hash": loaded.hash,
+        "overrides": loaded.overrides,
+        "trajectory": str(trajectory_path) if trajectory_path else trajectory.case,
+        "trajectory_hash": _hash(trajectory),
+        "priors": str(priors_path) if priors_path else None,
+        "priors_hash": _hash(priors),
+        "budget": budget,
+        "population": population,
+        "point": point,
+        "point_runs": point_runs if point == "best" else None,
+        "workers": workers,
+        "scheduler": scheduler,
+        "seed": seed,
+        "reproducible": scheduler is None and workers == 1,
+        "distance": "pyabc AdaptivePNormDistance(p=1, scale=mean absolute deviation, max weight ratio 100)",
+        "epsilon": "pyabc default: median of the previous generation's distances",
+        "statistics": list(observed_statistics(targets)),
+    }
+    with ResultFolder(out, manifest, CALIBRATION_IDENTITY, others=_another_calibration) as folder:
+        previous = folder.previous or {}
+        if "finished" in previous:
+            raise InputError(
+                f"{folder.out} already holds a calibration (finished {previous['finished']}); "
+                "choose another --out"
+            )
+        resumed = previous.get("kind") == "calibration" and (folder.out / "abc.db").exists()
+        folder.manifest["resumed"] = previous.get("resumed", 0) + 1 if resumed else 0
+        folder.start()
+        return _calibrate_into(
+            folder, resumed, model, prior, distance, loaded, trajectory, priors, budget,
+            population=population, workers=workers, scheduler=scheduler, seed=seed,
+            max_generations=max_generations, min_acceptance_rate=min_acceptance_rate, progress=progress,
+            point=point, point_runs=point_runs,
+        )  # fmt: skip
+
+
+CALIBRATION_IDENTITY = ("scenario_hash", "trajectory_hash", "priors_hash", "population", "seed")
+"""What must match for an interrupted calibration in a folder to be resumed (the budget may change)."""
+
+
+def _another_calibration(out: Path, previous: dict, manifest: dict) -> str:
+    if previous.get("kind") not in ("calibration", None) or "abc.db" not in previous.get("files", ["abc.db"]):
+        return f"{out} holds results that are not a calibration; choose another --out"
+    from simkit.store import differences
+
+    changed = differences(previous, manifest, CALIBRATION_IDENTITY)
+    return f"{out} already holds a calibration of other inputs ({changed}); choose another --out"
+
+
+def _hash(model) -> str:
+    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _calibrate_into(
+    folder: ResultFolder,
+    resumed: bool,
+    model: SimulationModel,
+    prior,
+    distance,
+    loaded: LoadedScenario,
+    trajectory: Trajectory,
+    priors: PriorFile,
+    budget: int,
+    *,
+    population: int,
+    workers: int,
+    scheduler: str | None,
+    seed: int,
+    max_generations: int,
+    min_acceptance_rate: float,
+    progress: Callable[[Generation], None] | None,
+    point: str,
+    point_runs: int,
+) -> CalibrationResult:
+    """ABC-SMC into a locked result folder, new or resumed from its abc.db; then the posterior files."""
+    import pyabc
+
+    out = folder.out
+    db = folder.path("abc.db")
+    scenario = loaded.scenario
+    targets = model.targets
+    earlier = _earlier_generations(out) if resumed else []
     quiet = _quiet_pyabc()  # our own per-generation lines replace pyabc's INFO log
     try:
         sampler, client = _sampler(workers, scheduler)
     except BaseException:
         _restore(quiet)
         raise
-    np.random.seed(seed)
+    np.random.seed(seed + len(earlier))  # a resume draws afresh rather than repeating generation 0's draws
     started = time.perf_counter()
+
+    def save(generation: Generation) -> None:
+        done = [*earlier, *generations_so_far]
+        write_bytes(folder.path("generations.csv"),
+                    pd.DataFrame([asdict(g) for g in done]).to_csv(index=False).encode())  # fmt: skip
+        folder.save()
+        if progress:
+            progress(generation)
+
+    generations_so_far: list[Generation] = []
     try:
         abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=sampler)
-        abc.new(f"sqlite:///{db.resolve()}", observed_statistics(targets))
+        if resumed:
+            try:
+                abc.load(f"sqlite:///{db.resolve()}", 1)
+            except Exception as err:  # pyabc's errors vary with what is wrong with the file
+                raise InputError(
+                    f"{db}: cannot resume the calibration from it ({type(err).__name__}); "
+                    "its finished generations are kept there; choose another --out to start afresh"
+                ) from None
+        else:
+            abc.new(f"sqlite:///{db.resolve()}", observed_statistics(targets))
         generations, stop_reason = _run(
-            abc, budget, population, max_generations, min_acceptance_rate, progress
-        )
+            abc, budget, population, max_generations, min_acceptance_rate,
+            lambda g: (generations_so_far.append(g), save(g)),
+        )  # fmt: skip
     finally:
         _restore(quiet)
         if client is not None:
             client.close()
-    wall = time.perf_counter() - started
+    generations = [*earlier, *generations]
+    wall = time.perf_counter() - started + sum(g.wall_time_s for g in earlier)
     if not generations:
         raise InputError(
             f"no generation finished within --budget {budget}; raise the budget or lower --population"
@@ -250,45 +386,47 @@ def calibrate(
     total = generations[-1].total_simulations
     medians = dict(zip(summary["parameter"], summary["median"], strict=True))
 
-    posterior.to_parquet(out / "posterior.parquet", index=False)
-    summary.to_csv(out / "posterior_summary.csv", index=False)
-    (out / "posterior_summary.json").write_text(json.dumps(_json_records(summary), indent=2) + "\n")
-    pd.DataFrame([asdict(g) for g in generations]).to_csv(out / "generations.csv", index=False)
+    folder.write_table("posterior.parquet", pa.Table.from_pandas(posterior, preserve_index=False))
+    write_bytes(folder.path("posterior_summary.csv"), summary.to_csv(index=False).encode())
+    folder.write_json("posterior_summary.json", _json_records(summary))
+    write_bytes(folder.path("generations.csv"),
+                pd.DataFrame([asdict(g) for g in generations]).to_csv(index=False).encode())  # fmt: skip
 
     from simkit.calibration.figures import plot_marginals
 
-    plot_marginals(posterior, posterior["weight"].to_numpy(), priors.priors, medians, out / "marginals.png")
-    chosen, origin = _calibrated_point(model, posterior, medians, point, point_runs, seed, workers, out)
+    plot_marginals(posterior, posterior["weight"].to_numpy(), priors.priors, medians,
+                   folder.path("marginals.png"))  # fmt: skip
+    chosen, origin = _calibrated_point(
+        model, posterior, medians, point, point_runs, seed, workers, folder, scheduler
+    )
     origin += f" (ABC-SMC on {trajectory.case}, {total} simulations)"
     calibrated = model.scenario_at(chosen, origin=origin)
-    scenario_file = out / f"{loaded.path.stem}_calibrated.yaml"
+    scenario_file = folder.path(f"{loaded.path.stem}_calibrated.yaml")
     dump_scenario(calibrated, scenario_file)
-    manifest = {
-        **software(command),
-        "scenario": str(loaded.path),
-        "scenario_hash": loaded.hash,
-        "overrides": loaded.overrides,
-        "trajectory": str(trajectory_path) if trajectory_path else trajectory.case,
-        "priors": str(priors_path) if priors_path else None,
-        "budget": budget,
-        "population": population,
-        "point": point,
-        "point_runs": point_runs if point == "best" else None,
-        "workers": workers,
-        "scheduler": scheduler,
-        "seed": seed,
-        "reproducible": scheduler is None and workers == 1,
-        "distance": "pyabc AdaptivePNormDistance(p=1, scale=mean absolute deviation, max weight ratio 100)",
-        "epsilon": "pyabc default: median of the previous generation's distances",
-        "statistics": list(observed_statistics(targets)),
-        "total_simulations": total,
-        "generations": len(generations),
-        "stop_reason": stop_reason,
-        "wall_time_s": round(wall, 1),
-        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    folder.manifest.update(
+        {
+            "total_simulations": total,
+            "generations": len(generations),
+            "stop_reason": stop_reason,
+            "wall_time_s": round(wall, 1),
+            "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+    )
+    folder.save()
     return CalibrationResult(out, generations, posterior, summary, scenario_file, wall, total, stop_reason)
+
+
+def _earlier_generations(out: Path) -> list[Generation]:
+    """The generations an interrupted calibration finished (its generations.csv), to continue from."""
+    path = out / "generations.csv"
+    if not path.is_file():
+        return []
+    try:
+        frame = pd.read_csv(path)
+        return [Generation(**{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()})
+                for row in frame.to_dict("records")]  # fmt: skip
+    except (OSError, ValueError, TypeError, pd.errors.ParserError):
+        return []
 
 
 def _run(
@@ -314,7 +452,7 @@ def _run(
     generations: list[Generation] = []
     reason = f"reached {max_generations} generations"
     try:
-        for t in range(t0, t0 + max_generations):
+        for t in range(t0, max_generations):  # t0 > 0 when resuming: generations count from the start
             spent = abc.history.total_nr_simulations + prior_sample
             left = budget - spent
             if generations:
@@ -405,15 +543,17 @@ def _calibrated_point(
     runs: int,
     seed: int,
     workers: int,
-    out: Path,
+    folder: ResultFolder,
+    scheduler: str | None = None,
 ) -> tuple[dict[str, float], str]:
     """The parameter values of the calibrated scenario and the provenance that says how they were chosen."""
+    out = folder.out
     if point == "median":
         return medians, f"calibrated: posterior median, {out.as_posix()}/posterior_summary.csv"
     from simkit.calibration.point import CANDIDATES, candidate_points, score_candidates
 
-    scored = score_candidates(model, candidate_points(posterior, medians), runs, seed, workers)
-    scored.to_csv(out / "candidates.csv", index=False)
+    scored = score_candidates(model, candidate_points(posterior, medians), runs, seed, workers, scheduler)
+    write_bytes(folder.path("candidates.csv"), scored.to_csv(index=False).encode())
     best = scored.iloc[0]
     origin = (
         f"calibrated: {best['candidate']} of the posterior, best check ({best['checks_passed']} of "

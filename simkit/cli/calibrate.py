@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from simkit.cli.app import SET_HELP, app, command_line, parse_overrides, user_errors
+from simkit.cli.app import (
+    SET_HELP,
+    AllowLargeOption,
+    SchedulerOption,
+    app,
+    command_line,
+    out_folder,
+    parse_overrides,
+    user_errors,
+)
 
 
 class Point(StrEnum):
@@ -38,17 +47,17 @@ def calibrate(
         int, typer.Option("--budget", "-b", help="Most simulations to spend.", show_default=False)
     ],
     out: Annotated[
-        Path,
+        str,
         typer.Option(
-            "--out", "-o", help="Result folder (must not hold a calibration yet).", show_default=False
+            "--out",
+            "-o",
+            help="Result folder: new, or an interrupted calibration of the same inputs to resume.",
+            show_default=False,
         ),
     ],
     population: Annotated[int, typer.Option("--population", help="Particles per generation.")] = 200,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Local worker processes.")] = 1,
-    scheduler: Annotated[
-        str | None,
-        typer.Option("--scheduler", help="Dask scheduler to run the simulations on, e.g. tcp://HOST:8786."),
-    ] = None,
+    scheduler: SchedulerOption = None,
     seed: Annotated[
         int, typer.Option("--seed", "-s", help="numpy seed (reproducible with one local worker).")
     ] = 1,
@@ -68,6 +77,7 @@ def calibrate(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No per-generation lines or table; only errors.")
     ] = False,
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """Calibrate the parameters named in a prior file to a documented trajectory with ABC-SMC (pyabc).
 
@@ -79,7 +89,8 @@ def calibrate(
     posterior.parquet, posterior_summary.csv/.json, generations.csv,
     marginals.png, candidates.csv (--point best), <scenario>_calibrated.yaml
     (`simkit run` and `simkit compare` accept it) and manifest.json. See
-    docs/calibration.md.
+    docs/calibration.md. After Ctrl-C or a crash, the same command resumes from
+    the last finished generation (abc.db).
     """
     from simkit.calibration.abc import calibrate as run_calibration
     from simkit.calibration.priors import load_priors
@@ -89,6 +100,7 @@ def calibrate(
     loaded = load_scenario(scenario, parse_overrides(set_))
     trajectory = load_trajectory(against)
     prior_file = load_priors(priors, loaded.scenario)
+    out = out_folder(out, Path("results") / "calibration")
     command = command_line()
     where = f"scheduler {scheduler}" if scheduler else f"{workers} worker{'s' if workers > 1 else ''}"
     if not quiet:
@@ -108,26 +120,45 @@ def calibrate(
                 err=True,
             )
 
-    result = run_calibration(
-        loaded,
-        trajectory,
-        prior_file,
-        budget,
-        out,
-        population=population,
-        workers=workers,
-        scheduler=scheduler,
-        seed=seed,
-        max_generations=max_generations,
-        progress=report,
-        command=command,
-        trajectory_path=against,
-        priors_path=priors,
-        point=point.value,
-        point_runs=point_runs,
-    )
-    if quiet:
-        return
+    try:
+        result = run_calibration(
+            loaded,
+            trajectory,
+            prior_file,
+            budget,
+            out,
+            population=population,
+            workers=workers,
+            scheduler=scheduler,
+            seed=seed,
+            max_generations=max_generations,
+            progress=report,
+            command=command,
+            trajectory_path=against,
+            priors_path=priors,
+            point=point.value,
+            point_runs=point_runs,
+            allow_large=allow_large,
+        )
+    except KeyboardInterrupt:
+        print(f"interrupted: {_saved(out)} saved in {out}; rerun the same command to resume", file=sys.stderr)
+        raise typer.Exit(130) from None
+    if not quiet:
+        _print_result(result)
+
+
+def _saved(out: Path) -> str:
+    """Finished generations of an interrupted calibration (its generations.csv)."""
+    try:
+        lines = (out / "generations.csv").read_text().strip().splitlines()
+    except OSError:
+        lines = []
+    count = max(0, len(lines) - 1)
+    return f"{count} finished generation{'s are' if count != 1 else ' is'}"
+
+
+def _print_result(result) -> None:
+    """The posterior table and the files written."""
     from rich.console import Console
     from rich.table import Table
 

@@ -39,6 +39,8 @@ class _Commands(typer.core.TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+
+
 app = typer.Typer(
     cls=_Commands,
     name="simkit",

@@ -28,8 +28,9 @@ SHORT = ["--set", "horizon_days=420"]  # a shorter Waer: these tests are about f
 
 
 def run(out: Path | str, *extra: str, runs: int = 6):
-    return runner.invoke(app, ["run", str(WAER), "-n", str(runs), "-o", str(out), "-q", "--no-plots",
-                               *SHORT, *extra])  # fmt: skip
+    return runner.invoke(
+        app, ["run", str(WAER), "-n", str(runs), "-o", str(out), "-q", "--no-plots", *SHORT, *extra]
+    )
 
 
 def one_line_error(result, *phrases: str) -> None:
@@ -143,8 +144,12 @@ def test_a_sweep_name_cannot_leave_results(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "work").mkdir()
     monkeypatch.chdir(tmp_path / "work")
-    base = {"scenario": str(WAER), "parameters": {"mediator.leverage": {"values": [0.1, 0.2]}},
-            "replicates": 2, "overrides": {"horizon_days": 420}}  # fmt: skip
+    base = {
+        "scenario": str(WAER),
+        "parameters": {"mediator.leverage": {"values": [0.1, 0.2]}},
+        "replicates": 2,
+        "overrides": {"horizon_days": 420},
+    }
     for name in ("../../x", "/tmp/simkit-escape", ".."):
         spec = tmp_path / "spec.yaml"
         spec.write_text(yaml.safe_dump({**base, "name": name}))
@@ -168,8 +173,9 @@ def test_a_second_writer_gets_one_clear_line(tmp_path):
     out = tmp_path / "e"
     assert run(out).exit_code == 0
     before = pd.read_parquet(out / "runs.parquet")
-    with subprocess.Popen([sys.executable, "-c", HOLD, str(out)], stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, text=True) as holder:  # fmt: skip
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as holder:
         assert holder.stdout.readline().strip() == "held"
         second = run(out, "-s", "2", "--overwrite")
         one_line_error(second, "is being written by another simkit process", f"pid {holder.pid}")

@@ -218,20 +218,7 @@ def calibrate(
     """
     import pyabc
 
-    check_seed(seed)
-    check_count(workers, "--workers")
-    if population < 10:
-        raise InputError(f"--population must be at least 10, found {population}")
-    if budget < 2 * population:
-        raise InputError(
-            f"--budget {budget} is too small for population {population}: at least {2 * population}"
-        )
-    check_work(budget + (point_runs * 51 if point == "best" else 0), loaded.scenario, f"--budget {budget:,}",
-               allow_large)  # fmt: skip
-    if point not in POINTS:
-        raise InputError(f"--point must be one of {', '.join(POINTS)}, found {point!r}")
-    if point_runs < 10:
-        raise InputError(f"--point-runs must be at least 10, found {point_runs}")
+    check_options(loaded, budget, population, workers, seed, point, point_runs, allow_large)
 
     scenario = loaded.scenario
     targets = Targets.build(trajectory, scenario)
@@ -282,6 +269,36 @@ def calibrate(
             max_generations=max_generations, min_acceptance_rate=min_acceptance_rate, progress=progress,
             point=point, point_runs=point_runs,
         )  # fmt: skip
+
+
+def check_options(
+    loaded: LoadedScenario,
+    budget: int,
+    population: int = 200,
+    workers: int = 1,
+    seed: int = 1,
+    point: str = "best",
+    point_runs: int = 200,
+    allow_large: bool = False,
+) -> None:
+    """The checks `calibrate` makes of its options before anything runs (the command makes them first).
+
+    Raises:
+        InputError: one line naming the option.
+    """
+    check_seed(seed)
+    check_count(workers, "--workers")
+    if population < 10:
+        raise InputError(f"--population must be at least 10, found {population}")
+    if budget < 2 * population:
+        raise InputError(
+            f"--budget {budget} is too small for population {population}: at least {2 * population}"
+        )
+    check_work(budget, loaded.scenario, f"--budget {budget:,}", allow_large)
+    if point not in POINTS:
+        raise InputError(f"--point must be one of {', '.join(POINTS)}, found {point!r}")
+    if point_runs < 10:
+        raise InputError(f"--point-runs must be at least 10, found {point_runs}")
 
 
 CALIBRATION_IDENTITY = ("scenario_hash", "trajectory_hash", "priors_hash", "population", "seed")

@@ -93,6 +93,7 @@ def calibrate(
     the last finished generation (abc.db).
     """
     from simkit.calibration.abc import calibrate as run_calibration
+    from simkit.calibration.abc import check_options
     from simkit.calibration.priors import load_priors
     from simkit.calibration.trajectory import load_trajectory
     from simkit.scenario import load_scenario
@@ -100,6 +101,7 @@ def calibrate(
     loaded = load_scenario(scenario, parse_overrides(set_))
     trajectory = load_trajectory(against)
     prior_file = load_priors(priors, loaded.scenario)
+    check_options(loaded, budget, population, workers, seed, point.value, point_runs, allow_large)
     out = out_folder(out, Path("results") / "calibration")
     command = command_line()
     where = f"scheduler {scheduler}" if scheduler else f"{workers} worker{'s' if workers > 1 else ''}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -292,3 +293,57 @@ def test_a_worker_killed_under_the_command_line_is_one_line_and_the_same_command
     assert resumed.exit_code == 0, resumed.output
     reference = run_ensemble(load_scenario(WAER, SHORT), 3000, 1, workers=2)
     pd.testing.assert_frame_equal(pd.read_parquet(out / "runs.parquet"), reference.runs)
+
+
+def test_an_interrupted_calibration_resumes_from_its_database(waer, tmp_path):
+    from simkit.calibration import load_trajectory
+    from simkit.calibration.abc import calibrate
+    from simkit.calibration.priors import load_priors
+
+    priors_path = tmp_path / "priors.yaml"
+    prior = {
+        "path": "regime.implementation",
+        "distribution": "uniform",
+        "low": 0.1,
+        "high": 0.9,
+        "reason": "r",
+    }
+    priors_path.write_text(yaml.safe_dump({"case": "waer", "priors": [prior]}))
+    priors = load_priors(priors_path, waer.scenario)
+    trajectory = load_trajectory(TRAJECTORY)
+    out = tmp_path / "abc"
+    options = {"population": 20, "seed": 4, "max_generations": 3, "point": "median"}
+
+    def stop_after_first(generation) -> None:
+        raise Interrupt
+
+    with pytest.raises(Interrupt):
+        calibrate(waer, trajectory, priors, 400, out, progress=stop_after_first, **options)
+    assert len(pd.read_csv(out / "generations.csv")) == 1 and (out / "abc.db").exists()
+    assert not (out / "posterior.parquet").exists()
+    seen = []
+    result = calibrate(waer, trajectory, priors, 400, out, progress=seen.append, **options)
+    assert [g.t for g in seen] == [1, 2]  # generation 0 is not redone
+    assert [g.t for g in result.generations] == [0, 1, 2]
+    assert list(pd.read_csv(out / "generations.csv")["t"]) == [0, 1, 2]
+    assert json.loads((out / "manifest.json").read_text())["resumed"] == 1
+    again = runner.invoke(
+        app,
+        [
+            "calibrate",
+            str(WAER),
+            "-a",
+            str(TRAJECTORY),
+            "-p",
+            str(priors_path),
+            "-b",
+            "400",
+            "-o",
+            str(out),
+            "--population",
+            "20",
+            "--seed",
+            "4",
+        ],
+    )
+    _one_line(again, 2, "already holds a calibration (finished")

@@ -187,6 +187,7 @@ def calibrate(
     point: str = "best",
     point_runs: int = 200,
     allow_large: bool = False,
+    on_start: Callable[[int], None] | None = None,
 ) -> CalibrationResult:
     """Run ABC-SMC until the simulation budget, `max_generations` or `min_acceptance_rate` stops it.
 
@@ -212,6 +213,8 @@ def calibrate(
             D, of `point_runs`-run ensembles of the medians and the heaviest particles) or "median".
         point_runs: runs per candidate ensemble for `point="best"`.
         allow_large: go past the work-size limit (`simkit.limits.MAX_WORK`) for the budget.
+        on_start: called once the folder is open, with the generations an interrupted calibration
+            there had finished (0 for a new one).
 
     Raises:
         InputError: bad options, an unusable folder, or an unreachable scheduler.
@@ -267,7 +270,7 @@ def calibrate(
             folder, resumed, model, prior, distance, loaded, trajectory, priors, budget,
             population=population, workers=workers, scheduler=scheduler, seed=seed,
             max_generations=max_generations, min_acceptance_rate=min_acceptance_rate, progress=progress,
-            point=point, point_runs=point_runs,
+            point=point, point_runs=point_runs, on_start=on_start,
         )  # fmt: skip
 
 
@@ -339,6 +342,7 @@ def _calibrate_into(
     progress: Callable[[Generation], None] | None,
     point: str,
     point_runs: int,
+    on_start: Callable[[int], None] | None,
 ) -> CalibrationResult:
     """ABC-SMC into a locked result folder, new or resumed from its abc.db; then the posterior files."""
     import pyabc
@@ -348,6 +352,8 @@ def _calibrate_into(
     scenario = loaded.scenario
     targets = model.targets
     earlier = _earlier_generations(out) if resumed else []
+    if on_start:
+        on_start(len(earlier))
     quiet = _quiet_pyabc()  # our own per-generation lines replace pyabc's INFO log
     try:
         sampler, client = _sampler(workers, scheduler)

@@ -105,13 +105,16 @@ def calibrate(
     out = out_folder(out, Path("results") / "calibration")
     command = command_line()
     where = f"scheduler {scheduler}" if scheduler else f"{workers} worker{'s' if workers > 1 else ''}"
-    if not quiet:
-        typer.echo(
-            f"calibrating {len(prior_file.priors)} parameters of {loaded.scenario.name} "
-            f"to {trajectory.case}: "
-            f"budget {budget:,} simulations, population {population}, {where}",
-            err=True,
-        )
+
+    def started(earlier: int) -> None:
+        if not quiet:
+            typer.echo(
+                f"calibrating {len(prior_file.priors)} parameters of {loaded.scenario.name} "
+                f"to {trajectory.case}: "
+                f"budget {budget:,} simulations, population {population}, {where}"
+                + (f" (resuming after {earlier} finished generations in {out})" if earlier else ""),
+                err=True,
+            )
 
     def report(g) -> None:
         if not quiet:
@@ -141,6 +144,7 @@ def calibrate(
             point=point.value,
             point_runs=point_runs,
             allow_large=allow_large,
+            on_start=started,
         )
     except KeyboardInterrupt:
         print(f"interrupted: {_saved(out)} saved in {out}; rerun the same command to resume", file=sys.stderr)

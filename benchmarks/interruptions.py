@@ -15,7 +15,7 @@ calibrate, a finished generation), interrupts it, then reports:
 Usage:
     .venv/bin/python benchmarks/interruptions.py [--keep DIR]
 
-Takes about five minutes on two cores; each command is sized to run ~10 s.
+Takes about ten minutes on a quiet two-core machine; each command is sized to run 5-15 s there.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def commands(work: Path) -> dict[str, list[str]]:
                 "scenario": str(WAER),
                 "overrides": {"horizon_days": 420},
                 "parameters": {"mediator.leverage": {"min": 0.0, "max": 0.6, "levels": 10}},
-                "replicates": 300,
+                "replicates": 120,
                 "batch_size": 100,
                 "seed": 2,
             }
@@ -60,7 +60,7 @@ def commands(work: Path) -> dict[str, list[str]]:
     )
     common = ["--workers", "2", "-o", "{out}", "-q"]
     return {
-        "run": ["run", str(WAER), "-n", "3000", *SHORT, "--no-plots", *common],
+        "run": ["run", str(WAER), "-n", "1200", *SHORT, "--no-plots", *common],
         "sweep": ["sweep", str(spec), "--no-plots", *common],
         "forecast": [
             "forecast",
@@ -68,7 +68,7 @@ def commands(work: Path) -> dict[str, list[str]]:
             "--posterior",
             str(ROOT / "calibration/waer/posterior.parquet"),
             "-n",
-            "3000",
+            "1200",
             *SHORT,
             "--no-plots",
             *common,
@@ -81,9 +81,9 @@ def commands(work: Path) -> dict[str, list[str]]:
             "--priors",
             str(ROOT / "calibration/waer_priors.yaml"),
             "--budget",
-            "3000",
+            "1500",
             "--population",
-            "60",
+            "40",
             "--max-generations",
             "5",
             "--point",

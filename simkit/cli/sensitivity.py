@@ -42,9 +42,11 @@ def sensitivity(
     interactions); both with bootstrap 95% intervals. Writes
     sensitivity.parquet and sensitivity.png to the folder.
     """
+    import pyarrow as pa
     from rich.console import Console
     from rich.table import Table
 
+    from simkit.store import claim, record, refuse_links, write_table
     from simkit.sweep.analysis import METHODS, columns_of
     from simkit.sweep.analysis import sensitivity as analyse
     from simkit.sweep.figures import label
@@ -53,15 +55,18 @@ def sensitivity(
     result = load_sweep_result(folder)
     table = analyse(result, output)
     kind = table.attrs["method"]
-    table.to_parquet(folder / "sensitivity.parquet", index=False)
-    written = ["sensitivity.parquet"]
-    if plots and len(table):
-        import matplotlib
+    with claim(folder):  # the sweep's folder: locked, no links, the new files listed in its manifest
+        refuse_links(folder)
+        write_table(folder / "sensitivity.parquet", pa.Table.from_pandas(table, preserve_index=False))
+        written = ["sensitivity.parquet"]
+        if plots and len(table):
+            import matplotlib
 
-        matplotlib.use("Agg")  # files only: no window, no display needed
-        from simkit.sweep.figures import plot_sensitivity, save
+            matplotlib.use("Agg")  # files only: no window, no display needed
+            from simkit.sweep.figures import plot_sensitivity, save
 
-        written.append(save(plot_sensitivity(table), folder / "sensitivity.png").name)
+            written.append(save(plot_sensitivity(table), folder / "sensitivity.png").name)
+        record(folder, written)
     if quiet:
         return
     manifest = result.manifest

@@ -251,7 +251,8 @@ def run_batches(
     plan = batches(runs, batch_size)
     if out is None:
         tables: dict[int, dict[str, pa.Table]] = {}
-        with executor(workers, scheduler) as pool, closing(pool.map(function, plan, shared)) as results:
+        local = workers if len(plan) > 1 else 1  # one batch: no pool to start (the result is the same)
+        with executor(local, scheduler) as pool, closing(pool.map(function, plan, shared)) as results:
             for batch, result in results:
                 tables[batch.start] = result
                 if progress:
@@ -271,7 +272,8 @@ def run_batches(
         done = runs - sum(b.stop - b.start for b in todo)
         if progress and done:
             progress(done)
-        with executor(workers, scheduler) as pool, closing(pool.map(function, todo, shared)) as results:
+        local = workers if len(todo) > 1 else 1  # one batch: no pool to start (the result is the same)
+        with executor(local, scheduler) as pool, closing(pool.map(function, todo, shared)) as results:
             for batch, result in results:
                 for kind in (*[k for k in kinds if k != "runs"], "runs"):  # runs last: marks the batch done
                     _write_part(folder, kind, batch, result[kind])
@@ -319,8 +321,6 @@ def _manifest(scenario: LoadedScenario, runs: int, seed: int, series: bool, comm
 
 IDENTITY = ("scenario_hash", "master_seed", "batch_size", "series")
 """What must match for a folder's finished batches to be part of this ensemble (`runs` may grow)."""
-
-RESULT_FILES = ("runs.parquet", "events.parquet", "series.parquet", "summary.json", "manifest.json")
 
 
 def saved_runs(out: str | Path) -> int:

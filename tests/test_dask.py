@@ -120,3 +120,23 @@ def test_a_worker_that_dies_does_not_lose_the_sweep(client, tmp_path):
     client.wait_for_workers(2, timeout=60)  # ... and its nanny restarted it
     reference = run_sweep(sweep, out=tmp_path / "reference", model=simkit_model)
     assert_same_tables(result, reference)  # ... and the cluster reran its task: nothing lost, nothing doubled
+
+
+def test_run_and_forecast_on_a_dask_cluster_equal_one_process(client, tmp_path):
+    from simkit.calibration.forecast import load_posterior, run_forecast
+    from simkit.ensemble import BATCH_SIZE, run_ensemble
+    from simkit.scenario import load_scenario
+
+    short = load_scenario(WAER, {"horizon_days": 420})
+    runs = BATCH_SIZE + 20
+    on_dask = run_ensemble(short, runs, seed=3, out=tmp_path / "dask", scheduler=client)
+    here = run_ensemble(short, runs, seed=3, out=tmp_path / "here")
+    pd.testing.assert_frame_equal(on_dask.runs, here.runs)
+    pd.testing.assert_frame_equal(on_dask.events, here.events)
+    posterior = tmp_path / "posterior.parquet"
+    pd.DataFrame({"regime.implementation": [0.2, 0.8], "weight": [0.5, 0.5]}).to_parquet(posterior)
+    drawn = [
+        run_forecast(short, load_posterior(posterior), 30, seed=2, batch_size=10, **where)
+        for where in ({"scheduler": client}, {})
+    ]
+    pd.testing.assert_frame_equal(drawn[0].runs, drawn[1].runs)

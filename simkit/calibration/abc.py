@@ -124,11 +124,17 @@ _bound: set[int] = set()
 
 
 def _bind_worker() -> None:
-    """In a pyabc sampler's worker process: die with the parent (once per process)."""
+    """In a pyabc sampler's worker process: die with the parent, deaf to Ctrl-C (once per process).
+
+    Ctrl-C reaches the whole process group; the parent reports it in one line and keeps what finished.
+    """
     if os.getpid() not in _bound:
+        import signal
+
         from simkit._forkserver_quiet import die_with_parent
 
         die_with_parent()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         _bound.add(os.getpid())
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from simkit.scenario import Scenario, with_overrides
-from simkit.single_run import run_seed
+from simkit.single_run import run_seed, runs_table
 
 Model = Callable[[Scenario, Mapping[str, float], int], Mapping[str, Any]]
 """A run: (scenario with the point applied, the point's parameters by path, seed) -> one row of outputs."""
@@ -128,7 +128,7 @@ def run_task(base: Scenario, task: Task, model: Model = simkit_model) -> TaskRes
         if clash:
             raise ValueError(f"model {model_name(model)} returned reserved column(s) {clash}")
         rows.append({"point": point, "replicate": replicate, "run": index, "seed": seed, **outputs})
-    return TaskResult(pa.Table.from_pylist(rows), time.perf_counter() - began)
+    return TaskResult(runs_table(rows), time.perf_counter() - began)
 
 
 def run_shared(shared: tuple[Scenario, Model], task: Task) -> TaskResult:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -120,8 +121,15 @@ class SerialExecutor:
 
 
 # ---------------------------------------------------------------- local process pool
+QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+"""Passed (as -W) to multiprocessing's resource tracker: after a kill -9 of simkit it would warn of
+"leaked semaphore objects" it then cleans up itself, two lines of noise on the user's terminal."""
+
+
 def context() -> BaseContext:
     """The multiprocessing context of every simkit pool: fork server, quiet on Ctrl-C, the model preloaded."""
+    if QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(QUIET_TRACKER)  # read when the tracker process is started, by its flags
     ctx = multiprocessing.get_context(START_METHOD)
     ctx.set_forkserver_preload(list(PRELOAD))
     return ctx

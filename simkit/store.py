@@ -294,6 +294,8 @@ class ResultFolder:
     def start(self) -> None:
         """Write the manifest first (so the folder is recognised as this result) and make `parts/`."""
         self.manifest.pop("finished", None)
+        if self.parts.exists() and not self.parts.is_dir():
+            raise InputError(f"{self.parts} is a file; simkit keeps its part files in a folder of that name")
         self.save()
         self.parts.mkdir(exist_ok=True)
         for stale in self.parts.iterdir():

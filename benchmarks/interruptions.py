@@ -138,14 +138,15 @@ def started(kind: str, out: Path) -> bool:
 
 
 def workers_of(process: psutil.Process) -> list[psutil.Process]:
-    """Worker processes: descendants that are neither the fork server nor multiprocessing's tracker."""
+    """Worker processes: descendants other than the fork server and multiprocessing's resource tracker."""
     found = []
     for child in process.children(recursive=True):
         try:
             line = " ".join(child.cmdline())
+            server = "forkserver" in line and child.ppid() == process.pid
         except psutil.Error:
             continue
-        if "resource_tracker" not in line and "forkserver" not in line:
+        if "resource_tracker" not in line and not server:
             found.append(child)
     return found
 
@@ -171,10 +172,20 @@ def one_line(stderr: str) -> str:
     return text if len(text) <= 90 else text[:87] + "..."
 
 
+def _default_sigint() -> None:
+    """Ctrl-C as in a terminal, even when this script runs in the background (where SIGINT is ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt(kind: str, args: list[str], how: str, out: Path) -> dict:
     process = subprocess.Popen(
-        fill(args, out), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, start_new_session=True
-    )  # its own process group: Ctrl-C reaches all of it
+        fill(args, out),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # its own process group: Ctrl-C reaches all of it, as in a terminal
+        preexec_fn=_default_sigint,
+    )
     deadline = time.monotonic() + 300
     while not started(kind, out):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -188,6 +199,9 @@ def interrupt(kind: str, args: list[str], how: str, out: Path) -> dict:
         process.kill()
     else:
         victims = workers_of(parent)
+        while not victims and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # calibrate's pyabc workers exist only while a generation is sampled
+            victims = workers_of(parent)
         if not victims:
             process.kill()
             return {"exit": process.wait(), "message": "no worker found"}
@@ -227,6 +241,7 @@ def main() -> None:
         print(f"{kind}: uninterrupted in {time.perf_counter() - began:.0f} s", file=sys.stderr)
         for how in ("SIGINT", "SIGKILL parent", "SIGKILL worker"):
             out = work / f"{kind}-{how.replace(' ', '-')}"
+            shutil.rmtree(out, ignore_errors=True)  # a finished reference is reused; a cell starts afresh
             row = {"command": kind, "interruption": how, **interrupt(kind, args, how, out)}
             if "saved" in row:
                 resumed = subprocess.run(fill(args, out), capture_output=True, text=True)
@@ -249,6 +264,8 @@ def main() -> None:
         "message",
     ]
     table = pd.DataFrame(rows).reindex(columns=columns)
+    for column in ("exit", "redone", "resume exit", "orphans"):
+        table[column] = table[column].astype("Int64")
     with pd.option_context("display.width", 250, "display.max_colwidth", 90):
         print(table.to_string(index=False))
     if options.keep is None:

@@ -138,16 +138,21 @@ def started(kind: str, out: Path) -> bool:
 
 
 def workers_of(process: psutil.Process) -> list[psutil.Process]:
-    """Worker processes: descendants other than the fork server and multiprocessing's resource tracker."""
+    """Worker processes: those a fork server forked, or copies of the command forked by pyabc's sampler.
+
+    The fork server itself and multiprocessing's resource tracker (children too) are not workers.
+    """
     found = []
-    for child in process.children(recursive=True):
-        try:
+    try:
+        command = process.cmdline()
+        for child in process.children():
             line = " ".join(child.cmdline())
-            server = "forkserver" in line and child.ppid() == process.pid
-        except psutil.Error:
-            continue
-        if "resource_tracker" not in line and not server:
-            found.append(child)
+            if "multiprocessing.forkserver import main" in line:
+                found += child.children()
+            elif child.cmdline() == command:
+                found.append(child)
+    except psutil.Error:
+        pass
     return found
 
 
@@ -236,12 +241,13 @@ def main() -> None:
         if options.only and kind not in options.only:
             continue
         reference = work / f"{kind}-reference"
+        shutil.rmtree(reference, ignore_errors=True)  # results depend on the code: never reuse a reference
         began = time.perf_counter()
         subprocess.run(fill(args, reference), check=True, stdout=subprocess.DEVNULL)
         print(f"{kind}: uninterrupted in {time.perf_counter() - began:.0f} s", file=sys.stderr)
         for how in ("SIGINT", "SIGKILL parent", "SIGKILL worker"):
             out = work / f"{kind}-{how.replace(' ', '-')}"
-            shutil.rmtree(out, ignore_errors=True)  # a finished reference is reused; a cell starts afresh
+            shutil.rmtree(out, ignore_errors=True)
             row = {"command": kind, "interruption": how, **interrupt(kind, args, how, out)}
             if "saved" in row:
                 resumed = subprocess.run(fill(args, out), capture_output=True, text=True)

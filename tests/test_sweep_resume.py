@@ -123,13 +123,18 @@ def test_killed_pool_worker_loses_only_unfinished_tasks(tmp_path):
     assert_same_tables(resumed, run_sweep(sweep, out=tmp_path / "reference", model=simkit_model))
 
 
+def _default_sigint() -> None:
+    """Ctrl-C as in a terminal, even when the suite runs in the background (where SIGINT is ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_on_the_command_line_then_the_same_command_resumes(reference, tmp_path):
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec(batch_size=2)))  # 24 tasks: it cannot finish before Ctrl-C lands
     out = tmp_path / "out"
     command = [str(SIMKIT), "sweep", str(path), "--workers", "2", "--out", str(out), "--no-plots", "-q"]
     with subprocess.Popen(
-        command, stderr=subprocess.PIPE, text=True
+        command, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint
     ) as process:  # closes its pipe, come what may
         deadline = time.monotonic() + 120
         while not list((out / "parts").glob("runs-*.parquet")) and time.monotonic() < deadline:

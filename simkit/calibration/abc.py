@@ -64,6 +64,7 @@ import pyarrow as pa
 from simkit.calibration.priors import PriorFile, parameter_value
 from simkit.calibration.summary_stats import Targets, observed_statistics, summary_statistics
 from simkit.calibration.trajectory import Trajectory
+from simkit.executor import ExecutionError
 from simkit.limits import check_count, check_seed, check_work
 from simkit.manifest import software
 from simkit.model import SiegeModel
@@ -390,10 +391,21 @@ def _calibrate_into(
                 ) from None
         else:
             abc.new(f"sqlite:///{db.resolve()}", observed_statistics(targets))
-        generations, stop_reason = _run(
-            abc, budget, population, max_generations, min_acceptance_rate,
-            lambda g: (generations_so_far.append(g), save(g)),
-        )  # fmt: skip
+        try:
+            generations, stop_reason = _run(
+                abc, budget, population, max_generations, min_acceptance_rate,
+                lambda g: (generations_so_far.append(g), save(g)),
+            )  # fmt: skip
+        except (InputError, ExecutionError):
+            raise
+        except Exception as err:  # pyabc's sampler when a worker process dies, or a run that raises
+            done = len(earlier) + len(generations_so_far)
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise ExecutionError(
+                f"the calibration stopped ({type(err).__name__}{': ' + first if first else ''}); "
+                f"{done} finished generation{'s are' if done != 1 else ' is'} saved in {out}; "
+                "rerun the same command to resume"
+            ) from err
     finally:
         _restore(quiet)
         if client is not None:

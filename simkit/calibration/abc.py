@@ -376,7 +376,13 @@ def _calibrate_into(
                     pd.DataFrame([asdict(g) for g in done]).to_csv(index=False).encode())  # fmt: skip
         folder.save()
         if progress:
-            progress(generation)
+            try:
+                progress(generation)
+            except BaseException as err:  # the caller's own exception: passed on as it is
+                raised_by_progress.append(err)
+                raise
+
+    raised_by_progress: list[BaseException] = []
 
     generations_so_far: list[Generation] = []
     try:
@@ -399,6 +405,8 @@ def _calibrate_into(
         except (InputError, ExecutionError):
             raise
         except Exception as err:  # pyabc's sampler when a worker process dies, or a run that raises
+            if err in raised_by_progress:
+                raise
             done = len(earlier) + len(generations_so_far)
             first = str(err).strip().splitlines()[0] if str(err).strip() else ""
             raise ExecutionError(

@@ -244,13 +244,13 @@ def test_job_sizes_are_checked_before_anything_runs(tmp_path):
         yaml.safe_dump(
             {
                 "scenario": str(WAER),
-                "replicates": 10**9,
+                "replicates": 5 * 10**6,
                 "parameters": {"mediator.leverage": {"values": [0.1, 0.2]}},
             }
         )
     )
     sweep = runner.invoke(app, ["sweep", str(spec), "-o", out])
-    _one_line(sweep, 2, "the sweep (2 points x 1,000,000,000 replicates) asks for", "--allow-large")
+    _one_line(sweep, 2, "the sweep (2 points x 5,000,000 replicates) asks for", "--allow-large")
     spec.write_text(
         yaml.safe_dump(
             {

@@ -42,6 +42,15 @@ TIMELINE_MARKS = {
 }
 """Event types drawn on timelines: label, marker, colour (Okabe-Ito and greys), size."""
 
+
+def _legend(ax: plt.Axes, **kwargs) -> bool:
+    """Draw the legend if anything on `ax` is labelled (matplotlib warns on an empty one); say if drawn."""
+    if not ax.get_legend_handles_labels()[0]:
+        return False
+    ax.legend(**kwargs)
+    return True
+
+
 def plot_outcomes(summary: dict, ax: plt.Axes | None = None, label: str = "") -> plt.Axes:
     """Bar chart of outcome shares with their 95% intervals; `label` names the scenario as run."""
     ax = ax or plt.subplots(figsize=(7, 3.5))[1]
@@ -95,7 +104,7 @@ def plot_timeline(
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    _legend(ax, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     prefix = f"{label}: " if label else ""
     ax.set_title(f"{prefix}runs 0-{len(runs) - 1}, one row each, grouped by outcome (bar: run's length)")
     return ax
@@ -129,7 +138,9 @@ def plot_cumulative_incidence(
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_ylabel("share of runs ended this way by then\n(Aalen-Johansen, 95% band)")
     ax.set_xlabel(f"date (runs unresolved at the horizon, {last}, are censored there)")
-    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    if not _legend(ax, frameon=False, fontsize=8, loc="upper left"):
+        ax.text(0.5, 0.5, "no run reached an ending by the horizon", transform=ax.transAxes,
+                ha="center", va="center", fontsize=9)  # fmt: skip
     return ax
 
 
@@ -215,11 +226,14 @@ def plot_series_by_outcome(series: pd.DataFrame, runs: pd.DataFrame, column: str
         ax.fill_between(dates, q[0.25], q[0.75], alpha=0.2, color=colour, lw=0)
         ax.plot(dates, q[0.5], color=colour, label=f"{name.replace('_', ' ')} ({len(members)})")
     ax.set_title(SERIES_UNITS.get(column, column), fontsize=9)
+    if not ax.lines:
+        ax.text(0.5, 0.5, "no outcome class has 5 runs to summarise", transform=ax.transAxes,
+                ha="center", va="center", fontsize=8)  # fmt: skip
     ax.ticklabel_format(axis="y", style="plain", useOffset=False)
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.legend(frameon=False, fontsize=7)
+    _legend(ax, frameon=False, fontsize=7)
     return ax
 
 

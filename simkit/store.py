@@ -68,11 +68,11 @@ def check_out(out: str | Path | None, option: str = "--out") -> Path:
     if out is None or str(out).strip() == "":
         raise InputError(f"{option} is empty; give a folder to write the results to")
     path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"{option} {path} is a file, not a folder; choose a folder")
     try:
+        if path.exists() and not path.is_dir():
+            raise InputError(f"{option} {path} is a file, not a folder; choose a folder")
         path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
+    except OSError as err:  # e.g. a name too long for the file system, or a read-only place
         raise InputError(f"{option} {path}: cannot create this folder ({_one_line(err)})") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise InputError(f"{option} {path}: cannot write in this folder (permission denied)")

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fuzzing import KINDS, fuzz, settled_options
+from tests.fuzzing import KINDS, fuzz
 
 
 def _failures(tmp_path, per_kind: int, seed: int) -> tuple[int, list[str]]:
     seen, failures = 0, []
-    for case, outcome in fuzz(KINDS, per_kind, seed, tmp_path, timeout=120.0, options=settled_options()):
+    for case, outcome in fuzz(KINDS, per_kind, seed, tmp_path, timeout=120.0):
         seen += 1
         if outcome.verdict not in ("clean", "accepted"):
             failures.append(f"{case.kind} ({case.mutation}): {outcome.verdict}: {outcome.message}")

@@ -43,7 +43,7 @@ def test_a_run_stepped_day_by_day_is_the_run_and_the_story_of_one_go(path):
     assert steps == len(run.days) == whole.outcome["outcome_day"] + 1
     assert run.outcome() == whole.outcome["outcome"]
     assert run.step() == []  # an ended run stays ended
-    for (day, kind, actor, count, detail), state, told in zip(whole.rows, whole.states, run.told, strict=True):
+    for (_, kind, actor, count, detail), state, told in zip(whole.rows, whole.states, run.told, strict=True):
         about = state.about(actor if actor in state.committees else detail)
         assert told.text == sentence({"type": kind, "actor": actor, "count": count, "detail": detail}, about)
     for day in run.days:

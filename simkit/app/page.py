@@ -18,6 +18,7 @@ import os
 import threading
 import time
 
+import matplotlib.dates as mdates
 import pandas as pd
 import solara
 import solara.lab
@@ -74,8 +75,9 @@ def _run_figure(session: Session) -> Figure:
         if len(lines) > 1:
             ax.legend(fontsize=8, frameon=False)
         ax.grid(alpha=0.3)
-    for ax in axes[1]:
-        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    locator = mdates.AutoDateLocator(maxticks=6)
+    axes[1, 0].xaxis.set_major_locator(locator)
+    axes[1, 0].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     return fig
 
 
@@ -110,14 +112,14 @@ def _incidence_figure(comparison: Comparison) -> Figure:
 @solara.component
 def KnobInput(knob: Knob, on_set) -> None:
     """One parameter: its dotted path and value, and its provenance beside it."""
-    with solara.Row(style={"align-items": "center"}):
+    with solara.Column(gap="0px", style={"margin-bottom": "10px"}):
         if knob.whole:
             solara.InputInt(knob.path, value=int(knob.value), on_value=lambda v: on_set(knob.path, v),
                             continuous_update=False)  # fmt: skip
         else:
             solara.InputFloat(knob.path, value=float(knob.value), on_value=lambda v: on_set(knob.path, v),
                               continuous_update=False)  # fmt: skip
-    solara.Text(knob.provenance, style={"font-size": "0.75rem", "color": "#555"})
+        solara.Text(knob.provenance, style={"font-size": "0.75rem", "color": "#555", "margin-top": "-16px"})
 
 
 @solara.component
@@ -164,13 +166,15 @@ def RunTab(session: Session, version: solara.Reactive[int]) -> None:
 
     def play() -> None:
         while playing.value and session.run.running:
+            time.sleep(PLAY_INTERVAL)
             with lock:
                 session.run.step()
             version.set(version.value + 1)
-            time.sleep(PLAY_INTERVAL)
-        playing.set(False)
+        if not session.run.running:
+            playing.set(False)
 
-    solara.use_thread(play, dependencies=[playing.value])
+    # as Mesa's ModelController plays a model: a threaded task restarted whenever play/pause changes
+    solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
 
     def step() -> None:
         with lock:

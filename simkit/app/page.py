@@ -119,7 +119,7 @@ def KnobInput(knob: Knob, on_set) -> None:
         else:
             solara.InputFloat(knob.path, value=float(knob.value), on_value=lambda v: on_set(knob.path, v),
                               continuous_update=False)  # fmt: skip
-        solara.Text(knob.provenance, style={"font-size": "0.75rem", "color": "#555", "margin-top": "-16px"})
+        solara.Text(knob.provenance, style={"font-size": "0.75rem", "color": "#555", "margin-top": "4px"})
 
 
 @solara.component

@@ -11,7 +11,6 @@ event (`simkit.story`), and every event is told with `simkit.story.sentence`, th
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,11 +255,8 @@ class Session:
             if progress:
                 progress(done)
 
-        with tempfile.TemporaryDirectory(prefix="simkit-app-") as tmp:
-            for label, loaded in todo:
-                result = run_ensemble(loaded, runs, self.seed, workers=workers, out=Path(tmp) / label,
-                                      progress=tick)  # fmt: skip
-                tables[label] = result.runs
+        for label, loaded in todo:  # in memory, on the project's executor (worker processes)
+            tables[label] = run_ensemble(loaded, runs, self.seed, workers=workers, progress=tick).runs
         if "file" not in tables:
             tables["file"] = tables["knobs"]
         return Comparison(tables["knobs"], tables["file"], dict(self.overrides))

@@ -104,7 +104,10 @@ def _incidence_figure(comparison: Comparison) -> Figure:
     ax.set_ylim(0, 1)
     ax.set_title("cumulative incidence of each ending (solid: knobs, 95% band; dashed: file values)",
                  fontsize=10)  # fmt: skip
-    ax.legend(fontsize=8, frameon=False)
+    if ax.get_legend_handles_labels()[0]:  # no run may have ended yet
+        ax.legend(fontsize=8, frameon=False)
+    else:
+        ax.text(0.5, 0.5, "no run reached an ending", transform=ax.transAxes, ha="center")
     ax.grid(alpha=0.3)
     return fig
 

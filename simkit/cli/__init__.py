@@ -7,6 +7,7 @@ from simkit.cli import (  # noqa: F401
     diff,
     discover,
     forecast,
+    page,
     report,
     run,
     score,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,18 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 from simkit.cli import app
-from tests.conftest import ROOT, WAER
+from tests.conftest import BROWSER_ARGS, CHROMIUM, ROOT, WAER
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SIMKIT = Path(sys.executable).with_name("simkit")
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from typer.testing import CliRunner
 
@@ -12,19 +9,9 @@ from simkit.cli import app
 from simkit.ensemble import run_ensemble
 from simkit.html_report import build_report, provenance_table
 from simkit.scenario import load_scenario
-from tests.conftest import WAER
+from tests.conftest import BROWSER_ARGS, CHROMIUM, WAER
 
 runner = CliRunner()
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")

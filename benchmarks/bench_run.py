@@ -87,11 +87,10 @@ def calibration_rates(n: int) -> tuple[float, float]:
     """Calibration simulations per second and plain runs per second on Waer, the same n runs.
 
     The calibration's simulation function is given the scenario's own values of its priors' parameters
-    and the seeds plain runs get, so both simulate the same runs: the difference is the calibration's
-    own work (a scenario per particle, summary statistics).
+    (log-scaled ones through log10 and back) and the seeds plain runs get, so both simulate the same
+    runs: the difference is the calibration's own work (a scenario per particle, summary statistics).
     """
-    loaded = load_scenario(WAER)
-    scenario = loaded.scenario
+    scenario = load_scenario(WAER).scenario
     priors = load_priors(ROOT / "calibration" / "waer_priors.yaml", scenario)
     targets = Targets.build(load_trajectory(ROOT / "calibration" / "waer_trajectory.yaml"), scenario)
     logged = frozenset(p.path for p in priors.priors if p.log_scale)
@@ -99,18 +98,18 @@ def calibration_rates(n: int) -> tuple[float, float]:
     model = SimulationModel(scenario, targets, whole, logged)
     own = {p.path: float(parameter_value(scenario, p.path)) for p in priors.priors}
     sampled = {k: np.log10(v) if k in logged else v for k, v in own.items()}
-    np.random.seed(0)
-    seeds = [int(np.random.randint(0, 2**62)) for _ in range(n)]  # what SimulationModel draws, in order
-    start = time.perf_counter()
-    for i, seed in enumerate(seeds):
+    plain = calibration = 0.0
+    for i in range(n):  # interleaved, so a busy machine slows both alike
+        np.random.seed(i)
+        seed = int(np.random.randint(0, 2**62))  # what SimulationModel draws after the same seeding
+        start = time.perf_counter()
         simulate(scenario, seed, i)
-    plain = n / (time.perf_counter() - start)
-    np.random.seed(0)
-    start = time.perf_counter()
-    for _ in range(n):
+        plain += time.perf_counter() - start
+        np.random.seed(i)
+        start = time.perf_counter()
         model(sampled)
-    calibration = n / (time.perf_counter() - start)
-    return calibration, plain
+        calibration += time.perf_counter() - start
+    return n / calibration, n / plain
 
 
 def tree_rss_kib(pid: int) -> int:
@@ -160,7 +159,7 @@ def ensemble(runs: int, workers: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--single", type=int, default=300, help="runs timed one by one on one core")
-    parser.add_argument("--runs", type=int, default=10_000, help="runs in the parallel ensemble")
+    parser.add_argument("--runs", type=int, default=10_000, help="runs in the parallel ensemble (0: none)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--calib", type=int, default=300, help="runs timed for calibration vs plain runs")
     args = parser.parse_args()
@@ -179,8 +178,7 @@ def main() -> None:
     print(f"  calibration (abc SimulationModel): {calibration:7.1f} simulations/s")
     print(f"  plain runs (simulate):             {plain:7.1f} runs/s")
     print(f"  ratio:                             {calibration / plain:7.2f} x (target >= 0.85)")
-    small = max(1, args.runs // 10)
-    for runs in (small, args.runs):
+    for runs in (max(1, args.runs // 10), args.runs) if args.runs else ():
         wall, peak = ensemble(runs, args.workers)
         print(f"ensemble of {runs:>6} runs, {args.workers} workers: {wall:6.1f} s wall "
               f"({1e3 * wall / runs:.2f} ms per run), "

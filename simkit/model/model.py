@@ -81,7 +81,10 @@ class SiegeModel(mesa.Model):
     # ------------------------------------------------------------------ time
     @property
     def day(self) -> int:
-        """Days since the scenario's start (0 on the start date)."""
+        """The day being (or last) simulated, in days since the scenario's start (0 on the start date).
+
+        The model's clock: `steps` counts the days stepped; Mesa's `time` is not used (it stays 0).
+        """
         return self._day
 
     def date(self, day: int) -> dt.date:

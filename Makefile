@@ -44,7 +44,9 @@ lint: setup
 docs: setup
 	$(PY) -c "from simkit.story import events_doc; print(events_doc(), end='')" > docs/events.md
 
+# The day loop against the retired Mesa event-list driver (identical runs), then the speed figures.
 bench: setup
+	$(PY) benchmarks/loop_equivalence.py
 	$(PY) benchmarks/bench_run.py
 
 # Regenerate requirements.lock (Python 3.12, Linux x86_64, runtime + dev, with hashes) after

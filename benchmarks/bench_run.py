@@ -1,7 +1,12 @@
-"""Speed of a Waer run against Mesa's own floor, and of a 10,000-run ensemble on 2 workers.
+"""Speed of a Waer run against Mesa's own floor and the retired driver, of calibration, of an ensemble.
 
-Prints figures; asserts nothing. Usage:
-    .venv/bin/python benchmarks/bench_run.py [--runs 10000] [--workers 2] [--single 300]
+Per Waer run on one core, all in this process on the same seeds: the model's day loop, the retired
+Mesa event-list driver (`loop_equivalence.EventListDriven`) and a bare Mesa model with as many idle
+agents run for the same days with `run_for`. Then calibration simulations per second (abc's
+`SimulationModel` on Waer's priors and trajectory, at the scenario's own values) against plain runs
+per second (`simulate`, what an ensemble worker does per run), on the same seeds; then the wall
+time and memory of 1,000- and 10,000-run ensembles. Prints figures; asserts nothing. Usage:
+    .venv/bin/python benchmarks/bench_run.py [--runs 10000] [--workers 2] [--single 300] [--calib 300]
 """
 
 from __future__ import annotations
@@ -17,10 +22,16 @@ import time
 from pathlib import Path
 
 import mesa
+import numpy as np
+from loop_equivalence import EventListDriven
 
+from simkit.calibration.abc import SimulationModel
+from simkit.calibration.priors import load_priors, parameter_value
+from simkit.calibration.summary_stats import Targets
+from simkit.calibration.trajectory import load_trajectory
 from simkit.model import SiegeModel
-from simkit.scenario import load_scenario
-from simkit.single_run import run_seed
+from simkit.scenario import Scenario, load_scenario
+from simkit.single_run import run_seed, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 WAER = ROOT / "scenarios" / "waer.yaml"
@@ -43,23 +54,62 @@ class BareModel(mesa.Model):
         self.agents.do("step")
 
 
-def per_run_ms(runs: int) -> tuple[float, float, float]:
+def timed_run(driver: type[SiegeModel], scenario: Scenario, seed: int) -> tuple[float, int]:
+    """Milliseconds of one run (built and run as `simkit run` without --series) and its days."""
+    start = time.perf_counter()
+    outcome = driver(scenario, rng=seed, record_series=False).run()
+    return 1e3 * (time.perf_counter() - start), outcome.outcome_day + 1
+
+
+def per_run_ms(runs: int) -> dict[str, float]:
+    """Median ms per Waer run: day loop, retired event-list driver, bare Mesa two ways; and median days."""
     scenario = load_scenario(WAER).scenario
-    model_ms, bare_ms, days = [], [], []
+    times: dict[str, list[float]] = {"model": [], "old": [], "bare": [], "bare_do": [], "days": []}
+    agents = len(SiegeModel(scenario, rng=0).agents)
     for i in range(runs):
         seed = run_seed(0, i)
+        ms, days = timed_run(SiegeModel, scenario, seed)
+        times["model"].append(ms)
+        times["days"].append(days)
+        times["old"].append(timed_run(EventListDriven, scenario, seed)[0])
         start = time.perf_counter()
-        model = SiegeModel(scenario, rng=seed, record_series=False)  # as `simkit run` without --series
-        outcome = model.run()
-        model_ms.append(1e3 * (time.perf_counter() - start))
-        steps = outcome.outcome_day + 1
-        days.append(steps)
+        BareModel(agents, seed).run_for(days)
+        times["bare"].append(1e3 * (time.perf_counter() - start))
         start = time.perf_counter()
-        bare = BareModel(len(model.agents), seed)
-        for _ in range(steps):
-            bare.step()
-        bare_ms.append(1e3 * (time.perf_counter() - start))
-    return statistics.median(model_ms), statistics.median(bare_ms), statistics.median(days)
+        bare = BareModel(agents, seed)
+        for _ in range(days):
+            bare.agents.do("step")
+        times["bare_do"].append(1e3 * (time.perf_counter() - start))
+    return {key: statistics.median(values) for key, values in times.items()}
+
+
+def calibration_rates(n: int) -> tuple[float, float]:
+    """Calibration simulations per second and plain runs per second on Waer, the same n runs.
+
+    The calibration's simulation function is given the scenario's own values of its priors' parameters
+    (log-scaled ones through log10 and back) and the seeds plain runs get, so both simulate the same
+    runs: the difference is the calibration's own work (a scenario per particle, summary statistics).
+    """
+    scenario = load_scenario(WAER).scenario
+    priors = load_priors(ROOT / "calibration" / "waer_priors.yaml", scenario)
+    targets = Targets.build(load_trajectory(ROOT / "calibration" / "waer_trajectory.yaml"), scenario)
+    logged = frozenset(p.path for p in priors.priors if p.log_scale)
+    whole = frozenset(p.path for p in priors.priors if type(parameter_value(scenario, p.path)) is int)
+    model = SimulationModel(scenario, targets, whole, logged)
+    own = {p.path: float(parameter_value(scenario, p.path)) for p in priors.priors}
+    sampled = {k: np.log10(v) if k in logged else v for k, v in own.items()}
+    plain = calibration = 0.0
+    for i in range(n):  # interleaved, so a busy machine slows both alike
+        np.random.seed(i)
+        seed = int(np.random.randint(0, 2**62))  # what SimulationModel draws after the same seeding
+        start = time.perf_counter()
+        simulate(scenario, seed, i)
+        plain += time.perf_counter() - start
+        np.random.seed(i)
+        start = time.perf_counter()
+        model(sampled)
+        calibration += time.perf_counter() - start
+    return n / calibration, n / plain
 
 
 def tree_rss_kib(pid: int) -> int:
@@ -109,17 +159,26 @@ def ensemble(runs: int, workers: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--single", type=int, default=300, help="runs timed one by one on one core")
-    parser.add_argument("--runs", type=int, default=10_000, help="runs in the parallel ensemble")
+    parser.add_argument("--runs", type=int, default=10_000, help="runs in the parallel ensemble (0: none)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--calib", type=int, default=300, help="runs timed for calibration vs plain runs")
     args = parser.parse_args()
 
-    model_ms, bare_ms, days = per_run_ms(args.single)
-    print(f"Waer, {args.single} runs on one core (median {days:.0f} simulated days per run)")
-    print(f"  simkit run:         {model_ms:6.2f} ms per run (median)")
-    print(f"  bare Mesa, same days and agents: {bare_ms:6.2f} ms per run (median)")
-    print(f"  ratio:              {model_ms / bare_ms:6.2f} x the framework's floor")
-    small = max(1, args.runs // 10)
-    for runs in (small, args.runs):
+    ms = per_run_ms(args.single)
+    print(f"Waer, {args.single} runs on one core (median {ms['days']:.0f} simulated days per run)")
+    print(f"  simkit run (day loop):             {ms['model']:6.2f} ms per run (median)")
+    print(f"  retired Mesa event-list driver:    {ms['old']:6.2f} ms per run (median)")
+    print(f"  bare Mesa run_for, same days and agents: {ms['bare']:6.2f} ms per run (median)")
+    print(f"  bare Mesa, agents.do('step') in a plain loop: {ms['bare_do']:6.2f} ms per run (median)")
+    print(f"  day loop / bare Mesa floor:        {ms['model'] / ms['bare']:6.2f} x (target <= 0.6)")
+    print(f"  day loop / retired driver:         {ms['model'] / ms['old']:6.2f} x "
+          f"({ms['old'] / ms['model']:.2f} x faster)")  # fmt: skip
+    calibration, plain = calibration_rates(args.calib)
+    print(f"Waer calibration simulations vs plain runs, {args.calib} each on one core")
+    print(f"  calibration (abc SimulationModel): {calibration:7.1f} simulations/s")
+    print(f"  plain runs (simulate):             {plain:7.1f} runs/s")
+    print(f"  ratio:                             {calibration / plain:7.2f} x (target >= 0.85)")
+    for runs in (max(1, args.runs // 10), args.runs) if args.runs else ():
         wall, peak = ensemble(runs, args.workers)
         print(f"ensemble of {runs:>6} runs, {args.workers} workers: {wall:6.1f} s wall "
               f"({1e3 * wall / runs:.2f} ms per run), "

@@ -9,6 +9,7 @@ import pytest
 
 from simkit.ensemble import BATCH_SIZE, load_ensemble, run_ensemble
 from simkit.single_run import run_seed, simulate
+from simkit.summary import share_interval
 from simkit.yamlio import InputError
 
 
@@ -133,3 +134,18 @@ def test_top_level_api_names_are_the_functions_even_after_submodule_imports():
     assert callable(simulate) and simulate.__name__ == "simulate"
     assert callable(run_seed) and callable(run_ensemble) and callable(load_scenario)
     assert simkit.simulate is simulate
+
+
+@pytest.mark.parametrize("trials", [1, 7, 300, 10_000])
+def test_outcome_share_intervals_are_wilson_intervals(trials):
+    from scipy.stats import binomtest
+
+    for successes in sorted({0, 1, trials // 3, trials - 1, trials}):
+        ci = binomtest(successes, trials).proportion_ci(confidence_level=0.95, method="wilson")
+        assert share_interval(successes, trials) == pytest.approx((ci.low, ci.high), rel=1e-12, abs=1e-15)
+
+
+def test_an_outcome_share_interval_by_hand():
+    # no successes in 10 runs: the upper end is z² / (n + z²) with z = 1.96 (Wilson 1927)
+    assert share_interval(0, 10)[1] == pytest.approx(1.96**2 / (10 + 1.96**2), rel=1e-3)
+    assert share_interval(0, 0) == (0.0, 1.0)

@@ -116,7 +116,7 @@ class SimulationModel:
             _bind_worker()
         scenario = self.scenario_at(self.values(parameters))
         seed = int(np.random.randint(0, 2**62))  # pyabc seeds numpy in each worker
-        model = SiegeModel(scenario, rng=seed)
+        model = SiegeModel(scenario, rng=seed, record_series=False)  # the statistics read no series
         outcome = model.run()
         return summary_statistics(self.targets, model.events.rows, outcome.as_row())
 

@@ -29,7 +29,6 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from scipy import stats
 
 from simkit.scenario import Scenario
 from simkit.scenario.paths import check_parameter_path, parameter_value, set_parameters
@@ -123,6 +122,8 @@ class Prior(BaseModel):
 
     def rv(self) -> Any:
         """The prior as a frozen scipy distribution."""
+        from scipy import stats  # here, not at import: it costs ~1 s and runs never draw priors
+
         lo, hi = self.support()
         match self.distribution:
             case "uniform":

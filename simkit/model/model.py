@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
 
 import mesa
@@ -42,6 +41,11 @@ class SiegeModel(mesa.Model):
         record_series: bool = True,
     ) -> None:
         super().__init__(rng=rng)
+        # The model drives its own days (`run`, `step`), not Mesa's event list, whose per-day event
+        # and wrapper machinery cost more than the model itself (issue 10): stop Mesa's default
+        # schedule (as Mesa's own DEVSimulator does) and undo its wrapping of `step`.
+        self._default_schedule.stop()
+        del self.step
         self.record_series = record_series
         self._day = 0
         self.spec = scenario
@@ -72,20 +76,15 @@ class SiegeModel(mesa.Model):
         self.series = {name: np.zeros(self.horizon) for name in SERIES}
         self._next_convoy: dict[str, int] = {}
         self._settlements = 0
-        self._schedule(scenario.events)
+        self.dated_events = self._date_events(scenario.events)
 
     # ------------------------------------------------------------------ time
     @property
     def day(self) -> int:
-        """Days since the scenario's start (0 on the start date)."""
-        return self._day
+        """The day being (or last) simulated, in days since the scenario's start (0 on the start date).
 
-    def _read_clock(self) -> int:
-        """Day d is stepped at Mesa time d + 1 and its dated events fire at d + 0.5: read it off the clock.
-
-        Done once per step or event, not on every access: Mesa's `time` is an observable, slow to read.
+        The model's clock: `steps` counts the days stepped; Mesa's `time` is not used (it stays 0).
         """
-        self._day = math.ceil(self.time) - 1
         return self._day
 
     def date(self, day: int) -> dt.date:
@@ -96,22 +95,21 @@ class SiegeModel(mesa.Model):
         """Record an event in the run's log (`events`), which tables, plots and calibration read."""
         self.events.add(day, kind, actor, count, detail)
 
-    def _schedule(self, events: list) -> None:
-        """Dated scenario events fire at the start of their day, before the agents act (Mesa event list).
+    def _date_events(self, events: list[schema.ScheduledEvent]) -> dict[int, list[schema.ScheduledEvent]]:
+        """The day each dated scenario event fires: its date, or a day drawn uniformly from its window.
 
-        An event with a date window fires on a day drawn uniformly from it, once per run.
+        Drawn once per run, here, in the scenario's order of events (one `random.randint` per window).
         """
-        self._scheduled: dict[int, list] = defaultdict(list)
+        dated: dict[int, list[schema.ScheduledEvent]] = defaultdict(list)
         for event in events:
             first = (event.date - self.start).days
             last = (event.latest - self.start).days if event.latest else first
-            self._scheduled[self.random.randint(first, last) if last > first else first].append(event)
-        for day in sorted(self._scheduled):
-            self.schedule_event(self._fire_scheduled, at=day + 0.5)
+            dated[self.random.randint(first, last) if last > first else first].append(event)
+        return dict(dated)
 
-    def _fire_scheduled(self) -> None:
-        day = self._read_clock()
-        for event in self._scheduled.pop(day, []):
+    def fire_dated_events(self, day: int) -> None:
+        """Apply the scenario's events dated `day`, in the scenario's order."""
+        for event in self.dated_events.pop(day, ()):
             self._apply(day, event)
 
     def _apply(self, day: int, event: schema.ScheduledEvent) -> None:
@@ -148,17 +146,36 @@ class SiegeModel(mesa.Model):
 
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
-        """One day (dated events have already fired at the start of it).
+        """Simulate one day (day d is the model's step d + 1), in these phases, in this order.
 
-        Agents act in their staged order, then evacuations and aid are processed, the day is
-        recorded, and the run ends if enough towns have settled or the horizon is reached.
+        1. `fire_dated_events`: the scenario's events dated today take effect, before anyone acts.
+        2. The agents act in their staged order (creation order: regime, mediator, resident groups,
+           factions, committees; `agents.do("step")`), so residents feel today's shelling and
+           committees weigh today's events.
+        3. `_move_people`: truce waves of fighters and surrender convoys leave.
+        4. `_deliver_aid`: the periodic aid convoys are let in or blocked.
+        5. `_record`: the day's series (only with `record_series`).
+        6. `_end_of_day`: the run ends if enough towns have settled or the horizon is reached.
+
+        A new phase goes into this sequence, in its place; docs/model.md describes the same order.
         """
-        day = self._read_clock()
+        day = self._day = self.steps
+        self.steps += 1
+        self.fire_dated_events(day)
         self.agents.do("step")
         self._move_people(day)
         self._deliver_aid(day)
         if self.record_series:
             self._record(day)
+        self._end_of_day(day)
+
+    def run(self) -> RunOutcome:
+        """Step day by day until an ending or the horizon; returns the run's outcome."""
+        while self.running:
+            self.step()
+        return self.outcome
+
+    def _end_of_day(self, day: int) -> None:
         if self._settled_enough():
             self.control_day = day
             self._finish(day)
@@ -542,9 +559,3 @@ class SiegeModel(mesa.Model):
         self.outcome = classify(self, day)
         self.log(day, EventType.OUTCOME, "model", 0, self.outcome.outcome)
         self.running = False
-
-    def run(self) -> RunOutcome:
-        """Step day by day until an ending or the horizon."""
-        while self.running:
-            self.step()
-        return self.outcome

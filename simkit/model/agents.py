@@ -1,8 +1,9 @@
 """The actors of a siege: regime, mediator, committees, armed factions and resident groups.
 
-Each agent's `step` is one day. The model activates them in a fixed, staged
-order (regime, mediator, resident groups, factions, committees), so that
-residents feel today's bombardment and committees weigh today's events.
+Each agent's `step` is one day. The model activates them in a fixed order of
+phases written out in `SiegeModel.step` (regime, factions, resident groups,
+mediator, committees), so that residents feel today's shelling, whoever caused
+it, and committees weigh today's events.
 """
 
 from __future__ import annotations

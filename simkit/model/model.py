@@ -70,14 +70,11 @@ class SiegeModel(mesa.Model):
         self.deal_days: dict[str, int] = {}  # locality -> day its surrender was signed or it was taken
         self.control_day: int | None = None  # the day enough towns were settled with no bus still to run
 
-        # Creation order is activation order: self.agents.do("step") runs them staged, so the day's
-        # phases are: the regime acts (siege, coercion, breaches, terms due), factions act (spoilers
-        # attack and the regime shells back), residents live the day (food, hunger, shelling), the
-        # mediator holds talks (committees decide on today's state), committees review their deals.
+        # Who acts when is written out in `step`, not implied by this creation order.
         self.regime = Regime(self, scenario.regime)
-        self.factions = [Faction(self, spec) for spec in scenario.factions]
-        self.groups = [ResidentGroup(self, spec, scenario.behaviour) for spec in scenario.residents]
         self.mediator = Mediator(self, scenario.mediator)
+        self.groups = [ResidentGroup(self, spec, scenario.behaviour) for spec in scenario.residents]
+        self.factions = [Faction(self, spec) for spec in scenario.factions]
         by_locality = {group.locality: group for group in self.groups}
         self.committees = [
             Committee(self, spec, [by_locality[name] for name in spec.localities])
@@ -167,20 +164,29 @@ class SiegeModel(mesa.Model):
         """Simulate one day (day d is the model's step d + 1), in these phases, in this order.
 
         1. `fire_dated_events`: the scenario's events dated today take effect, before anyone acts.
-        2. The agents act in their staged order (creation order: regime, mediator, resident groups,
-           factions, committees; `agents.do("step")`), so residents feel today's shelling and
-           committees weigh today's events.
-        3. `_move_people`: truce waves of fighters and surrender convoys leave.
-        4. `_deliver_aid`: the periodic aid convoys are let in or blocked.
-        5. `_record`: the day's series (only with `record_series`).
-        6. `_end_of_day`: the run ends if enough towns have settled or the horizon is reached.
+        2. The regime: offensives and ultimatums, bombardment or storming, truce breaches, terms due.
+        3. Factions: spoilers attack, and the regime shells back, so residents feel it today.
+        4. Resident groups: food, hunger deaths, shelling deaths (today's shelling, whoever caused it).
+        5. The mediator (or direct talks): rounds of talks, decided on today's state.
+        6. Committees: strain fades; outsiders' deals reviewed; too much strain collapses a truce.
+        7. `_move_people`: flight through open corridors, truce waves of fighters, surrender convoys.
+        8. `_deliver_aid`: the periodic aid convoys are let in or blocked.
+        9. `_record`: the day's series (only with `record_series`).
+        10. `_end_of_day`: the run ends if enough towns have settled or the horizon is reached.
 
         A new phase goes into this sequence, in its place; docs/model.md describes the same order.
         """
         day = self._day = self.steps
         self.steps += 1
         self.fire_dated_events(day)
-        self.agents.do("step")
+        self.regime.step()
+        for faction in self.factions:
+            faction.step()
+        for group in self.groups:
+            group.step()
+        self.mediator.step()
+        for committee in self.committees:
+            committee.step()
         self._move_people(day)
         self._deliver_aid(day)
         if self.record_series:

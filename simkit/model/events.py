@@ -235,7 +235,7 @@ EVENTS: dict[EventType, EventInfo] = {
     ),
     EventType.OFFENSIVE: EventInfo(
         "an assault on a committee's area begins: any truce ends, bombardment at the offensive's level, "
-        "the regime may storm the area and people flee through moving lines",
+        "and the regime may storm the area",
         "regime",
         "the offensive's level, in % of full intensity",
         "`<committee>: <cause>` (`ultimatum refused` or `scheduled offensive`)",
@@ -281,7 +281,7 @@ EVENTS: dict[EventType, EventInfo] = {
         "{count:,} people left on the buses ({value} of them fighters).",
     ),
     EventType.FLIGHT: EventInfo(
-        "people flee through open lines (a corridor, or the moving front of an offensive)",
+        "people flee through open lines while a scheduled corridor is open",
         "the locality",
         "people who left that day (fled and detained)",
         "`detained=<number held at screening among them>`",

@@ -307,7 +307,7 @@ class Behaviour(Section):
     )
     flight_rate: Share = Field(
         description="daily share of the households that want a way out who flee while the lines are open "
-        "(a corridor, or a front moving in an offensive)"
+        "(a scheduled `corridor`)"
     )
     starvation_rate: bounded(
         NonNegative,

@@ -35,6 +35,7 @@ EXOGENOUS_TYPES = frozenset(
         "aid_convoy",
         "aid_cut",
         "campaign",
+        "corridor",  # lines opened by the regime or a mediator (issue 9); who flees emerges
         "outside_agreement",
         "detainee_list",
     }

@@ -85,3 +85,83 @@ def test_a_committee_that_distrusts_the_regime_holds_out_longer_before_its_first
     trusting = ensemble(WAER, {"committees.0.trust_prior": 0.6}, events=True)
     wary = ensemble(WAER, {"committees.0.trust_prior": 0.2}, events=True)
     assert_greater(first_truce_day(wary, horizon), first_truce_day(trusting, horizon))
+
+
+# ---------------------------------------------------------------- issue 9: coercion, guarantor, flows
+
+
+def _scenario(path, overrides, events):
+    """A shipped scenario with overrides and its scheduled events replaced."""
+    from simkit.scenario import LoadedScenario, Scenario
+    from simkit.scenario.loader import scenario_hash
+    from simkit.scenario.paths import apply_overrides
+
+    data = apply_overrides(load_scenario(path).scenario.model_dump(mode="json"), overrides)
+    data["events"] = events
+    scenario = Scenario.model_validate(data)
+    return LoadedScenario(scenario, path, dict(overrides), scenario_hash(scenario))
+
+
+def _offensive(day, force):
+    """A documented offensive beginning: forces arrive to `force` (from Waer's 0.6) and a campaign."""
+    change = {"value": round(force - 0.6, 6), "assumed": "test"}
+    return [
+        {"date": day, "type": "forces_change", "delta": change},
+        {"date": day, "type": "campaign", "escalation": {"value": 1.0, "assumed": "test"}},
+    ]
+
+
+def test_with_food_held_high_a_stronger_offensive_brings_a_deal_sooner():
+    """P(deal within 60 days of an offensive's start) rises with the offensive's strength (binomial test)."""
+    from scipy.stats import binomtest
+
+    fed = {"residents.Waer.local_production": 1.0, "mediator.present_at_start": True}
+    start = load_scenario(WAER).scenario.start
+    day = 120
+    date = (start + __import__("datetime").timedelta(days=day)).isoformat()
+    deals = {}
+    for force in (1.0, 1.6):
+        runs = run_ensemble(_scenario(WAER, fed, _offensive(date, force)), RUNS, seed=11).runs
+        deal = runs["deal_day"].to_numpy(dtype=float)
+        deals[force] = int(((deal >= day) & (deal <= day + 60)).sum())
+    # the weaker offensive's share is the null for the stronger one
+    p = binomtest(deals[1.6], RUNS, max(deals[1.0], 1) / RUNS, alternative="greater").pvalue
+    assert p < 1e-3, f"deals within 60 days: {deals}, p = {p:.2g}"
+
+
+def test_a_stronger_guarantor_lowers_the_share_evacuated():
+    runs = {}
+    for guarantor in (0.0, 1.0):
+        result = run_ensemble(load_scenario(WAER, {"mediator.guarantor": guarantor}), RUNS, seed=11).runs
+        settled = result[result["outcome"] == "surrender_evacuation"]
+        runs[guarantor] = settled["evacuated"] / load_scenario(WAER).scenario.residents[0].population.value
+    p = mannwhitneyu(runs[0.0], runs[1.0], alternative="greater").pvalue
+    assert p < 1e-3, f"means {runs[0.0].mean():.3g} vs {runs[1.0].mean():.3g}, p = {p:.2g}"
+
+
+def test_open_corridors_lower_the_population_at_the_deal():
+    corridor = [{"date": "2016-06-01", "type": "corridor", "days": {"value": 30, "assumed": "test"},
+                 "detained_share": {"value": 0.0, "assumed": "test"}}]  # fmt: skip
+    base = load_scenario(WAER).scenario.model_dump(mode="json")["events"]
+    at_deal = {}
+    for name, events in (("closed", base), ("open", base + corridor)):
+        result = run_ensemble(_scenario(WAER, {}, events), RUNS, seed=11, series=True)
+        series = result.series.set_index(["run", "day"])["population"]
+        runs = result.runs.dropna(subset=["deal_day"])
+        pairs = zip(runs["run"], runs["deal_day"], strict=True)
+        at_deal[name] = np.array([series[(run, int(day))] for run, day in pairs])
+    p = mannwhitneyu(at_deal["closed"], at_deal["open"], alternative="greater").pvalue
+    closed, opened = np.median(at_deal["closed"]), np.median(at_deal["open"])
+    assert p < 1e-3, f"medians {closed:.0f} vs {opened:.0f}, p = {p:.2g}"
+
+
+def test_a_tighter_siege_brings_hunger_deaths_earlier():
+    horizon = load_scenario(WAER).scenario.horizon_days.value
+    first = {}
+    for tightness in (0.6, 0.95):
+        scenario = load_scenario(WAER, {"regime.siege_tightness": tightness})
+        result = run_ensemble(scenario, RUNS, seed=11, series=True)
+        starved = result.series[result.series["starved"] > 0].groupby("run")["day"].min()
+        first[tightness] = starved.reindex(result.runs["run"], fill_value=horizon).to_numpy()
+    p = mannwhitneyu(first[0.6], first[0.95], alternative="greater").pvalue
+    assert p < 1e-3, f"means {first[0.6].mean():.3g} vs {first[0.95].mean():.3g}, p = {p:.2g}"

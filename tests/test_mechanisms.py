@@ -99,3 +99,138 @@ def test_a_deal_signed_by_outsiders_puts_a_ceasefire_in_force_the_same_day(north
 def test_inconsistent_timing_is_rejected(north_homs, overrides, message):
     with pytest.raises(InputError, match=message):
         with_overrides(north_homs.scenario, overrides)
+
+
+# ---------------------------------------------------------------- issue 9: coercion, terms, flows
+
+
+def test_the_release_offer_is_the_regimes_own_reservation_raised_by_leverage():
+    from simkit.model.negotiation import truce_release_offer
+
+    # Waer: 137 of 7,360 offered unpressed (seed 000); the committee's demand plays no part.
+    assert truce_release_offer(7360, 0, 137 / 7360, 0.0) == 137
+    assert truce_release_offer(7360, 0, 137 / 7360, 1.0) == 274  # full leverage doubles it
+    assert truce_release_offer(7360, 7300, 137 / 7360, 1.0) == 60  # never more than still held
+
+
+def _events(loaded):
+    return loaded.scenario.model_dump(mode="json")["events"]
+
+
+def _with(loaded, overrides, events=None):
+    """A copy of a shipped scenario with dotted-path overrides and, if given, its events replaced."""
+    from simkit.scenario import Scenario
+    from simkit.scenario.paths import apply_overrides
+
+    data = apply_overrides(loaded.scenario.model_dump(mode="json"), overrides)
+    if events is not None:
+        data["events"] = events
+    return Scenario.model_validate(data)
+
+
+def test_a_scheduled_offensive_ends_a_truce_the_same_day(north_homs):
+    # The Cairo deal (2 Aug 2017) puts a truce in force; an offensive beginning on 1 Sep ends it.
+    events = [e for e in _events(north_homs) if e["type"] == "outside_agreement"]
+    events.append({"date": "2017-09-01", "type": "campaign", "escalation": {"value": 1.0, "assumed": "test"}})
+    scenario = _with(north_homs, {"committees.0.collapse_tolerance": 1e6}, events)
+    day = (dt.date(2017, 9, 1) - scenario.start).days
+    for model in finished_runs(scenario, 3, 10):
+        offensive = [row for row in events_of(model, "offensive") if row[0] == day]
+        collapsed = [row for row in events_of(model, "ceasefire_collapsed") if row[0] == day]
+        assert offensive, "the campaign launched no offensive"
+        assert [row[4] for row in collapsed] == ["regime offensive"]
+
+
+def test_force_at_the_offensive_level_brings_an_ultimatum_then_an_offensive_if_refused(waer):
+    # Force at the offensive level from the start, a committee that never gives way, no mediator.
+    scenario = _with(waer, {"regime.force_here": 1.0, "committees.0.red_line_firmness": 1.0}, [])
+    deadline = scenario.regime.ultimatum_days.value
+    for model in finished_runs(scenario, 5, 5):
+        ultimatums = events_of(model, "ultimatum")
+        offensives = events_of(model, "offensive")
+        assert ultimatums[0][0] == 0
+        assert offensives[0][0] == deadline and offensives[0][4].endswith("ultimatum refused")
+
+
+def test_a_ceasefire_for_talks_stops_the_shelling_but_not_the_siege(waer):
+    scenario = _with(waer, {"mediator.present_at_start": True, "regime.force_here": 1.0}, [])
+    found = 0
+    for model in finished_runs(scenario, 7, 10):
+        for row in events_of(model, "ceasefire_declared"):
+            if row[4] == "ceasefire":
+                found += 1
+        # Re-run step by step and check the committee's siege while the ceasefire for talks is in force.
+    model = SiegeModel(scenario, rng=7)
+    checked = 0
+    while model.running:
+        model.step()
+        committee = model.committees[0]
+        agreement = committee.agreement
+        if agreement is not None and agreement.kind == "ceasefire":
+            assert committee.siege_tightness == scenario.regime.siege_tightness.value
+            assert not agreement.aid and committee.bombardment == 0.0
+            checked += 1
+    assert found and checked
+
+
+@pytest.mark.parametrize(("threshold", "expected"), [(1.0, "reconciliation"), (0.0, "surrender_evacuation")])
+def test_the_signed_terms_decide_the_class(waer, threshold, expected):
+    scenario = _with(waer, {"regime.settlement_max_fighter_share": threshold})
+    signed = 0
+    for model in finished_runs(scenario, 2, 30):
+        surrenders = [row for row in events_of(model, "agreement_signed") if row[4].startswith("surrender")]
+        if surrenders and model.outcome.outcome in ("surrender_evacuation", "reconciliation"):
+            signed += 1
+            terms = "settlement in place" if expected == "reconciliation" else "evacuation"
+            assert surrenders[-1][4].startswith(f"surrender: {terms}")
+            assert model.outcome.outcome == expected
+    assert signed
+
+
+def test_a_spoiler_attack_under_a_truce_brings_shelling_that_kills(north_homs):
+    # The Cairo truce in force; HTS attacks every day; the regime shells back: residents are killed.
+    events = [e for e in _events(north_homs) if e["type"] == "outside_agreement"]
+    scenario = _with(
+        north_homs,
+        {"factions.HTS.attack_rate": 1.0, "regime.lethality": 5.0, "committees.0.collapse_tolerance": 1e6,
+         "regime.violation_rate": 0.0, "mediator.talks_rate": 0.0},
+        events,
+    )  # fmt: skip
+    model = SiegeModel(scenario, rng=1)
+    killed_under_truce = 0
+    while model.running:
+        before = sum(g.killed for g in model.groups)
+        model.step()
+        if model.committees[0].phase == "truce":
+            killed_under_truce += sum(g.killed for g in model.groups) - before
+    assert killed_under_truce > 0
+
+
+def test_a_corridor_lets_people_flee_and_screening_holds_some(waer):
+    events = [{"date": "2016-01-10", "type": "corridor", "days": {"value": 10, "assumed": "test"},
+               "detained_share": {"value": 0.3, "assumed": "test"}}]  # fmt: skip
+    scenario = _with(waer, {"regime.siege_tightness": 1.0, "behaviour.flight_rate": 0.5}, events)
+    model = SiegeModel(scenario, rng=4)
+    model.run()
+    first = (dt.date(2016, 1, 10) - scenario.start).days
+    flights = events_of(model, "flight")
+    assert flights and all(first <= row[0] < first + 10 for row in flights)
+    fled, detained = model.outcome.fled, model.outcome.detained
+    assert fled > 0 and detained > 0
+    assert 0.2 < detained / (fled + detained) < 0.4
+
+
+def test_people_who_want_a_way_out_flee_first(waer):
+    events = [{"date": "2016-01-10", "type": "corridor", "days": {"value": 20, "assumed": "test"},
+               "detained_share": {"value": 0.0, "assumed": "test"}}]  # fmt: skip
+    scenario = _with(waer, {"behaviour.flight_rate": 0.5, "mediator.talks_rate": 0.0,
+                            "mediator.direct_talks_rate": 0.0}, events)  # fmt: skip
+    model = SiegeModel(scenario, rng=4)
+    day = (dt.date(2016, 1, 10) - scenario.start).days
+    while model.day < day:
+        model.step()
+    before = model.groups[0].pressure()
+    for _ in range(20):
+        model.step()
+    assert model.groups[0].fled > 0
+    assert model.groups[0].pressure() < before

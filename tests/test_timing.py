@@ -7,6 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from simkit.model import ATTRIBUTES
 from simkit.summary import summarize
 from simkit.timing import cumulative_incidence, ending_times, timing_rows, unresolved
 
@@ -73,9 +74,9 @@ def test_summary_timing_counts_every_run_once():
     runs = runs_table(["stalemate", "surrender_evacuation", "military_takeover", "surrender_evacuation"],
                       [99, 10, 20, 30])  # fmt: skip
     runs["partial_release"] = False
-    for name in ("released", "released_share", "evacuated", "evacuated_fighters", "killed",
-                 "agreements_signed", "agreements_collapsed", "ceasefire_days"):  # fmt: skip
-        runs[name] = 0
+    for name in ATTRIBUTES:
+        if name not in runs:
+            runs[name] = 0
     timing = summarize(runs)["timing"]
     endings = timing["endings"]
     assert endings["any ending"]["runs"] + timing["unresolved"]["runs"] == len(runs)

@@ -1,8 +1,9 @@
 """The actors of a siege: regime, mediator, committees, armed factions and resident groups.
 
-Each agent's `step` is one day. The model activates them in a fixed, staged
-order (regime, mediator, resident groups, factions, committees), so that
-residents feel today's bombardment and committees weigh today's events.
+Each agent's `step` is one day. The model activates them in a fixed order of
+phases written out in `SiegeModel.step` (regime, factions, resident groups,
+mediator, committees), so that residents feel today's shelling, whoever caused
+it, and committees weigh today's events.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
+from scipy.special import expit
 
 from simkit.model.events import EventType
-from simkit.model.negotiation import Phase
+from simkit.model.negotiation import GroupStatus, PackageKind, Phase, Posture, Terms, assault_threat
 from simkit.scenario import schema
 
 if TYPE_CHECKING:
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class Regime(mesa.Agent):
-    """Besieges, bombards, signs, and implements or reneges; its escalation follows its force here."""
+    """Besieges, bombards, issues ultimatums, launches offensives, signs, and implements or reneges."""
 
     model: SiegeModel
 
@@ -32,11 +34,25 @@ class Regime(mesa.Agent):
         self.force = spec.force_here.value
         self.offensive_force = spec.force_for_offensive.value
         self.escalation = spec.baseline_escalation.value
+        self.ultimatum_due: dict[Committee, int] = {}  # committee -> deadline day
+        self.offensive_until: dict[Committee, int] = {}  # committee -> last day of the offensive
 
     @property
     def wants_surrender(self) -> bool:
         """Troops freed from other fronts make the regime demand surrender rather than a quiet truce."""
         return self.force >= self.offensive_force
+
+    def posture(self, committee: Committee) -> Posture:
+        """Its stance toward a committee's area today: none, an ultimatum pending, or an offensive."""
+        if committee in self.offensive_until:
+            return Posture.OFFENSIVE
+        return Posture.ULTIMATUM if committee in self.ultimatum_due else Posture.NONE
+
+    def threat(self, committee: Committee) -> float:
+        """Believed chance an assault succeeds, felt only under an ultimatum or an offensive (else 0)."""
+        if committee not in self.offensive_until and committee not in self.ultimatum_due:
+            return 0.0
+        return assault_threat(self.force, self.offensive_force)
 
     def escalate(self, day: int, amount: float, cause: str) -> None:
         """Raise the bombardment level (at most 1) and log why; it relaxes back at `escalation_decay`."""
@@ -48,23 +64,79 @@ class Regime(mesa.Agent):
         base = self.spec.implementation.value
         return base + (1.0 - base) * self.model.mediator.effective_leverage
 
+    def choose_package(self, committee: Committee) -> PackageKind:
+        """Surrender terms once its force here reaches the offensive level, a truce otherwise (seed 004)."""
+        return PackageKind.SURRENDER if self.wants_surrender else PackageKind.TRUCE
+
+    def choose_terms(self) -> Terms:
+        """Settle in place where fighters are few among the people still inside; otherwise the buses.
+
+        The regime's aim is control: where armed men are a small share of the population an amnesty
+        with weapons handed over secures it (Moadamiya, 2016); where they are many it wants them out.
+        """
+        model = self.model
+        inside = sum(g.population for g in model.groups if g.status is GroupStatus.HOLDING)
+        fighters = sum(f.fighters for f in model.factions)
+        share = fighters / inside if inside else 1.0
+        return Terms.SETTLEMENT if share <= self.spec.settlement_max_fighter_share.value else Terms.EVACUATION
+
+    def issue_ultimatum(self, committee: Committee) -> None:
+        """Surrender terms with a deadline (`ultimatum_days`); refused, they bring an offensive."""
+        day = self.model.day
+        self.ultimatum_due[committee] = day + self.spec.ultimatum_days.value
+        self.model.log(day, EventType.ULTIMATUM, "regime", self.spec.ultimatum_days.value, committee.name)
+        self.model.table_surrender(day, committee)
+
+    def launch_offensive(self, committee: Committee, cause: str, level: float = 1.0) -> None:
+        """An assault on a committee's area: any truce ends, bombardment rises to `level`, ground is taken.
+
+        It lasts `offensive_days`; while it lasts the regime storms the area with daily hazard
+        `takeover_rate x surplus force x escalation`, and households feel the threat of the assault.
+        """
+        model, day = self.model, self.model.day
+        self.ultimatum_due.pop(committee, None)
+        self.offensive_until[committee] = day + self.spec.offensive_days.value
+        model.log(day, EventType.OFFENSIVE, "regime", round(100 * level), f"{committee.name}: {cause}")
+        if committee.phase is Phase.TRUCE:
+            model.collapse(committee, "regime offensive")
+        self.escalation = max(self.escalation, level)
+
+    def _decide_coercion(self, committee: Committee, day: int) -> None:
+        """Offensives run their course; with force to spare, an ultimatum; a refused one, an offensive."""
+        until = self.offensive_until.get(committee)
+        if until is not None and day > until:
+            del self.offensive_until[committee]
+        due = self.ultimatum_due.get(committee)
+        if due is not None and day >= due:
+            self.launch_offensive(committee, "ultimatum refused")
+        elif due is None and committee not in self.offensive_until and self.wants_surrender:
+            self.issue_ultimatum(committee)
+
     def step(self) -> None:
-        """One day: bombard or storm areas under siege; under a truce, end it, breach it, carry out terms."""
+        """One day: coerce, bombard or storm the besieged; under a truce, breach or implement."""
         model, spec, rand = self.model, self.spec, self.model.random
-        target = 1.0 if self.wants_surrender else spec.baseline_escalation.value
+        day = model.day
+        for committee in model.committees:
+            if committee.holding_groups:
+                self._decide_coercion(committee, day)
+            else:
+                self.ultimatum_due.pop(committee, None)
+                self.offensive_until.pop(committee, None)
+        target = 1.0 if self.offensive_until else spec.baseline_escalation.value
         self.escalation += spec.escalation_decay.value * (target - self.escalation)
         surplus = self.force - self.offensive_force
         for committee in model.committees:
             phase = committee.phase
             if phase is Phase.SIEGE:
                 committee.bombardment = self.escalation
-                if surplus > 0 and rand.random() < spec.takeover_rate.value * surplus * self.escalation:
+                if (
+                    surplus > 0
+                    and committee in self.offensive_until
+                    and rand.random() < spec.takeover_rate.value * surplus * self.escalation
+                ):
                     model.take_over(committee)
             elif phase is Phase.TRUCE:
                 committee.bombardment = 0.0
-                if surplus > 0 and rand.random() < spec.truce_exit_rate.value * surplus:
-                    model.collapse(committee, "regime offensive: forces freed elsewhere")
-                    continue
                 hazard = spec.violation_rate.value * (1.0 - model.mediator.effective_guarantor)
                 if rand.random() < hazard:
                     model.violation(committee, "regime")
@@ -125,9 +197,13 @@ class ResidentGroup(mesa.Agent):
         self.food = spec.food_days.value * self.population
         self.killed = 0
         self.evacuated = 0
+        self.fled = 0
+        self.starved = 0
+        self.detained = 0
         self.loss = 0.0  # remembered killed, decaying
-        self.status = "holding"  # holding, evacuating, settled
+        self.status = GroupStatus.HOLDING
         self.settlement: str | None = None
+        self.terms: Terms | None = None  # the terms of the surrender it adopted
         self.to_leave = 0
         self.fighters_to_leave = 0
         self.settlement_leavers = 0
@@ -138,6 +214,7 @@ class ResidentGroup(mesa.Agent):
         self.reserve /= self.reserve.mean()
         self.tie = (rng.random(n) < spec.detainee_tie_share.value).astype(float)
         self.disposition = rng.normal(0.0, 1.0, n)
+        self.share = np.full(n, 1.0 / n)  # each household's share of the people; flight reweighs it
         self._hardship_cache: dict[int, float] = {}
         self._memory = math.exp(-1.0 / behaviour.loss_memory_days.value)
         self._density_factor = math.sqrt(self.initial_population / spec.area_km2.value / 10_000.0)
@@ -145,7 +222,7 @@ class ResidentGroup(mesa.Agent):
     def _household_hardship(self, days_left: np.ndarray | float) -> np.ndarray:
         b = self.behaviour
         own_days = np.asarray(days_left) * self.reserve
-        return 1.0 / (1.0 + np.exp((own_days - b.hardship_midpoint_days.value) / b.hardship_scale_days.value))
+        return expit((b.hardship_midpoint_days.value - own_days) / b.hardship_scale_days.value)
 
     @property
     def days_of_food(self) -> float:
@@ -160,45 +237,86 @@ class ResidentGroup(mesa.Agent):
     def wish_to_concede(self) -> np.ndarray:
         """Each household's probability of backing a way out (hardship and loss against the detainees)."""
         b = self.behaviour
+        threat = self.model.regime.threat(self.committee) if self.committee is not None else 0.0
         logit = (
             b.weight_hardship.value * self._household_hardship(self.days_of_food)
             + b.weight_loss.value * self.loss_per_thousand
+            + b.weight_threat.value * threat
             - b.weight_detainee_tie.value * self.tie
             - b.concede_threshold.value
             + self.disposition
         )
-        return 1.0 / (1.0 + np.exp(-logit))
+        return expit(logit)
 
     def pressure(self) -> float:
-        """Share of households that want a way out: the committee's cost of holding out."""
-        return float(self.wish_to_concede().mean()) if self.population else 0.0
+        """Share of people whose households want a way out: the committee's cost of holding out."""
+        return float(self.wish_to_concede() @ self.share) if self.population else 0.0
 
-    def leaving_share(self, trust: float) -> float:
-        """Share of civilians who register for the buses rather than stay under an amnesty they distrust."""
+    def leaving_share(self, trust: float, guarantor: float) -> float:
+        """Share of civilians who register for the buses rather than stay under an amnesty they distrust.
+
+        The amnesty is as credible as the regime's word, and where the regime's word fails a guarantor on
+        the ground stands in for it: credibility = trust + (1 - trust) x guarantor.
+        """
         b = self.behaviour
+        credibility = trust + (1.0 - trust) * guarantor
         logit = (
-            4.0 * (1.0 - trust)
+            4.0 * (1.0 - credibility)
             + b.weight_detainee_tie.value * self.tie
             - b.leave_threshold.value
             + self.disposition
         )
-        return float((1.0 / (1.0 + np.exp(-logit))).mean())
+        return float(expit(logit) @ self.share)
+
+    def flee(self, detained_share: float) -> None:
+        """The lines are open today: households that want a way out leave, the least hard-line first.
+
+        Household i leaves with probability `flight_rate x c_i`, so the people who stay are ever more
+        those who back the hard line; `detained_share` of those who leave are held at screening.
+        """
+        if not self.population:
+            return
+        model = self.model
+        leaving = self.behaviour.flight_rate.value * self.wish_to_concede()
+        rate = float(leaving @ self.share)
+        if rate <= 0.0:
+            return
+        people = int(model.rng.binomial(self.population, min(1.0, rate)))
+        self.share = self.share * (1.0 - leaving)
+        self.share /= self.share.sum() or 1.0
+        self._hardship_cache.clear()
+        if not people:
+            return
+        detained = int(model.rng.binomial(people, detained_share)) if detained_share > 0 else 0
+        self.population -= people
+        self.fled += people - detained
+        self.detained += detained
+        model.log(model.day, EventType.FLIGHT, self.locality, people, f"detained={detained}")
 
     def step(self) -> None:
         """One day: food flows in and is eaten (rationed when low), bombardment kills, hardship is updated."""
-        if self.status == "settled" or self.population == 0:
+        if self.status is GroupStatus.SETTLED or self.population == 0:
             return
         model, b = self.model, self.behaviour
         committee = self.committee
-        evacuating = self.status == "evacuating"
+        evacuating = self.status is GroupStatus.EVACUATING
         tightness = 0.0 if evacuating else committee.siege_tightness
         pop = self.population
         days_left = self.food / pop
         ration = min(1.0, days_left / b.ration_days.value)
         inflow = pop * ((1.0 - tightness) + self.spec.local_production.value)
-        self.food = min(self.food + inflow - pop * ration, b.storage_days.value * pop)
+        available = self.food + inflow
+        eaten = min(pop * ration, max(available, 0.0))
+        self.food = min(available - eaten, b.storage_days.value * pop)
         if self.food < 0.0:
             self.food = 0.0
+        unmet = 1.0 - eaten / pop
+        if unmet > 0.0 and b.starvation_rate.value > 0.0:
+            starved = min(int(model.rng.poisson(b.starvation_rate.value * pop / 10_000.0 * unmet**2)), pop)
+            if starved:
+                self.population -= starved
+                self.starved += starved
+                pop = self.population
         bombardment = 0.0 if evacuating else committee.bombardment
         self.loss *= self._memory
         if bombardment > 0.0:
@@ -223,7 +341,7 @@ class ResidentGroup(mesa.Agent):
         key = round(2.0 * self.days_of_food)
         value = self._hardship_cache.get(key)
         if value is None:
-            value = self._hardship_cache[key] = float(self._household_hardship(key / 2.0).mean())
+            value = self._hardship_cache[key] = float(self._household_hardship(key / 2.0) @ self.share)
         return value
 
     def receive_food(self, days: float) -> None:
@@ -323,7 +441,7 @@ class Committee(mesa.Agent):
     @property
     def holding_groups(self) -> list[ResidentGroup]:
         """Its groups still holding out (neither evacuating nor settled): those it negotiates for."""
-        return [group for group in self.groups if group.status == "holding"]
+        return [group for group in self.groups if group.status is GroupStatus.HOLDING]
 
     @property
     def open_to_talks(self) -> bool:

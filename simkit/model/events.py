@@ -15,6 +15,7 @@ class EventType(StrEnum):
     FORCES_CHANGE = "forces_change"
     AID_CUT = "aid_cut"
     CAMPAIGN = "campaign"
+    CORRIDOR = "corridor"
     DETAINEE_LIST = "detainee_list"
     # negotiation
     TALKS_HELD = "talks_held"
@@ -30,11 +31,14 @@ class EventType(StrEnum):
     VIOLATION = "violation"
     RETALIATION = "retaliation"
     ESCALATION = "escalation"
+    ULTIMATUM = "ultimatum"
+    OFFENSIVE = "offensive"
     CEASEFIRE_COLLAPSED = "ceasefire_collapsed"
     # people and supplies
     AID_CONVOY = "aid_convoy"
     AID_BLOCKED = "aid_blocked"
     EVACUATION_CONVOY = "evacuation_convoy"
+    FLIGHT = "flight"
     PROTEST = "protest"
     FRAGMENTATION = "fragmentation"
     # endings
@@ -81,9 +85,16 @@ EVENTS: dict[EventType, EventInfo] = {
         "The regime cut off all aid ({detail}).",
     ),
     EventType.CAMPAIGN: EventInfo(
-        "a bombing campaign raises the regime's escalation to at least a level (a scenario event)",
+        "a documented offensive begins (a scenario event): it raises escalation to at least a level and "
+        "launches an `offensive` on every area still holding out",
         "regime", "the campaign's escalation level, in % of full intensity", "the scenario's note",
-        "The regime launched a bombing campaign at {count}% of full intensity ({detail}).",
+        "The regime began an offensive at {count}% of full intensity ({detail}).",
+    ),
+    EventType.CORRIDOR: EventInfo(
+        "the lines open for some days (a scenario event: corridors, or a humanitarian evacuation); "
+        "households that want a way out flee",
+        "regime", "days the corridor stays open", "the scenario's note",
+        "Corridors opened for {count} days ({detail}).",
     ),
     EventType.DETAINEE_LIST: EventInfo(
         "the committee submits a new detainee list (a scenario event)",
@@ -102,14 +113,18 @@ EVENTS: dict[EventType, EventInfo] = {
         "a package is tabled in a round of talks",
         "`regime` (a truce); the mediator's name, or `regime` without one (surrender terms)",
         "detainees the regime offers to free (truce); 0 (surrender: release is off the table)",
-        "`truce` or `surrender`",
+        "`truce`, `surrender: evacuation` or `surrender: settlement in place` (the terms the regime chose)",
         "{actor} tabled a {detail}.",
         {
             "truce": "The regime offered a truce: ceasefire, aid, and {count:,} of {listed:,} listed "
             "detainees freed in stages. {pressure:.0%} of households wanted a way out; the committee's "
             "trust in the regime's word stood at {trust:.2f}.",
-            "surrender": "{actor} put the surrender terms to {committee} (amnesty or the buses, "
-            "detainees off the table), with {pressure:.0%} of households wanting a way out.",
+            "surrender: evacuation": "{actor} put surrender terms to {committee}: the fighters and whoever "
+            "will not stay leave on the buses, detainees off the table ({pressure:.0%} of households wanted "
+            "a way out).",
+            "surrender: settlement in place": "{actor} put a settlement to {committee}: amnesty, weapons "
+            "handed over, most stay and refusers leave, detainees off the table ({pressure:.0%} of "
+            "households wanted a way out).",
         },
     ),
     EventType.PACKAGE_REJECTED: EventInfo(
@@ -146,19 +161,17 @@ EVENTS: dict[EventType, EventInfo] = {
         "an agreement is signed",
         "the committee",
         "detainees promised (truce, outside); people registered to leave (surrender)",
-        "`truce`, `outside` (signed by outsiders), `surrender` or `surrender; detainee release dropped`",
+        "`truce`, `outside` (signed by outsiders), or `surrender: <terms>` (`evacuation` or `settlement in "
+        "place`), followed by `; detainee release dropped` when the red line was not met",
         "{actor} signed an agreement ({detail}).",
         {
             "truce": "{actor} signed a truce promising the release of {count:,} detainees, with "
             "{pressure:.0%} of households wanting a way out, trust at {trust:.2f} and {food_days:.0f} days "
             "of food left.",
             "outside": "An agreement was signed for {actor} by outsiders, pledging {count:,} detainees.",
-            "surrender": "{actor} accepted surrender: {count:,} people registered to leave on the buses "
-            "({pressure:.0%} of households wanted a way out; {released:,} of {listed:,} detainees freed "
-            "by then).",
-            "surrender; detainee release dropped": "{actor} accepted surrender and dropped the detainee "
-            "demand: {count:,} people registered to leave ({pressure:.0%} of households wanted a way "
-            "out; {released:,} of {listed:,} detainees freed by then).",
+            "surrender": "{actor} accepted surrender ({detail}): {count:,} people registered to leave on "
+            "the buses ({pressure:.0%} of households wanted a way out; {released:,} of {listed:,} detainees "
+            "freed by then).",
         },
     ),
     EventType.AGREEMENT_DEFUNCT: EventInfo(
@@ -179,7 +192,7 @@ EVENTS: dict[EventType, EventInfo] = {
         },
     ),
     EventType.TERM_RENEGED: EventInfo(
-        "the regime delivers less than half of a term",
+        "the regime delivers less than `partial_release_max_share` of a term (one half in every scenario)",
         "regime",
         "detainees freed though less than half the stage was (release); 0 (aid)",
         "`release` or `aid`",
@@ -215,12 +228,26 @@ EVENTS: dict[EventType, EventInfo] = {
         "the cause (`talks failed`, `ceasefire collapsed`, `attack by <faction>`, ...)",
         "The regime stepped up its bombardment to {count}% of full intensity ({detail}).",
     ),
+    EventType.ULTIMATUM: EventInfo(
+        "the regime, with force for an offensive, puts surrender terms to a committee with a deadline",
+        "regime", "days to the deadline", "the committee's name",
+        "The regime gave {detail} {count} days to accept surrender terms or face an assault.",
+    ),
+    EventType.OFFENSIVE: EventInfo(
+        "an assault on a committee's area begins: any truce ends, bombardment at the offensive's level, "
+        "and the regime may storm the area",
+        "regime",
+        "the offensive's level, in % of full intensity",
+        "`<committee>: <cause>` (`ultimatum refused` or `scheduled offensive`)",
+        "The regime launched an offensive on {detail} ({count}% of full intensity, force at {force:.0%} "
+        "of an offensive's strength).",
+    ),
     EventType.CEASEFIRE_COLLAPSED: EventInfo(
         "a truce ends and the siege resumes",
         "the committee",
         "0",
         "the reason (`release reneged`, `aid reneged`, `violations beyond what the committee can sell`, "
-        "`regime offensive: forces freed elsewhere`)",
+        "`regime offensive`)",
         "The truce for {actor} collapsed: {detail}.",
         {
             "release reneged": "{actor} walked out of the truce: the release fell short of the promise "
@@ -229,8 +256,8 @@ EVENTS: dict[EventType, EventInfo] = {
             "(pressure {pressure:.0%}).",
             "violations beyond what the committee can sell": "The truce for {actor} collapsed under "
             "violations beyond what the committee could sell (strain {strain:.1f}).",
-            "regime offensive: forces freed elsewhere": "The regime ended the truce for {actor} and went "
-            "on the offensive with forces freed elsewhere ({force:.0%} of an offensive's strength).",
+            "regime offensive": "The regime's offensive ended the truce for {actor} ({force:.0%} of an "
+            "offensive's strength).",
         },
     ),
     EventType.AID_CONVOY: EventInfo(
@@ -252,6 +279,13 @@ EVENTS: dict[EventType, EventInfo] = {
         "people who left on this convoy",
         "`fighters=<number of fighters among them>`",
         "{count:,} people left on the buses ({value} of them fighters).",
+    ),
+    EventType.FLIGHT: EventInfo(
+        "people flee through open lines while a scheduled corridor is open",
+        "the locality",
+        "people who left that day (fled and detained)",
+        "`detained=<number held at screening among them>`",
+        "{count:,} people fled {actor} through the lines ({value} detained at screening).",
     ),
     EventType.PROTEST: EventInfo(
         "residents who back the hard line protest after their committee refused terms",

@@ -12,18 +12,23 @@ from simkit.model.agents import Committee, Faction, Mediator, Regime, ResidentGr
 from simkit.model.events import EventLog, EventType
 from simkit.model.negotiation import (
     Agreement,
+    GroupStatus,
     PackageKind,
     Phase,
+    Terms,
     committee_accepts_surrender,
     committee_accepts_truce,
     committee_walks_out,
     regime_accepts_truce,
     truce_release_offer,
 )
-from simkit.model.outcomes import RunOutcome, classify
+from simkit.model.outcomes import RunOutcome, classify, settlement_class
 from simkit.scenario import schema
 
-SERIES = ("population", "food_days", "hardship", "killed", "evacuated", "released", "bombardment")
+SERIES = (
+    "population", "food_days", "hardship", "killed", "evacuated", "fled", "starved", "detained", "released",
+    "bombardment",
+)  # fmt: skip
 
 
 class SiegeModel(mesa.Model):
@@ -58,11 +63,14 @@ class SiegeModel(mesa.Model):
         self.agreements_collapsed = 0
         self.aid_open = True
         self.aid_cut_day = -1
+        self.corridor_until = -1  # last day the lines are open through a scheduled corridor
+        self.corridor_detained_share = 0.0
+        self.release_shortfall = False  # a release stage delivered less than partial_release_max_share
         self.outcome: RunOutcome | None = None
         self.deal_days: dict[str, int] = {}  # locality -> day its surrender was signed or it was taken
         self.control_day: int | None = None  # the day enough towns were settled with no bus still to run
 
-        # Creation order is activation order: self.agents.do("step") runs them staged.
+        # Who acts when is written out in `step`, not implied by this creation order.
         self.regime = Regime(self, scenario.regime)
         self.mediator = Mediator(self, scenario.mediator)
         self.groups = [ResidentGroup(self, spec, scenario.behaviour) for spec in scenario.residents]
@@ -122,7 +130,7 @@ class SiegeModel(mesa.Model):
                 self.log(day, EventType.FORCES_CHANGE, "regime", round(100 * delta.value), event.note)
             case schema.AidConvoy(food_days=food):
                 for group in self.groups:
-                    if group.status == "holding":
+                    if group.status is GroupStatus.HOLDING:
                         group.receive_food(food.value)
                 self.log(day, EventType.AID_CONVOY, "aid", round(food.value), event.note or "scheduled")
             case schema.AidCut():
@@ -134,8 +142,15 @@ class SiegeModel(mesa.Model):
                         committee.agreement.siege_tightness = self.regime.spec.siege_tightness.value
                         self._term_outcome(committee, "aid", 0.0, 0, core=True)
             case schema.Campaign(escalation=level):
-                self.regime.escalation = max(self.regime.escalation, level.value)
                 self.log(day, EventType.CAMPAIGN, "regime", round(100 * level.value), event.note)
+                self.regime.escalation = max(self.regime.escalation, level.value)
+                for committee in self.committees:
+                    if committee.holding_groups:
+                        self.regime.launch_offensive(committee, "scheduled offensive", level.value)
+            case schema.Corridor(days=days, detained_share=detained):
+                self.corridor_until = max(self.corridor_until, day + days.value - 1)
+                self.corridor_detained_share = detained.value
+                self.log(day, EventType.CORRIDOR, "regime", days.value, event.note)
             case schema.OutsideAgreement(legitimacy=legitimacy, release_pledged=pledged):
                 for committee in self.committees:
                     if committee.phase is Phase.SIEGE and committee.holding_groups:
@@ -149,20 +164,29 @@ class SiegeModel(mesa.Model):
         """Simulate one day (day d is the model's step d + 1), in these phases, in this order.
 
         1. `fire_dated_events`: the scenario's events dated today take effect, before anyone acts.
-        2. The agents act in their staged order (creation order: regime, mediator, resident groups,
-           factions, committees; `agents.do("step")`), so residents feel today's shelling and
-           committees weigh today's events.
-        3. `_move_people`: truce waves of fighters and surrender convoys leave.
-        4. `_deliver_aid`: the periodic aid convoys are let in or blocked.
-        5. `_record`: the day's series (only with `record_series`).
-        6. `_end_of_day`: the run ends if enough towns have settled or the horizon is reached.
+        2. The regime: offensives and ultimatums, bombardment or storming, truce breaches, terms due.
+        3. Factions: spoilers attack, and the regime shells back, so residents feel it today.
+        4. Resident groups: food, hunger deaths, shelling deaths (today's shelling, whoever caused it).
+        5. The mediator (or direct talks): rounds of talks, decided on today's state.
+        6. Committees: strain fades; outsiders' deals reviewed; too much strain collapses a truce.
+        7. `_move_people`: flight through open corridors, truce waves of fighters, surrender convoys.
+        8. `_deliver_aid`: the periodic aid convoys are let in or blocked.
+        9. `_record`: the day's series (only with `record_series`).
+        10. `_end_of_day`: the run ends if enough towns have settled or the horizon is reached.
 
         A new phase goes into this sequence, in its place; docs/model.md describes the same order.
         """
         day = self._day = self.steps
         self.steps += 1
         self.fire_dated_events(day)
-        self.agents.do("step")
+        self.regime.step()
+        for faction in self.factions:
+            faction.step()
+        for group in self.groups:
+            group.step()
+        self.mediator.step()
+        for committee in self.committees:
+            committee.step()
         self._move_people(day)
         self._deliver_aid(day)
         if self.record_series:
@@ -183,14 +207,17 @@ class SiegeModel(mesa.Model):
             self._finish(day)
 
     def _record(self, day: int) -> None:
-        population = held = killed = evacuated = 0
+        population = held = killed = evacuated = fled = starved = detained = 0
         food = hardship = 0.0
         for group in self.groups:
             people = group.population
             population += people
             killed += group.killed
             evacuated += group.evacuated
-            if group.status != "settled":
+            fled += group.fled
+            starved += group.starved
+            detained += group.detained
+            if group.status is not GroupStatus.SETTLED:
                 held += people
                 food += group.food
                 hardship += group.hardship * people
@@ -200,6 +227,9 @@ class SiegeModel(mesa.Model):
         s["hardship"][day] = hardship / held if held else 0.0
         s["killed"][day] = killed
         s["evacuated"][day] = evacuated
+        s["fled"][day] = fled
+        s["starved"][day] = starved
+        s["detained"][day] = detained
         s["released"][day] = self.released
         s["bombardment"][day] = max(c.bombardment for c in self.committees)
 
@@ -213,8 +243,11 @@ class SiegeModel(mesa.Model):
         self.log(
             day, EventType.TALKS_HELD, mediator.spec.name if mediator.present else "direct", 0, committee.name
         )
-        if regime.wants_surrender and (not mediator.present or rand.random() < mediator.spec.bias.value):
-            self._table_surrender(day, committee)
+        preferred = regime.choose_package(committee)
+        if preferred is PackageKind.SURRENDER and (
+            not mediator.present or rand.random() < mediator.spec.bias.value
+        ):
+            self.table_surrender(day, committee)
         elif (
             committee.phase is Phase.SIEGE
             or committee.agreement.defunct
@@ -226,13 +259,15 @@ class SiegeModel(mesa.Model):
         regime, spec = self.regime, committee.spec
         leverage = self.mediator.effective_leverage
         red_line = spec.red_line_release_share.value
-        offer = truce_release_offer(
-            self.listed, self.released, regime.spec.max_release_share.value, red_line, leverage
-        )
+        offer = truce_release_offer(self.listed, self.released, regime.spec.max_release_share.value, leverage)
         self.log(day, EventType.PACKAGE_OFFERED, "regime", offer, PackageKind.TRUCE.value)
         pressure = committee.pressure()
-        p_regime = regime_accepts_truce(
-            regime.force, regime.offensive_force, regime.spec.truce_appetite.value, leverage
+        p_regime = (
+            0.0  # an offensive under way is not paused for a truce
+            if committee in regime.offensive_until
+            else regime_accepts_truce(
+                regime.force, regime.offensive_force, regime.spec.truce_appetite.value, leverage
+            )
         )
         p_committee = committee_accepts_truce(
             pressure, committee.trust, offer, self.listed, red_line,
@@ -250,20 +285,23 @@ class SiegeModel(mesa.Model):
             if committee.phase is Phase.SIEGE:
                 regime.escalate(day, regime.spec.escalation_jump.value, "talks failed")
 
-    def _table_surrender(self, day: int, committee: Committee) -> None:
+    def table_surrender(self, day: int, committee: Committee) -> None:
         """The "three options": keep being bombed, amnesty, or the buses.
 
-        A present mediator calls detainees off the table, and first declares a ceasefire for the talks.
+        The regime chooses the terms (`Regime.choose_terms`: a settlement in place or an evacuation). A
+        present mediator calls detainees off the table and, unless an offensive is under way, first
+        declares a ceasefire for the talks: the shelling stops, the siege does not.
         """
         regime, spec, mediator = self.regime, committee.spec, self.mediator
+        terms = regime.choose_terms()
         self.log(
             day,
             EventType.PACKAGE_OFFERED,
             mediator.spec.name if mediator.present else "regime",
             0,
-            "surrender",
+            f"surrender: {terms.value}",
         )
-        if mediator.present and committee.phase is Phase.SIEGE:
+        if mediator.present and committee.phase is Phase.SIEGE and committee not in regime.offensive_until:
             self._sign_truce(committee, PackageKind.CEASEFIRE, 0, spec.legitimacy.value)
         pressure = committee.pressure()
         red_line_met = self.listed == 0 or self.released / self.listed >= spec.red_line_release_share.value
@@ -273,6 +311,7 @@ class SiegeModel(mesa.Model):
             spec.concession_rate.value,
             red_line_met,
             spec.red_line_firmness.value,
+            regime.threat(committee),
         )
         if self.random.random() >= p_accept:
             self.log(day, EventType.PACKAGE_REJECTED, committee.name, 0, "surrender")
@@ -284,7 +323,7 @@ class SiegeModel(mesa.Model):
         if vetoes:
             self.log(day, EventType.PACKAGE_REJECTED, vetoes[0], 0, "surrender vetoed")
             return
-        self._sign_surrender(day, committee, pressure, red_line_met)
+        self._sign_surrender(day, committee, pressure, red_line_met, terms)
 
     def _rally(self, day: int, committee: Committee, pressure: float) -> None:
         """Residents who back the hard line take to the streets when their committee holds out."""
@@ -295,12 +334,15 @@ class SiegeModel(mesa.Model):
     def _sign_truce(self, committee: Committee, kind: PackageKind, release: int, legitimacy: float) -> None:
         day, terms = self.day, self.spec.packages.truce
         waves = kind is PackageKind.TRUCE
+        for_talks = kind is PackageKind.CEASEFIRE  # the guns fall silent; the siege and its hunger stay
         committee.agreement = Agreement(
             kind=kind,
             signed_day=day,
             legitimacy=legitimacy,
-            siege_tightness=terms.siege_tightness.value,
-            aid=terms.aid,
+            siege_tightness=(
+                self.regime.spec.siege_tightness.value if for_talks else terms.siege_tightness.value
+            ),
+            aid=False if for_talks else terms.aid,
             release_promised=release,
             release_stages=self._release_stages(day, release),
             fighters_to_go=terms.fighters_out.value if waves else 0,
@@ -328,7 +370,9 @@ class SiegeModel(mesa.Model):
         ]
         return [(due, names) for due, names in stages if names > 0]
 
-    def _sign_surrender(self, day: int, committee: Committee, pressure: float, red_line_met: bool) -> None:
+    def _sign_surrender(
+        self, day: int, committee: Committee, pressure: float, red_line_met: bool, terms: Terms
+    ) -> None:
         holding = committee.holding_groups
         adopting = [
             g for g in holding if self.random.random() < min(1.0, (g.pressure() / max(pressure, 1e-9)) ** 2)
@@ -346,6 +390,7 @@ class SiegeModel(mesa.Model):
             )
         behaviour, population = self.spec.behaviour, sum(g.population for g in self.groups)
         fighters = sum(f.fighters * f.spec.evacuation_stance.value for f in self.factions)
+        guarantor = self.mediator.effective_guarantor
         total = 0
         for group in adopting:
             share = group.population / population if population else 0.0
@@ -356,15 +401,16 @@ class SiegeModel(mesa.Model):
             civilians = group.population - group_fighters - families
             group.fighters_to_leave = group_fighters
             group.to_leave = (
-                group_fighters + families + round(civilians * group.leaving_share(committee.trust))
+                group_fighters + families + round(civilians * group.leaving_share(committee.trust, guarantor))
             )
             group.settlement_leavers = 0
-            group.status = "evacuating"
+            group.terms = terms
+            group.status = GroupStatus.EVACUATING
             self.deal_days[group.locality] = day
             total += group.to_leave
         self.agreements_signed += 1
         dropped = "" if red_line_met else "; detainee release dropped"
-        self.log(day, EventType.AGREEMENT_SIGNED, committee.name, total, f"surrender{dropped}")
+        self.log(day, EventType.AGREEMENT_SIGNED, committee.name, total, f"surrender: {terms.value}{dropped}")
         committee.agreement = None
         committee.phase = Phase.EVACUATION if len(adopting) == len(holding) else Phase.SIEGE
         self._next_convoy[committee.name] = day + self.spec.packages.surrender.first_convoy_days.value
@@ -410,6 +456,8 @@ class SiegeModel(mesa.Model):
         nu = self.spec.detainees.delivery_concentration.value
         delivered = self.random.betavariate(max(p * nu, 1e-6), max((1.0 - p) * nu, 1e-6))
         freed = min(round(delivered * promised), self.listed - self.released)
+        if delivered < self.spec.outcomes.partial_release_max_share.value:
+            self.release_shortfall = True  # a stage reneged in part: the run's `partial_release` flag
         self.released += freed
         if freed:
             self.log(day, EventType.DETAINEES_RELEASED, "regime", freed, committee.name)
@@ -423,7 +471,8 @@ class SiegeModel(mesa.Model):
         A shortfall on a core term may make the committee walk out (`committee_walks_out`): what it
         cannot sell to its residents (docs/model.md, "Implementation, credibility, and collapse").
         """
-        kind = EventType.TERM_IMPLEMENTED if delivered >= 0.5 else EventType.TERM_RENEGED
+        reneged = delivered < self.spec.outcomes.partial_release_max_share.value
+        kind = EventType.TERM_RENEGED if reneged else EventType.TERM_IMPLEMENTED
         self.log(self.day, kind, "regime", count, term)
         committee.learn(delivered)
         if core and self.random.random() < committee_walks_out(
@@ -437,20 +486,25 @@ class SiegeModel(mesa.Model):
             self.deal_days[group.locality] = self.day
             self._settle(group, "military_takeover")
         committee.phase = Phase.SETTLED if not committee.groups or all(
-            g.status == "settled" for g in committee.groups) else committee.phase  # fmt: skip
+            g.status is GroupStatus.SETTLED for g in committee.groups) else committee.phase  # fmt: skip
 
     def _settle(self, group: ResidentGroup, how: str) -> None:
         self._settlements += 1
-        group.status, group.settlement = "settled", how
+        group.status, group.settlement = GroupStatus.SETTLED, how
         self.log(self.day, EventType.CONTROL, "regime", group.population, f"{group.locality}: {how}")
 
     # ------------------------------------------------------------------ people and supplies
     def _move_people(self, day: int) -> None:
+        """Flight where the lines are open, truce waves, and the buses of signed surrenders."""
+        corridor = day <= self.corridor_until
         for committee in self.committees:
+            if corridor:
+                for group in committee.holding_groups:
+                    group.flee(self.corridor_detained_share)
             agreement = committee.agreement
             if committee.phase is Phase.TRUCE and agreement.fighters_to_go and day >= agreement.next_wave_day:
                 self._truce_wave(day, committee, agreement)
-            evacuating = [g for g in committee.groups if g.status == "evacuating"]
+            evacuating = [g for g in committee.groups if g.status is GroupStatus.EVACUATING]
             if evacuating and day >= self._next_convoy[committee.name]:
                 self._evacuation_convoy(day, committee, evacuating)
 
@@ -485,13 +539,11 @@ class SiegeModel(mesa.Model):
                 people += take
                 fighters += group_fighters
             if group.to_leave <= 0 or group.population == 0:
-                share = group.settlement_leavers / group.initial_population
-                threshold = self.spec.outcomes.surrender_min_evacuated_share.value
-                self._settle(group, "surrender_evacuation" if share >= threshold else "reconciliation")
+                self._settle(group, settlement_class(group.terms))
         if people:
             self._remove_fighters(fighters, spoilers=True)
             self.log(day, EventType.EVACUATION_CONVOY, committee.name, people, f"fighters={fighters}")
-        if all(g.status == "settled" for g in committee.groups):
+        if all(g.status is GroupStatus.SETTLED for g in committee.groups):
             committee.phase = Phase.SETTLED
 
     def _remove_from(self, groups: list[ResidentGroup], people: int) -> int:
@@ -550,9 +602,9 @@ class SiegeModel(mesa.Model):
     def _settled_enough(self) -> bool:
         if not self._settlements:
             return False
-        if any(group.status == "evacuating" for group in self.groups):
+        if any(group.status is GroupStatus.EVACUATING for group in self.groups):
             return False
-        settled = sum(g.initial_population for g in self.groups if g.status == "settled")
+        settled = sum(g.initial_population for g in self.groups if g.status is GroupStatus.SETTLED)
         return settled >= self.spec.outcomes.settled_share_for_outcome.value * self.initial_population
 
     def _finish(self, day: int) -> None:

@@ -19,6 +19,29 @@ class PackageKind(StrEnum):
     OUTSIDE = "outside"  # signed for the area by people who do not represent it (Cairo, 2017)
 
 
+class Terms(StrEnum):
+    """What a signed surrender settles: who leaves, and so the run's outcome class for its towns."""
+
+    EVACUATION = "evacuation"  # fighters, their families and whoever will not stay leave on the buses
+    SETTLEMENT = "settlement in place"  # amnesty, weapons handed over, most stay; refusers are bussed out
+
+
+class Posture(StrEnum):
+    """The regime's military stance toward one committee's area."""
+
+    NONE = "none"  # siege (or truce) without a demand
+    ULTIMATUM = "ultimatum"  # surrender terms with a deadline
+    OFFENSIVE = "offensive"  # an assault under way: truces end, bombardment at full intensity, ground taken
+
+
+class GroupStatus(StrEnum):
+    """Where a resident group stands."""
+
+    HOLDING = "holding"  # under siege or truce, negotiated for by its committee
+    EVACUATING = "evacuating"  # surrender signed, registered leavers waiting for the buses
+    SETTLED = "settled"  # under regime control
+
+
 class Phase(StrEnum):
     """Where a committee stands: it sets the siege tightness, bombardment and whether talks can be held."""
 
@@ -62,12 +85,23 @@ def sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
-def truce_release_offer(
-    listed: int, released: int, max_share: float, red_line: float, leverage: float
-) -> int:
-    """Names the regime offers to free: its own share, moved toward the red line by mediator leverage."""
-    share = max_share + leverage * max(0.0, red_line - max_share)
+def truce_release_offer(listed: int, released: int, max_share: float, leverage: float) -> int:
+    """Names the regime offers to free: its own reservation, raised in proportion by mediator leverage.
+
+    Anchored on what the regime concedes unpressed (`max_share` of the list: 137 of 7,360 in Waer,
+    seed 000), never on the committee's demand: full leverage doubles the regime's own offer.
+    """
+    share = min(1.0, max_share * (1.0 + leverage))
     return max(0, min(listed - released, round(share * listed)))
+
+
+def assault_threat(force: float, force_for_offensive: float) -> float:
+    """Believed chance an assault succeeds: 1 - exp(-surplus / offensive level), 0 without a surplus.
+
+    Force up to the offensive level holds the siege line; only what is beyond it can storm the area
+    (the same surplus drives the takeover hazard).
+    """
+    return 1.0 - math.exp(-max(0.0, force - force_for_offensive) / force_for_offensive)
 
 
 def regime_accepts_truce(force: float, force_for_offensive: float, appetite: float, leverage: float) -> float:
@@ -106,12 +140,19 @@ def committee_walks_out(shortfall: float, pressure: float, sensitivity: float) -
 
 
 def committee_accepts_surrender(
-    pressure: float, resolve: float, concession_rate: float, red_line_met: bool, firmness: float
+    pressure: float,
+    resolve: float,
+    concession_rate: float,
+    red_line_met: bool,
+    firmness: float,
+    threat: float = 0.0,
 ) -> float:
     """War of attrition: concede at hazard c/V, c = residents' pressure, V = resolve x hard-line support.
 
+    A credible assault (`threat`, the believed chance it succeeds, 0 without an ultimatum or offensive)
+    takes that share off the value of holding out: V = resolve x (1 - pressure) x (1 - threat).
     An unmet red line must first be dropped, which a firm committee refuses with probability `firmness`.
     """
-    value = resolve * (1.0 - pressure) + 0.01
+    value = resolve * (1.0 - pressure) * (1.0 - threat) + 0.01
     hazard = 1.0 - math.exp(-concession_rate * pressure / value)
     return hazard if red_line_met else (1.0 - firmness) * hazard

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from simkit.model.negotiation import Phase
+from simkit.model.negotiation import GroupStatus, Phase, Terms
 
 if TYPE_CHECKING:
     from simkit.model.model import SiegeModel
@@ -33,6 +33,9 @@ ATTRIBUTES: tuple[str, ...] = (
     "evacuated",
     "evacuated_fighters",
     "killed",
+    "fled",
+    "starved",
+    "detained",
     "agreements_signed",
     "agreements_collapsed",
     "ceasefire_days",
@@ -68,6 +71,9 @@ class RunOutcome:
     evacuated_fighters: int
     evacuated_civilians: int
     killed: int
+    fled: int
+    starved: int
+    detained: int
     population: int
     agreements_signed: int
     agreements_collapsed: int
@@ -78,20 +84,21 @@ class RunOutcome:
         return asdict(self)
 
 
+def settlement_class(terms: Terms) -> str:
+    """The outcome class of a town that signed `terms`: the signed terms decide it, not a head count."""
+    if terms is Terms.SETTLEMENT:
+        return Outcome.RECONCILIATION.value
+    return Outcome.SURRENDER_EVACUATION.value
+
+
 def classify(model: SiegeModel, day: int) -> RunOutcome:
     """Decide the run's one outcome class on `day` (its last) and collect its attributes."""
     scenario = model.spec
     settled: dict[str, int] = {}
-    threshold = scenario.outcomes.surrender_min_evacuated_share.value
     for group in model.groups:
         how = group.settlement
-        if group.status == "evacuating":  # surrender signed, buses still running at the horizon
-            leaving = group.settlement_leavers + group.to_leave
-            how = (
-                "surrender_evacuation"
-                if leaving >= threshold * group.initial_population
-                else "reconciliation"
-            )
+        if group.status is GroupStatus.EVACUATING:  # surrender signed, buses still running at the horizon
+            how = settlement_class(group.terms)
         if how is not None:
             settled[how] = settled.get(how, 0) + group.initial_population
     if (
@@ -113,10 +120,9 @@ def classify(model: SiegeModel, day: int) -> RunOutcome:
         for _, kind, _, _, detail in model.events.rows
         if kind == "evacuation_convoy" and detail.startswith("fighters=")
     )
-    partial_limit = scenario.outcomes.partial_release_max_share.value
     return RunOutcome(
         outcome=outcome,
-        partial_release=0 < model.released < partial_limit * model.listed,
+        partial_release=model.released > 0 and model.release_shortfall,
         outcome_day=day,
         outcome_date=model.date(day),
         deal_day=deal_day,
@@ -130,6 +136,9 @@ def classify(model: SiegeModel, day: int) -> RunOutcome:
         evacuated_fighters=fighters,
         evacuated_civilians=evacuated - fighters,
         killed=sum(group.killed for group in model.groups),
+        fled=sum(group.fled for group in model.groups),
+        starved=sum(group.starved for group in model.groups),
+        detained=sum(group.detained for group in model.groups),
         population=sum(group.population for group in model.groups),
         agreements_signed=model.agreements_signed,
         agreements_collapsed=model.agreements_collapsed,

@@ -76,17 +76,30 @@ class Regime(Section):
         high=HAZARD,
         why=HAZARD_WHY,
     )
-    truce_exit_rate: bounded(
+    takeover_rate: bounded(
         NonNegative,
-        "daily hazard of ending a truce per unit of force above the offensive level",
+        "daily hazard of storming the area per unit of surplus force, while an offensive is under way",
         high=HAZARD,
         why=HAZARD_WHY,
     )
-    takeover_rate: bounded(
-        NonNegative,
-        "daily hazard of storming the area per unit of surplus force",
-        high=HAZARD,
-        why=HAZARD_WHY,
+    ultimatum_days: bounded(
+        Days,
+        "days the regime gives a committee to accept surrender terms before it launches an offensive; "
+        "an ultimatum is issued once its force here reaches the offensive level (behavioural)",
+        high=DAYS,
+        why=DAYS_WHY,
+    )
+    offensive_days: bounded(
+        Days,
+        "days an offensive (launched on a refused ultimatum, or a scheduled `campaign`) is sustained "
+        "before the regime pauses; with force still at the offensive level a new ultimatum follows",
+        high=DAYS,
+        why=DAYS_WHY,
+    )
+    settlement_max_fighter_share: Share = Field(
+        description="the regime tables a settlement in place (amnesty, weapons handed over, most stay, "
+        "refusers bussed out) when fighters are at most this share of the people still inside; above it, "
+        "an evacuation of the fighters, their families and whoever will not stay (behavioural)"
     )
 
 
@@ -284,6 +297,25 @@ class Behaviour(Section):
         high=LOGIT,
         why=LOGIT_WHY,
     )
+    weight_threat: bounded(
+        Real,
+        "weight of the believed threat of an assault (0..1, under an ultimatum or an offensive) on the wish "
+        "for a way out",
+        low=-LOGIT,
+        high=LOGIT,
+        why=LOGIT_WHY,
+    )
+    flight_rate: Share = Field(
+        description="daily share of the households that want a way out who flee while the lines are open "
+        "(a scheduled `corridor`)"
+    )
+    starvation_rate: bounded(
+        NonNegative,
+        "deaths from hunger per day per 10,000 residents eating nothing (scaled by the squared share of need "
+        "not met)",
+        high=10_000.0,
+        why="10,000 per 10,000 is everyone in a day; larger rates overflow the draw",
+    )
     family_per_fighter: bounded(
         NonNegative,
         "family members leaving with each evacuated fighter",
@@ -347,10 +379,16 @@ class TruceTerms(Section):
 
 
 class SurrenderTerms(Section):
-    """`packages.surrender:` the evacuation timetable once surrender is signed: convoy size and spacing."""
+    """`packages.surrender:` the evacuation logistics once surrender is signed: convoy size and spacing.
 
-    convoy_capacity: bounded(Count, "people per evacuation convoy", high=PEOPLE, why=PEOPLE_WHY)
-    convoy_interval_days: bounded(Days, "days between evacuation convoys", high=DAYS, why=DAYS_WHY)
+    Structural, per case, with sources: the buses and the road the regime (and the mediator or the ICRC)
+    could put on, from a few hundred a day (Waer) to thousands a day (east Aleppo).
+    """
+
+    convoy_capacity: bounded(Count, "people one evacuation convoy can carry", high=PEOPLE, why=PEOPLE_WHY)
+    convoy_interval_days: bounded(
+        Days, "days between evacuation convoys (1 = a convoy every day)", high=DAYS, why=DAYS_WHY
+    )
     first_convoy_days: bounded(Days, "days from signing to the first convoy", high=DAYS, why=DAYS_WHY)
 
 
@@ -367,11 +405,9 @@ class Outcomes(Section):
     durable_ceasefire_days: bounded(
         Days, "days a ceasefire with aid must have held at the horizon", high=DAYS, why=DAYS_WHY
     )
-    surrender_min_evacuated_share: Share = Field(
-        description="evacuated share of the population that makes a settlement a surrender"
-    )
     partial_release_max_share: Share = Field(
-        description="released share of the list below which a release is partial"
+        description="share of a release stage's promise below which the stage is reneged; `partial_release` "
+        "flags runs in which detainees were freed but some stage fell below it"
     )
     settled_share_for_outcome: Share = Field(
         description="population share that must settle for the run to end"
@@ -429,10 +465,24 @@ class AidCut(EventBase):
 
 
 class Campaign(EventBase):
-    """`type: campaign`: a bombing campaign raises the regime's escalation to at least `escalation`."""
+    """`type: campaign`: an offensive begins: it ends any truce and raises escalation to `escalation`."""
 
     type: Literal["campaign"]
-    escalation: Share = Field(description="bombardment level the campaign raises to")
+    escalation: Share = Field(description="bombardment level the offensive raises to")
+
+
+class Corridor(EventBase):
+    """`type: corridor`: the lines open for `days` (a corridor, or a UN humanitarian evacuation).
+
+    While open, households that want a way out flee (`behaviour.flight_rate`), the least hard-line first;
+    men screened at the crossing are held (`detained_share` of those who leave).
+    """
+
+    type: Literal["corridor"]
+    days: bounded(Days, "days the corridor stays open", high=DAYS, why=DAYS_WHY)
+    detained_share: Share = Field(
+        description="share of those who leave through it who are detained at screening (0 = no screening)"
+    )
 
 
 class OutsideAgreement(EventBase):
@@ -451,7 +501,7 @@ class DetaineeList(EventBase):
 
 
 ScheduledEvent = Annotated[
-    MediatorEntry | ForcesChange | AidConvoy | AidCut | Campaign | OutsideAgreement | DetaineeList,
+    MediatorEntry | ForcesChange | AidConvoy | AidCut | Campaign | Corridor | OutsideAgreement | DetaineeList,
     Field(discriminator="type"),
 ]
 

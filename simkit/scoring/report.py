@@ -145,3 +145,24 @@ def print_scores(
             _people(pooled["baseline_score"]), _skill(pooled["skill"]),
         )  # fmt: skip
     console.print(evacuated)
+
+
+def print_leave_one_out(frame: pd.DataFrame, title: str, console: Console | None = None) -> None:
+    """In-sample beside out-of-sample scores per case (`simkit.calibration.joint.leave_one_out_table`)."""
+    console = console or Console(file=sys.stdout)
+    table = _table(
+        f"{title}\nin = posterior fitted on all cases, out = fitted without the case; skill against the "
+        "base rate (Brier) and the library's siege-to-deal durations (CRPS, days)",
+        "case", "p(doc)\nin", "\nout", "Brier\nin", "\nout", "skill\nin", "\nout", "CRPS\nin", "\nout",
+        "skill\nin", "\nout",
+    )  # fmt: skip
+    records = frame.to_dict("records")
+    for i, row in enumerate(records):
+        table.add_row(
+            row["case"], _num(row["p_documented_in"]), _num(row["p_documented_out"]), _num(row["brier_in"]),
+            _num(row["brier_out"]), _skill(row["brier_skill_in"]), _skill(row["brier_skill_out"]),
+            _num(row["crps_deal_days_in"], "{:.0f}"), _num(row["crps_deal_days_out"], "{:.0f}"),
+            _skill(row["crps_skill_in"]), _skill(row["crps_skill_out"]),
+            end_section=i == len(records) - 2,
+        )  # fmt: skip
+    console.print(table)

@@ -158,7 +158,7 @@ def _behavioural_priors(path: Path, cases: Sequence[CaseInput], behavioural: Seq
                 f"{path}{f':{line}' if line else ''}: priors.{i}.path: {prior.path} is not behavioural; "
                 "a joint "
                 "calibration shares only how the actors behave (simkit.calibration.forecast.BEHAVIOURAL: "
-                f"{', '.join(behavioural)}), each case keeps its own structural parameters"
+                f"{', '.join(behavioural)}); every other parameter stays each case's own"
             )
     return priors
 

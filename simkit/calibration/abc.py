@@ -1,4 +1,4 @@
-"""Likelihood-free calibration of a scenario to a documented trajectory with pyabc's ABC-SMC.
+"""Likelihood-free calibration to documented trajectories with pyabc's ABC-SMC: one case, or several at once.
 
 Why ABC: the model's likelihood of a dated event sequence is intractable, but
 simulating is cheap (~10 ms a run), so the posterior is approximated by keeping
@@ -9,12 +9,15 @@ The pieces:
 * data and statistics: `summary_stats` (key-event indicators and censored date
   offsets, quantity offsets, outcome indicator; the documented trajectory is the
   point 1/0 of that vector);
-* distance: pyabc's `AdaptivePNormDistance` (p = 1), which rescales each
+* distance (`simkit.calibration.distance`): pyabc's `AdaptivePNormDistance` (p = 1), which rescales each
   statistic by its mean absolute deviation over each generation's simulations
   (accepted and rejected), so days, people and indicators weigh alike and the
   weights follow the statistics' spread as the population narrows. The mean (not
   median) absolute deviation keeps 0/1 indicators in: their median deviation is
-  0 whenever most runs agree, which would silently drop them;
+  0 whenever most runs agree, which would silently drop them. Several cases
+  (`fit` with `joint`, `simkit.calibration.joint`): each particle runs every case
+  once (`CaseModels`), statistics are named by case, and each case's statistics
+  share a weight of 1 / cases, so every case weighs alike;
 * threshold: the median of the last generation's distances (pyabc's default);
 * loguniform priors are sampled as uniform on log10 scale, so rates and scales
   are perturbed by factors; the posterior tables hold the values themselves;
@@ -28,8 +31,10 @@ The pieces:
 Outputs in the result folder: `abc.db` (pyabc history, SQLite), `posterior.parquet`
 (last generation: parameters and weights), `posterior_summary.csv` and `.json`
 (weighted quantiles per parameter, prior and reason), `generations.csv` (epsilon,
-simulations, acceptance rate, wall time per generation), `marginals.png`,
-`<scenario>_calibrated.yaml` and `manifest.json` (command, seeds, versions, timings).
+simulations, acceptance rate, ESS, wall time, seconds inside the model and pyabc's
+overhead share per generation), `marginals.png`, `<scenario>_calibrated.yaml` (a
+case set: `<case>_calibrated.yaml` per case) and `manifest.json` (command, seeds,
+versions, timings, the generations again).
 The folder is a result store folder (`simkit.store`): its manifest is written
 first, `generations.csv` after every generation; an interrupted calibration
 (Ctrl-C, a killed process) is resumed from `abc.db` by the same command, from

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from rich.console import Console
 from typer.testing import CliRunner
 
 from simkit.calibration.forecast import BEHAVIOURAL
 from simkit.calibration.priors import load_priors
 from simkit.cli import app
 from simkit.scenario import load_scenario
+from simkit.scoring.report import print_leave_one_out
 from tests.conftest import ROOT
 
 runner = CliRunner()
@@ -249,6 +252,12 @@ def test_leave_one_out_never_simulates_a_case_in_the_fit_that_leaves_it_out(tmp_
         assert len(runs) == 5 and set(runs[PRIOR["path"]]) <= set(fitted[PRIOR["path"]])
     assert list(result.table["case"]) == [*CHEAP, "pooled"]
     assert result.table.filter(like="p_documented").apply(lambda p: p.between(0, 1)).all().all()
+    # the printed table fits 80 columns whole, even with the library's longest case id
+    console = Console(width=80, record=True, file=io.StringIO())
+    longest = result.table.assign(case=result.table["case"].replace({"old_homs": "east_aleppo"}))
+    print_leave_one_out(longest, "leave one case out", console)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80 and "…" not in text and "east_aleppo" in text
 
 
 @pytest.mark.slow

@@ -266,7 +266,7 @@ def test_the_point_chosen_is_the_candidate_whose_ensemble_best_matches_the_recor
     posterior = pd.DataFrame({path: [1.0, 0.5], "weight": [0.7, 0.3]})
     candidates = candidate_points(posterior, {path: 0.75}, count=2)
     assert list(candidates["candidate"]) == ["median", "particle 0", "particle 1"]  # heaviest first
-    scored = score_candidates(model, candidates, runs=40, seed=2)
+    scored = score_candidates({"waer": model}, candidates, runs=40, seed=2)
     assert scored["checks_passed"].is_monotonic_decreasing
     last = scored.iloc[-1]
     assert last["candidate"] == "particle 0" and last["D_outcome"] == 1.0 and last["D"] == scored["D"].max()

@@ -1,4 +1,4 @@
-"""Likelihood-free calibration of a scenario to a documented trajectory with pyabc's ABC-SMC.
+"""Likelihood-free calibration to documented trajectories with pyabc's ABC-SMC: one case, or several at once.
 
 Why ABC: the model's likelihood of a dated event sequence is intractable, but
 simulating is cheap (~10 ms a run), so the posterior is approximated by keeping
@@ -9,12 +9,15 @@ The pieces:
 * data and statistics: `summary_stats` (key-event indicators and censored date
   offsets, quantity offsets, outcome indicator; the documented trajectory is the
   point 1/0 of that vector);
-* distance: pyabc's `AdaptivePNormDistance` (p = 1), which rescales each
+* distance (`simkit.calibration.distance`): pyabc's `AdaptivePNormDistance` (p = 1), which rescales each
   statistic by its mean absolute deviation over each generation's simulations
   (accepted and rejected), so days, people and indicators weigh alike and the
   weights follow the statistics' spread as the population narrows. The mean (not
   median) absolute deviation keeps 0/1 indicators in: their median deviation is
-  0 whenever most runs agree, which would silently drop them;
+  0 whenever most runs agree, which would silently drop them. Several cases
+  (`fit` with `joint`, `simkit.calibration.joint`): each particle runs every case
+  once (`CaseModels`), statistics are named by case, and each case's statistics
+  share a weight of 1 / cases, so every case weighs alike;
 * threshold: the median of the last generation's distances (pyabc's default);
 * loguniform priors are sampled as uniform on log10 scale, so rates and scales
   are perturbed by factors; the posterior tables hold the values themselves;
@@ -28,8 +31,10 @@ The pieces:
 Outputs in the result folder: `abc.db` (pyabc history, SQLite), `posterior.parquet`
 (last generation: parameters and weights), `posterior_summary.csv` and `.json`
 (weighted quantiles per parameter, prior and reason), `generations.csv` (epsilon,
-simulations, acceptance rate, wall time per generation), `marginals.png`,
-`<scenario>_calibrated.yaml` and `manifest.json` (command, seeds, versions, timings).
+simulations, acceptance rate, ESS, wall time, seconds inside the model and pyabc's
+overhead share per generation), `marginals.png`, `<scenario>_calibrated.yaml` (a
+case set: `<case>_calibrated.yaml` per case) and `manifest.json` (command, seeds,
+versions, timings, the generations again).
 The folder is a result store folder (`simkit.store`): its manifest is written
 first, `generations.csv` after every generation; an interrupted calibration
 (Ctrl-C, a killed process) is resumed from `abc.db` by the same command, from
@@ -53,8 +58,8 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -69,22 +74,33 @@ from simkit.limits import check_count, check_seed, check_work
 from simkit.manifest import software
 from simkit.model import SiegeModel
 from simkit.scenario import LoadedScenario, Scenario, dump_scenario, with_overrides
+from simkit.scenario.paths import whole_number
 from simkit.store import ResultFolder, write_bytes
 from simkit.yamlio import InputError
 
-__all__ = ["CalibrationResult", "Generation", "SimulationModel", "calibrate", "weighted_quantile"]
+__all__ = [
+    "CalibrationResult",
+    "CaseInput",
+    "CaseModels",
+    "Generation",
+    "SimulationModel",
+    "calibrate",
+    "fit",
+    "read_calibration",
+    "weighted_quantile",
+]
 
 POINTS = ("best", "median")
 """How the calibrated scenario is chosen from the posterior (see `calibrate`)."""
 
-
-MAX_SCALE_WEIGHT_RATIO = 100.0
-"""No statistic may weigh more than 100 times another: a near-constant one cannot take over the distance."""
+TIMING = "_simulate_s"
+"""Key of the seconds a model call spent simulating, among the statistics it returns (not itself a statistic:
+the distance compares only the observed statistics' keys; `simkit.calibration.distance` adds it up)."""
 
 
 @dataclass(frozen=True)
 class SimulationModel:
-    """The pyabc model: parameters in, one run's summary statistics out. Picklable (module-level, plain data).
+    """One case's runs: parameters in, one run's summary statistics out. Picklable (module-level, plain data).
 
     Attributes:
         scenario: the scenario being calibrated (parameters not in the prior stay as they are).
@@ -107,7 +123,7 @@ class SimulationModel:
 
     def scenario_at(self, values: Mapping[str, float], origin: str = "abc particle") -> Scenario:
         """The scenario with these parameter values (whole-number parameters rounded)."""
-        fixed = {k: round(v) if k in self.whole else float(v) for k, v in values.items()}
+        fixed = {k: whole_number(v) if k in self.whole else float(v) for k, v in values.items()}
         return with_overrides(self.scenario, fixed, origin=origin)
 
     def __call__(self, parameters: Mapping[str, float]) -> dict[str, float]:
@@ -119,6 +135,57 @@ class SimulationModel:
         model = SiegeModel(scenario, rng=seed, record_series=False)  # the statistics read no series
         outcome = model.run()
         return summary_statistics(self.targets, model.events.rows, outcome.as_row())
+
+
+@dataclass(frozen=True)
+class CaseModels:
+    """The model pyabc calls: one run of every case at the sampled parameters, their statistics, the time.
+
+    One case (a scenario and its trajectory) keeps the statistics' own names; a
+    case set (`prefixed`) names each `<case id>.<statistic>`. The seconds spent
+    in the runs and their statistics come back under `TIMING`.
+
+    Attributes:
+        cases: (case id, its model), in the case set's order.
+        prefixed: name statistics by case (a joint calibration, even of one case left after leave-one-out).
+    """
+
+    cases: tuple[tuple[str, SimulationModel], ...]
+    prefixed: bool = False
+
+    @property
+    def models(self) -> dict[str, SimulationModel]:
+        """Each case's model by case id."""
+        return dict(self.cases)
+
+    def key(self, case: str, statistic: str) -> str:
+        """The name a case's statistic has in the calibration."""
+        return f"{case}.{statistic}" if self.prefixed else statistic
+
+    def statistics(self) -> dict[str, list[str]]:
+        """Each case's statistic names (as in `observed`), by case id."""
+        return {
+            case: [self.key(case, name) for name in observed_statistics(model.targets)]
+            for case, model in self.cases
+        }
+
+    def observed(self) -> dict[str, float]:
+        """The documented trajectories' statistics, every case's in one mapping."""
+        return {
+            self.key(case, name): value
+            for case, model in self.cases
+            for name, value in observed_statistics(model.targets).items()
+        }
+
+    def __call__(self, parameters: Mapping[str, float]) -> dict[str, float]:
+        """One run of each case at these parameters: all their statistics, and the seconds they took."""
+        started = time.perf_counter()
+        stats: dict[str, float] = {}
+        for case, model in self.cases:
+            for name, value in model(parameters).items():
+                stats[self.key(case, name)] = value
+        stats[TIMING] = time.perf_counter() - started
+        return stats
 
 
 _bound: set[int] = set()
@@ -141,7 +208,22 @@ def _bind_worker() -> None:
 
 @dataclass(frozen=True)
 class Generation:
-    """One ABC-SMC generation, as reported while running and in generations.csv."""
+    """One ABC-SMC generation, as reported while running and in generations.csv and the manifest.
+
+    Attributes:
+        t: generation index (0 = the first, sampled from the prior).
+        epsilon: its acceptance threshold.
+        simulations: model runs (particles evaluated x cases).
+        accepted: particles accepted (the population).
+        acceptance_rate: accepted / particles evaluated.
+        ess: effective sample size of the importance weights (Kish).
+        wall_time_s: wall time of the generation (sampling, weights, pyabc's bookkeeping).
+        total_simulations: model runs so far, the prior sample that fits the first scales included.
+        evaluations: particles evaluated (each runs every case once).
+        simulate_s: seconds spent inside the model over every evaluation, summed over the workers.
+        overhead_share: 1 - simulate_s / (wall_time_s x worker slots): the share of the workers' time
+            not spent simulating (pyabc's sampling, weighting and database, and idle workers).
+    """
 
     t: int
     epsilon: float
@@ -151,6 +233,9 @@ class Generation:
     ess: float
     wall_time_s: float
     total_simulations: int
+    evaluations: int = 0
+    simulate_s: float = math.nan
+    overhead_share: float = math.nan
 
 
 @dataclass
@@ -161,10 +246,29 @@ class CalibrationResult:
     generations: list[Generation]
     posterior: pd.DataFrame
     summary: pd.DataFrame
-    calibrated_scenario: Path
+    calibrated_scenario: Path | None
     wall_time_s: float
     total_simulations: int
     stop_reason: str
+    calibrated_scenarios: dict[str, Path] = field(default_factory=dict)
+    overhead_share: float = math.nan
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    """One case a calibration fits: its scenario as loaded (with any --set) and its documented trajectory.
+
+    Attributes:
+        id: the case's id (the trajectory's case for a single calibration, the case set's id in a joint one).
+        loaded: the scenario.
+        trajectory: the documented trajectory.
+        trajectory_path: the trajectory's file, recorded in the manifest.
+    """
+
+    id: str
+    loaded: LoadedScenario
+    trajectory: Trajectory
+    trajectory_path: str | Path | None = None
 
 
 def weighted_quantile(x: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -174,6 +278,13 @@ def weighted_quantile(x: np.ndarray, weights: np.ndarray, q: float) -> float:
     return float(x[order][min(np.searchsorted(cumulative, q * cumulative[-1]), len(x) - 1)])
 
 
+def overhead_share(simulate_s: float, wall_s: float, slots: int) -> float:
+    """The share of the workers' time (wall x slots) not spent inside the model; NaN when not measured."""
+    if not (wall_s > 0 and slots > 0) or math.isnan(simulate_s):
+        return math.nan
+    return 1.0 - simulate_s / (wall_s * slots)
+
+
 def calibrate(
     loaded: LoadedScenario,
     trajectory: Trajectory,
@@ -181,6 +292,31 @@ def calibrate(
     budget: int,
     out: str | Path,
     *,
+    trajectory_path: str | Path | None = None,
+    **options,
+) -> CalibrationResult:
+    """Calibrate one scenario to its documented trajectory; see `fit` for the options.
+
+    Args:
+        loaded: the scenario to calibrate.
+        trajectory: the documented trajectory to fit.
+        priors: the parameters to fit (checked against the scenario).
+        budget: most simulations to spend (the prior sample that calibrates the adaptive distance counts too).
+        out: result folder (see `fit`).
+        trajectory_path: the trajectory file, recorded in the manifest.
+        **options: keyword options of `fit`.
+    """
+    case = CaseInput(trajectory.case, loaded, trajectory, trajectory_path)
+    return fit([case], priors, budget, out, joint=False, **options)
+
+
+def fit(
+    cases: Sequence[CaseInput],
+    priors: PriorFile,
+    budget: int,
+    out: str | Path,
+    *,
+    joint: bool = True,
     population: int = 200,
     workers: int = 1,
     scheduler: str | None = None,
@@ -189,23 +325,28 @@ def calibrate(
     min_acceptance_rate: float = 0.002,
     progress: Callable[[Generation], None] | None = None,
     command: str | None = None,
-    trajectory_path: str | Path | None = None,
     priors_path: str | Path | None = None,
-    point: str = "best",
+    point: str | None = "best",
     point_runs: int = 200,
     allow_large: bool = False,
     on_start: Callable[[int], None] | None = None,
+    reuse_finished: bool = False,
+    manifest_extra: Mapping[str, object] | None = None,
 ) -> CalibrationResult:
     """Run ABC-SMC until the simulation budget, `max_generations` or `min_acceptance_rate` stops it.
 
+    Every particle is one run of each case at the particle's parameters (the
+    other parameters stay each case's own); `joint` names the statistics by
+    case and weighs the cases alike in the distance (`simkit.calibration.distance`).
+
     Args:
-        loaded: the scenario to calibrate.
-        trajectory: the documented trajectory to fit.
-        priors: the parameters to fit (checked against the scenario).
-        budget: most simulations to spend (the prior sample that calibrates the
-            adaptive distance counts too).
+        cases: the cases to fit (one for `simkit calibrate SCENARIO --against TRAJECTORY`).
+        priors: the parameters to fit (checked against every case's scenario).
+        budget: most model runs to spend (a particle costs one run per case; the prior sample that
+            calibrates the adaptive distance counts too).
         out: result folder (created; an interrupted calibration of the same inputs there is resumed,
             a finished one or one of other inputs is refused).
+        joint: a case set's calibration (statistics named by case, cases weighted alike).
         population: particles per generation.
         workers: local processes (ignored with `scheduler`).
         scheduler: address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786.
@@ -214,58 +355,67 @@ def calibrate(
         min_acceptance_rate: stop when a generation accepts less than this.
         progress: called after each generation.
         command: the command line, recorded in the manifest.
-        trajectory_path: the trajectory file, recorded in the manifest.
         priors_path: the prior file, recorded in the manifest.
-        point: which posterior point becomes the calibrated scenario: "best" (best check, then lowest
-            D, of `point_runs`-run ensembles of the medians and the heaviest particles) or "median".
-        point_runs: runs per candidate ensemble for `point="best"`.
+        point: which posterior point becomes the calibrated scenario(s): "best" (best check, then lowest
+            D, of `point_runs`-run ensembles of the medians and the heaviest particles, over all cases),
+            "median", or None for none (a leave-one-out fold needs only its posterior).
+        point_runs: runs per candidate ensemble (per case) for `point="best"`.
         allow_large: go past the work-size limit (`simkit.limits.MAX_WORK`) for the budget.
         on_start: called once the folder is open, with the generations an interrupted calibration
             there had finished (0 for a new one).
+        reuse_finished: read a finished calibration of the same inputs back instead of refusing it.
+        manifest_extra: more entries for the manifest (e.g. the case set, the case left out).
 
     Raises:
         InputError: bad options, an unusable folder, or an unreachable scheduler.
     """
     import pyabc
 
-    check_options(loaded, budget, population, workers, seed, point, point_runs, allow_large)
+    from simkit.calibration.distance import TimedDistance, case_weights
 
-    scenario = loaded.scenario
-    targets = Targets.build(trajectory, scenario)
-    whole = frozenset(p.path for p in priors.priors if _is_whole(parameter_value(scenario, p.path)))
-    logged = frozenset(p.path for p in priors.priors if p.log_scale)
-    model = SimulationModel(scenario, targets, whole, logged, os.getpid())
+    check_options([c.loaded for c in cases], budget, population, workers, seed, point or "median", point_runs,
+                  allow_large)  # fmt: skip
+    models = []
+    for case in cases:
+        scenario = case.loaded.scenario
+        targets = Targets.build(case.trajectory, scenario)
+        whole = frozenset(p.path for p in priors.priors if _is_whole(parameter_value(scenario, p.path)))
+        logged = frozenset(p.path for p in priors.priors if p.log_scale)
+        models.append((case.id, SimulationModel(scenario, targets, whole, logged, os.getpid())))
+    model = CaseModels(tuple(models), prefixed=joint)
     prior = pyabc.Distribution(**{p.name: p.pyabc_rv() for p in priors.priors})
-    distance = pyabc.AdaptivePNormDistance(
-        p=1,
-        scale_function=pyabc.distance.mean_absolute_deviation,
-        max_scale_weight_ratio=MAX_SCALE_WEIGHT_RATIO,
-    )
+    distance = TimedDistance(case_weights(model.statistics()) if joint else None)
     manifest = {
         "kind": "calibration",
         **software(command),
-        "scenario": str(loaded.path),
-        "scenario_hash": loaded.hash,
-        "overrides": loaded.overrides,
-        "trajectory": str(trajectory_path) if trajectory_path else trajectory.case,
-        "trajectory_hash": _hash(trajectory),
+        **_inputs(cases, joint),
         "priors": str(priors_path) if priors_path else None,
         "priors_hash": _hash(priors),
         "budget": budget,
         "population": population,
+        "runs_per_particle": len(cases),
         "point": point,
         "point_runs": point_runs if point == "best" else None,
         "workers": workers,
         "scheduler": scheduler,
         "seed": seed,
         "reproducible": scheduler is None and workers == 1,
-        "distance": "pyabc AdaptivePNormDistance(p=1, scale=mean absolute deviation, max weight ratio 100)",
+        "distance": (
+            "mean over cases of each case's mean scaled statistic: pyabc AdaptivePNormDistance(p=1, "
+            "scale=mean absolute deviation, max weight ratio 100) with fixed weights 1/(cases x the case's "
+            "statistics)"
+            if joint
+            else "pyabc AdaptivePNormDistance(p=1, scale=mean absolute deviation, max weight ratio 100)"
+        ),
         "epsilon": "pyabc default: median of the previous generation's distances",
-        "statistics": list(observed_statistics(targets)),
+        "statistics": list(model.observed()),
+        **dict(manifest_extra or {}),
     }
     with ResultFolder(out, manifest, CALIBRATION_IDENTITY, others=_another_calibration) as folder:
         previous = folder.previous or {}
         if "finished" in previous:
+            if reuse_finished:
+                return read_calibration(folder.out)
             raise InputError(
                 f"{folder.out} already holds a calibration (finished {previous['finished']}); "
                 "choose another --out"
@@ -274,15 +424,48 @@ def calibrate(
         folder.manifest["resumed"] = previous.get("resumed", 0) + 1 if resumed else 0
         folder.start()
         return _calibrate_into(
-            folder, resumed, model, prior, distance, loaded, trajectory, priors, budget,
+            folder, resumed, model, prior, distance, cases, priors, budget,
             population=population, workers=workers, scheduler=scheduler, seed=seed,
             max_generations=max_generations, min_acceptance_rate=min_acceptance_rate, progress=progress,
             point=point, point_runs=point_runs, on_start=on_start,
         )  # fmt: skip
 
 
+def _inputs(cases: Sequence[CaseInput], joint: bool) -> dict:
+    """The scenarios and trajectories fitted, for the manifest (their hashes: the folder's identity)."""
+    if not joint:
+        (case,) = cases
+        return {
+            "scenario": str(case.loaded.path),
+            "scenario_hash": case.loaded.hash,
+            "overrides": case.loaded.overrides,
+            "trajectory": str(case.trajectory_path) if case.trajectory_path else case.trajectory.case,
+            "trajectory_hash": _hash(case.trajectory),
+        }
+    records = [
+        {
+            "id": case.id,
+            "scenario": str(case.loaded.path),
+            "scenario_hash": case.loaded.hash,
+            "trajectory": str(case.trajectory_path) if case.trajectory_path else case.trajectory.case,
+            "trajectory_hash": _hash(case.trajectory),
+        }
+        for case in cases
+    ]
+    return {
+        "cases": records,
+        "overrides": cases[0].loaded.overrides,
+        "scenario_hash": _combined([(r["id"], r["scenario_hash"]) for r in records]),
+        "trajectory_hash": _combined([(r["id"], r["trajectory_hash"]) for r in records]),
+    }
+
+
+def _combined(pairs: list[tuple[str, str]]) -> str:
+    return hashlib.sha256(json.dumps(pairs, separators=(",", ":")).encode()).hexdigest()
+
+
 def check_options(
-    loaded: LoadedScenario,
+    scenarios: Sequence[LoadedScenario],
     budget: int,
     population: int = 200,
     workers: int = 1,
@@ -293,6 +476,16 @@ def check_options(
 ) -> None:
     """The checks `calibrate` makes of its options before anything runs (the command makes them first).
 
+    Args:
+        scenarios: every case's scenario (one for a single trajectory); a particle runs each once.
+        budget: most model runs.
+        population: particles per generation.
+        workers: local processes.
+        seed: numpy seed.
+        point: how the calibrated point is chosen.
+        point_runs: runs per candidate ensemble.
+        allow_large: go past the work-size limit.
+
     Raises:
         InputError: one line naming the option.
     """
@@ -300,11 +493,15 @@ def check_options(
     check_count(workers, "--workers")
     if population < 10:
         raise InputError(f"--population must be at least 10, found {population}")
-    if budget < 2 * population:
+    per_particle = len(scenarios)
+    least = 2 * population * per_particle
+    if budget < least:
+        cases = f" x {per_particle} cases" if per_particle > 1 else ""
         raise InputError(
-            f"--budget {budget} is too small for population {population}: at least {2 * population}"
+            f"--budget {budget} is too small for population {population}{cases}: at least {least}"
         )
-    check_work(budget, loaded.scenario, f"--budget {budget:,}", allow_large)
+    for loaded in scenarios:
+        check_work(budget // per_particle, loaded.scenario, f"--budget {budget:,}", allow_large)
     if point not in POINTS:
         raise InputError(f"--point must be one of {', '.join(POINTS)}, found {point!r}")
     if point_runs < 10:
@@ -332,11 +529,10 @@ def _hash(model) -> str:
 def _calibrate_into(
     folder: ResultFolder,
     resumed: bool,
-    model: SimulationModel,
+    model: CaseModels,
     prior,
     distance,
-    loaded: LoadedScenario,
-    trajectory: Trajectory,
+    cases: Sequence[CaseInput],
     priors: PriorFile,
     budget: int,
     *,
@@ -347,7 +543,7 @@ def _calibrate_into(
     max_generations: int,
     min_acceptance_rate: float,
     progress: Callable[[Generation], None] | None,
-    point: str,
+    point: str | None,
     point_runs: int,
     on_start: Callable[[int], None] | None,
 ) -> CalibrationResult:
@@ -356,8 +552,7 @@ def _calibrate_into(
 
     out = folder.out
     db = folder.path("abc.db")
-    scenario = loaded.scenario
-    targets = model.targets
+    runs = len(cases)
     earlier = _earlier_generations(out) if resumed else []
     if on_start:
         on_start(len(earlier))
@@ -367,6 +562,7 @@ def _calibrate_into(
     except BaseException:
         _restore(quiet)
         raise
+    slots = max(1, sum(client.nthreads().values())) if client is not None else workers
     np.random.seed(seed + len(earlier))  # a resume draws afresh rather than repeating generation 0's draws
     started = time.perf_counter()
 
@@ -374,6 +570,7 @@ def _calibrate_into(
         done = [*earlier, *generations_so_far]
         write_bytes(folder.path("generations.csv"),
                     pd.DataFrame([asdict(g) for g in done]).to_csv(index=False).encode())  # fmt: skip
+        folder.manifest["generation_details"] = [_plain(asdict(g)) for g in done]
         folder.save()
         if progress:
             try:
@@ -385,6 +582,7 @@ def _calibrate_into(
     raised_by_progress: list[BaseException] = []
 
     generations_so_far: list[Generation] = []
+    prior_sample: dict | None = None
     try:
         abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=sampler)
         if resumed:
@@ -396,11 +594,11 @@ def _calibrate_into(
                     "its finished generations are kept there; choose another --out to start afresh"
                 ) from None
         else:
-            abc.new(f"sqlite:///{db.resolve()}", observed_statistics(targets))
+            abc.new(f"sqlite:///{db.resolve()}", model.observed())
         try:
-            generations, stop_reason = _run(
-                abc, budget, population, max_generations, min_acceptance_rate,
-                lambda g: (generations_so_far.append(g), save(g)),
+            generations, stop_reason, prior_sample = _run(
+                abc, distance, budget // runs, population, max_generations, min_acceptance_rate,
+                lambda g: (generations_so_far.append(g), save(g)), runs=runs, slots=slots,
             )  # fmt: skip
         except (InputError, ExecutionError):
             raise
@@ -419,7 +617,8 @@ def _calibrate_into(
         if client is not None:
             client.close()
     generations = [*earlier, *generations]
-    wall = time.perf_counter() - started + sum(g.wall_time_s for g in earlier)
+    abc_wall = time.perf_counter() - started
+    wall = abc_wall + sum(g.wall_time_s for g in earlier)
     if not generations:
         raise InputError(
             f"no generation finished within --budget {budget}; raise the budget or lower --population"
@@ -431,7 +630,7 @@ def _calibrate_into(
     for prior in priors.priors:
         posterior[prior.name] = [prior.to_value(x) for x in posterior[prior.name]]
     posterior["weight"] = np.asarray(weights) / np.sum(weights)
-    summary = _summary(posterior, priors, scenario)
+    summary = _summary(posterior, priors, [c.loaded.scenario for c in cases])
     total = generations[-1].total_simulations
     medians = dict(zip(summary["parameter"], summary["median"], strict=True))
 
@@ -445,24 +644,73 @@ def _calibrate_into(
 
     plot_marginals(posterior, posterior["weight"].to_numpy(), priors.priors, medians,
                    folder.path("marginals.png"))  # fmt: skip
-    chosen, origin = _calibrated_point(
-        model, posterior, medians, point, point_runs, seed, workers, folder, scheduler
-    )
-    origin += f" (ABC-SMC on {trajectory.case}, {total} simulations)"
-    calibrated = model.scenario_at(chosen, origin=origin)
-    scenario_file = folder.path(f"{loaded.path.stem}_calibrated.yaml")
-    dump_scenario(calibrated, scenario_file)
+    written: dict[str, Path] = {}
+    if point is not None:
+        chosen, origin = _calibrated_point(
+            model.models, posterior, medians, point, point_runs, seed, workers, folder, scheduler
+        )
+        if model.prefixed:
+            ids = ", ".join(c.id for c in cases)
+            origin += f" (joint ABC-SMC on {len(cases)} cases: {ids}; {total} simulations)"
+        else:
+            origin += f" (ABC-SMC on {cases[0].trajectory.case}, {total} simulations)"
+        for case in cases:
+            name = (
+                f"{case.id}_calibrated.yaml" if model.prefixed else f"{case.loaded.path.stem}_calibrated.yaml"
+            )
+            written[case.id] = folder.path(name)
+            dump_scenario(model.models[case.id].scenario_at(chosen, origin=origin), written[case.id])
+    measured = [g for g in generations if not math.isnan(g.simulate_s)]
+    simulate_s = sum(g.simulate_s for g in measured) + (prior_sample or {}).get("simulate_s", 0.0)
+    measured_wall = sum(g.wall_time_s for g in measured) + (prior_sample or {}).get("wall_time_s", 0.0)
+    share = overhead_share(simulate_s, measured_wall, slots) if measured else math.nan
     folder.manifest.update(
         {
             "total_simulations": total,
             "generations": len(generations),
             "stop_reason": stop_reason,
             "wall_time_s": round(wall, 1),
+            "worker_slots": slots,
+            "overhead": {
+                "simulate_s": round(simulate_s, 1),
+                "wall_time_s": round(measured_wall, 1),
+                "share": None if math.isnan(share) else round(share, 4),
+                "definition": "1 - seconds inside the model (all workers) / (ABC wall time x worker slots), "
+                "over the prior sample and the generations run by this process",
+            },
+            "calibrated_scenarios": {case: path.name for case, path in written.items()},
             "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
     )
+    if prior_sample is not None:
+        folder.manifest["prior_sample"] = prior_sample
     folder.save()
-    return CalibrationResult(out, generations, posterior, summary, scenario_file, wall, total, stop_reason)
+    return CalibrationResult(
+        out, generations, posterior, summary, next(iter(written.values()), None), wall, total, stop_reason,
+        written, share,
+    )  # fmt: skip
+
+
+def read_calibration(out: str | Path) -> CalibrationResult:
+    """A finished calibration read back from its folder (posterior, summary, generations, manifest).
+
+    Raises:
+        InputError: a folder without a finished calibration's files.
+    """
+    out = Path(out)
+    try:
+        manifest = json.loads((out / "manifest.json").read_text())
+        posterior = pd.read_parquet(out / "posterior.parquet")
+        summary = pd.read_csv(out / "posterior_summary.csv")
+    except (OSError, ValueError) as err:
+        raise InputError(f"{out}: cannot read its calibration back ({type(err).__name__})") from None
+    written = {case: out / name for case, name in manifest.get("calibrated_scenarios", {}).items()}
+    share = (manifest.get("overhead") or {}).get("share")
+    return CalibrationResult(
+        out, _earlier_generations(out), posterior, summary, next(iter(written.values()), None),
+        float(manifest.get("wall_time_s", math.nan)), int(manifest.get("total_simulations", 0)),
+        str(manifest.get("stop_reason", "")), written, math.nan if share is None else float(share),
+    )  # fmt: skip
 
 
 def _earlier_generations(out: Path) -> list[Generation]:
@@ -480,15 +728,36 @@ def _earlier_generations(out: Path) -> list[Generation]:
 
 def _run(
     abc,
+    distance,
     budget: int,
     population: int,
     max_generations: int,
     min_acceptance_rate: float,
     progress: Callable[[Generation], None] | None,
-) -> tuple[list[Generation], str]:
-    """ABCSMC.run's loop, opened up to report each generation and to keep within the budget."""
+    *,
+    runs: int = 1,
+    slots: int = 1,
+) -> tuple[list[Generation], str, dict | None]:
+    """ABCSMC.run's loop, opened up to report each generation and to keep within the budget.
+
+    Args:
+        abc: the pyabc ABCSMC, new or loaded.
+        distance: its `TimedDistance` (the seconds spent simulating, per generation).
+        budget: most particle evaluations (the model runs' budget / runs per evaluation).
+        population: particles per generation.
+        max_generations: most generations.
+        min_acceptance_rate: stop below this acceptance rate.
+        progress: called after each generation.
+        runs: model runs per particle evaluation (cases), to report simulations.
+        slots: worker slots, for the overhead share.
+
+    Returns:
+        the generations run, why the loop stopped, and (for a new calibration) the prior sample's
+        simulations, seconds inside the model and wall time.
+    """
     from pyabc.weighted_statistics import effective_sample_size
 
+    initialising = time.perf_counter()
     t0 = abc.initialize_components_before_run(
         minimum_epsilon=0.0,
         max_nr_populations=max_generations,
@@ -498,6 +767,16 @@ def _run(
         min_eps_diff=0.0,
     )
     prior_sample = population  # the distance's scales are fitted on a prior sample of one population
+    prior_info = None
+    if t0 == 0 and -1 in distance.simulate_seconds:
+        wall = time.perf_counter() - initialising
+        seconds = distance.simulate_seconds[-1]
+        prior_info = {
+            "simulations": prior_sample * runs,
+            "simulate_s": round(seconds, 2),
+            "wall_time_s": round(wall, 2),
+            "overhead_share": _rounded(overhead_share(seconds, wall, slots)),
+        }
     generations: list[Generation] = []
     reason = f"reached {max_generations} generations"
     try:
@@ -508,7 +787,8 @@ def _run(
                 expected = population / max(generations[-1].acceptance_rate, 1e-9)
                 if expected > left:
                     reason = (
-                        f"budget: the next generation would need ~{expected:,.0f} simulations, {left:,} left"
+                        f"budget: the next generation would need ~{expected * runs:,.0f} simulations, "
+                        f"{left * runs:,} left"
                     )
                     break
             abc.min_acceptance_rate = max(min_acceptance_rate, population / max(left, 1))
@@ -522,15 +802,20 @@ def _run(
             population_t = abc.history.get_population(t)
             weights = population_t.get_weighted_distances()["w"].to_numpy()
             evaluations = int(abc.history.get_all_populations().set_index("t").loc[t, "samples"])
+            wall = time.perf_counter() - started
+            seconds = distance.simulate_seconds.get(t, math.nan)
             generation = Generation(
                 t=t,
                 epsilon=float(abc.eps(t)),
-                simulations=evaluations,
+                simulations=evaluations * runs,
                 accepted=len(population_t),
                 acceptance_rate=result["acceptance_rate"],
                 ess=float(effective_sample_size(weights)),
-                wall_time_s=round(time.perf_counter() - started, 2),
-                total_simulations=abc.history.total_nr_simulations + prior_sample,
+                wall_time_s=round(wall, 2),
+                total_simulations=(abc.history.total_nr_simulations + prior_sample) * runs,
+                evaluations=evaluations,
+                simulate_s=round(seconds, 2),
+                overhead_share=_rounded(overhead_share(seconds, wall, slots)),
             )
             generations.append(generation)
             if progress:
@@ -538,7 +823,7 @@ def _run(
             if abc.check_terminate(t=t, acceptance_rate=result["acceptance_rate"]):
                 reason = (
                     "budget spent"
-                    if generation.total_simulations >= budget
+                    if abc.history.total_nr_simulations + prior_sample >= budget
                     else f"acceptance rate below {min_acceptance_rate}"
                     if result["acceptance_rate"] < min_acceptance_rate
                     else f"reached {max_generations} generations"
@@ -547,7 +832,16 @@ def _run(
     finally:
         abc.history.done(end_time=dt.datetime.now())
         abc.sampler.stop()
-    return generations, reason
+    return generations, reason, prior_info
+
+
+def _rounded(value: float) -> float:
+    return value if math.isnan(value) else round(value, 4)
+
+
+def _plain(record: dict) -> dict:
+    """A generation for JSON: NaN as null."""
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
 
 
 def _quiet_pyabc() -> dict[logging.Logger, int]:
@@ -585,7 +879,7 @@ def _sampler(workers: int, scheduler: str | None):
 
 
 def _calibrated_point(
-    model: SimulationModel,
+    models: Mapping[str, SimulationModel],
     posterior: pd.DataFrame,
     medians: dict[str, float],
     point: str,
@@ -595,34 +889,38 @@ def _calibrated_point(
     folder: ResultFolder,
     scheduler: str | None = None,
 ) -> tuple[dict[str, float], str]:
-    """The parameter values of the calibrated scenario and the provenance that says how they were chosen."""
+    """The parameter values of the calibrated scenario(s) and the provenance saying how they were chosen."""
     out = folder.out
     if point == "median":
         return medians, f"calibrated: posterior median, {out.as_posix()}/posterior_summary.csv"
     from simkit.calibration.point import CANDIDATES, candidate_points, score_candidates
 
-    scored = score_candidates(model, candidate_points(posterior, medians), runs, seed, workers, scheduler)
+    scored = score_candidates(models, candidate_points(posterior, medians), runs, seed, workers, scheduler)
     write_bytes(folder.path("candidates.csv"), scored.to_csv(index=False).encode())
     best = scored.iloc[0]
+    over = f" over {len(models)} cases" if len(models) > 1 else ""
+    each = " per case" if len(models) > 1 else ""
     origin = (
         f"calibrated: {best['candidate']} of the posterior, best check ({best['checks_passed']} of "
-        f"{best['checks']}; D {best['D']:.3f}) of the medians and the {CANDIDATES} heaviest particles "
-        f"({runs} runs each), {out.as_posix()}/candidates.csv"
+        f"{best['checks']}{over}; D {best['D']:.3f}) of the medians and the {CANDIDATES} heaviest particles "
+        f"({runs} runs each{each}), {out.as_posix()}/candidates.csv"
     )
     return {name: float(best[name]) for name in medians}, origin
 
 
-def _summary(posterior: pd.DataFrame, priors: PriorFile, scenario: Scenario) -> pd.DataFrame:
+def _summary(posterior: pd.DataFrame, priors: PriorFile, scenarios: Sequence[Scenario]) -> pd.DataFrame:
+    """Weighted quantiles of each parameter, prior and reason; `scenario_value` NaN if the cases differ."""
     weights = posterior["weight"].to_numpy()
     rows = []
     for prior in priors.priors:
         x = posterior[prior.name].to_numpy()
         mean = float(np.sum(weights * x))
         lo, hi = prior.support()
+        values = {parameter_value(scenario, prior.path) for scenario in scenarios}
         rows.append(
             {
                 "parameter": prior.path,
-                "scenario_value": parameter_value(scenario, prior.path),
+                "scenario_value": values.pop() if len(values) == 1 else math.nan,
                 "prior": _describe(prior),
                 "prior_low": lo,
                 "prior_high": hi,

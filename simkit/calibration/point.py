@@ -8,19 +8,23 @@ by the posterior predictive check of `simkit compare` (key dates inside the 80%
 intervals, fitted quantities' ranges overlapping them, the documented outcome the most
 likely: `Comparison.checks`), ties broken by the distance D. D alone is not used: its
 outcome third rewards a point that surrenders in every run even when it surrenders
-two months early.
+two months early. In a joint calibration every candidate is run on every case and
+checked against each case's record: its checks are added up over the cases and its
+D averaged, so the point chosen is the one the whole case set agrees on best.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from contextlib import closing
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from simkit.calibration.compare import compare_frames
+from simkit.calibration.compare import Comparison, compare_frames
 from simkit.ensemble import Batch, batches, simulate_batch
 from simkit.executor import executor
 
@@ -47,41 +51,77 @@ def candidate_points(
 
 
 def score_candidates(
-    model: SimulationModel,
+    models: Mapping[str, SimulationModel],
     candidates: pd.DataFrame,
     runs: int,
     seed: int,
     workers: int = 1,
     scheduler: str | None = None,
 ) -> pd.DataFrame:
-    """Each candidate's checks passed and distance D, runs i seeded alike at every candidate; best first."""
+    """Each candidate's checks passed and distance D over all cases, runs i seeded alike; best first.
+
+    With several cases (a joint calibration), a candidate's checks are added up
+    over the cases and its D and D's parts are the means over the cases (each case
+    weighs alike, as in the ABC distance); each case's checks and D are columns
+    `checks_passed.<case>` and `D.<case>`.
+
+    Args:
+        models: each case's model (its scenario and targets), by case id.
+        candidates: `candidate_points`.
+        runs: runs per candidate and case.
+        seed: master seed (run i of every candidate and case uses the same seed).
+        workers: local processes; ignored with `scheduler`.
+        scheduler: a Dask scheduler address.
+    """
     names = [c for c in candidates.columns if c not in ("candidate", "weight")]
-    scenarios = [model.scenario_at({n: float(row[n]) for n in names}) for _, row in candidates.iterrows()]
+    points = [{n: float(row[n]) for n in names} for _, row in candidates.iterrows()]
+    cases = list(models)
+    scenarios = [models[case].scenario_at(values) for case in cases for values in points]
     jobs = [(i, batch) for i in range(len(scenarios)) for batch in batches(runs)]
     found: dict[tuple[int, int], tuple[pa.Table, pa.Table]] = {}
     with executor(workers, scheduler) as pool, closing(pool.map(_simulate, jobs, (scenarios, seed))) as done:
         for (i, batch), result in done:
             found[i, batch.start] = result
-    tables = {i: [found[i, batch.start] for batch in batches(runs)] for i in range(len(scenarios))}
     scored = []
-    for i in range(len(scenarios)):
-        run_df = pa.concat_tables([t[0] for t in tables[i]]).to_pandas()
-        events = pa.concat_tables([t[1] for t in tables[i]]).to_pandas()
-        comparison = compare_frames(model.targets, run_df, events)
-        passed, total = comparison.checks()
-        scored.append(
-            {
-                "checks_passed": passed,
-                "checks": total,
-                "D": comparison.distance,
-                **{f"D_{part}": comparison.parts[part] for part in ("dates", "quantities", "outcome")},
-                "key_events_inside": len(comparison.key_events_inside()),
-            }
-        )
+    for k in range(len(points)):
+        per_case = {}
+        for c, case in enumerate(cases):
+            i = c * len(points) + k
+            tables = [found[i, batch.start] for batch in batches(runs)]
+            run_df = pa.concat_tables([t[0] for t in tables]).to_pandas()
+            events = pa.concat_tables([t[1] for t in tables]).to_pandas()
+            per_case[case] = compare_frames(models[case].targets, run_df, events)
+        scored.append(_scores(per_case))
     result = pd.concat([candidates.reset_index(drop=True), pd.DataFrame(scored)], axis=1)
     return result.sort_values(["checks_passed", "D"], ascending=[False, True], kind="stable").reset_index(
         drop=True
     )
+
+
+def _scores(comparisons: Mapping[str, Comparison]) -> dict[str, float]:
+    """One candidate's row: checks added up over the cases, D and its parts averaged over them."""
+    checks = {case: comparison.checks() for case, comparison in comparisons.items()}
+    row: dict[str, float] = {
+        "checks_passed": sum(passed for passed, _ in checks.values()),
+        "checks": sum(total for _, total in checks.values()),
+        "D": _mean([c.distance for c in comparisons.values()]),
+        **{
+            f"D_{part}": _mean([c.parts[part] for c in comparisons.values()])
+            for part in ("dates", "quantities", "outcome")
+        },
+        "key_events_inside": sum(len(c.key_events_inside()) for c in comparisons.values()),
+    }
+    if len(comparisons) > 1:
+        for case, comparison in comparisons.items():
+            row[f"checks_passed.{case}"] = checks[case][0]
+            row[f"D.{case}"] = comparison.distance
+    return row
+
+
+def _mean(values: list[float | None]) -> float:
+    """Mean of the parts present (an open case has no outcome part); NaN when none is."""
+    present = [v for v in values if v is not None and not math.isnan(v)]
+    return float(np.mean(present)) if present else math.nan
 
 
 def _simulate(shared: tuple[list[Scenario], int], job: tuple[int, Batch]) -> tuple[pa.Table, pa.Table]:

@@ -30,17 +30,12 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from simkit.calibration.trajectory import Text
 from simkit.scenario import Scenario
 from simkit.scenario.paths import check_parameter_path, parameter_value, set_parameters
 from simkit.yamlio import InputError, format_validation_error, read_yaml
 
 __all__ = ["Prior", "PriorFile", "load_priors", "parameter_value", "set_parameters"]
-
-
-def _non_blank(value: Any) -> Any:
-    if isinstance(value, str) and not value.strip():
-        raise ValueError("expected non-blank text")
-    return value
 
 
 def _finite(value: Any) -> Any:
@@ -58,7 +53,6 @@ def _parameter_path(value: str) -> str:
     return value
 
 
-Text = Annotated[str, BeforeValidator(_non_blank)]
 Number = Annotated[float, BeforeValidator(_finite)]
 
 

@@ -51,7 +51,8 @@ _DEFER_CROSS_CHECKS = "simkit.calibration.defer_cross_checks"
 def _slug(value: Any) -> Any:
     if isinstance(value, str) and not _SLUG.fullmatch(value):
         raise ValueError(
-            "expected a short id of lowercase letters, digits and _ starting with a letter (e.g. first_truce)"
+            "expected a short id of lowercase letters, digits and _ starting with a letter "
+            "(e.g. waer, first_truce)"
         )
     return value
 

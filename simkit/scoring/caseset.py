@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
 
 import pydantic
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -31,7 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from simkit.calibration.trajectory import OutcomeClass
+from simkit.calibration.trajectory import Date, Number, OutcomeClass, Text
+from simkit.calibration.trajectory import Slug as Id
 from simkit.yamlio import InputError, format_validation_error, line_of, read_yaml
 
 __all__ = ["Case", "CaseSet", "DateWindow", "LoadedCaseSet", "NumberRange", "load_caseset"]
@@ -39,40 +36,7 @@ __all__ = ["Case", "CaseSet", "DateWindow", "LoadedCaseSet", "NumberRange", "loa
 SETTLED_CLASSES = ("surrender_evacuation", "reconciliation", "military_takeover")
 """Outcome classes that end with a deal (or a takeover): a case of one of them has a deal date."""
 
-_ID = re.compile(r"[a-z][a-z0-9_]*")
 _BASE = "simkit.scoring.caseset.base"
-
-
-def _id(value: Any) -> Any:
-    if isinstance(value, str) and not _ID.fullmatch(value):
-        raise ValueError("expected a short id of lowercase letters, digits and _ starting with a letter")
-    return value
-
-
-def _text(value: Any) -> Any:
-    if isinstance(value, str) and not value.strip():
-        raise ValueError("expected non-blank text")
-    return value
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError("expected a number")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError("expected a finite number >= 0")
-    return value
-
-
-def _date(value: Any) -> Any:
-    if isinstance(value, dt.datetime) or not isinstance(value, (dt.date, str)):
-        raise ValueError("expected a date (YYYY-MM-DD)")
-    return value
-
-
-Id = Annotated[str, BeforeValidator(_id)]
-Text = Annotated[str, BeforeValidator(_text)]
-Number = Annotated[int | float, BeforeValidator(_number)]
-Date = Annotated[dt.date, BeforeValidator(_date)]
 
 
 class _Strict(BaseModel):
@@ -208,4 +172,3 @@ def load_caseset(path: str | Path) -> LoadedCaseSet:
             )
         first[case.id] = i
     return LoadedCaseSet(caseset, path, hashlib.sha256(path.read_bytes()).hexdigest())
-

@@ -145,3 +145,31 @@ def print_scores(
             _people(pooled["baseline_score"]), _skill(pooled["skill"]),
         )  # fmt: skip
     console.print(evacuated)
+
+
+def print_leave_one_out(frame: pd.DataFrame, title: str, console: Console | None = None) -> None:
+    """In-sample beside out-of-sample scores per case (`simkit.calibration.joint.leave_one_out_table`).
+
+    Each cell is "in/out": the score on the posterior fitted on all cases, then on the one fitted
+    without the case.
+    """
+    console = console or Console(file=sys.stdout)
+    table = _table(
+        f"{title}\nin/out = posterior fitted on all cases / fitted without the case; skill against the "
+        "base rate (Brier) and the library's siege-to-deal durations (CRPS of the deal date, days)",
+        "case", "p(doc)\nin/out", "Brier\nin/out", "skill\nin/out", "CRPS\nin/out",
+        "skill\nin/out",
+    )  # fmt: skip
+    records = frame.to_dict("records")
+    for i, row in enumerate(records):
+        table.add_row(
+            row["case"], _pair(row, "p_documented"), _pair(row, "brier"), _pair(row, "brier_skill", _skill),
+            _pair(row, "crps_deal_days", lambda v: _num(v, "{:.0f}")), _pair(row, "crps_skill", _skill),
+            end_section=i == len(records) - 2,
+        )  # fmt: skip
+    console.print(table)
+
+
+def _pair(row: dict, name: str, show=_num) -> str:
+    """`<name>_in/<name>_out` of a leave-one-out row, each as `show` writes it."""
+    return f"{show(row[f'{name}_in'])}/{show(row[f'{name}_out'])}"

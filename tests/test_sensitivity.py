@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +109,85 @@ def test_grid_sweep_has_heat_maps_but_no_indices(tmp_path):
     result = runner.invoke(app, ["sensitivity", str(out)])
     assert result.exit_code == 2
     assert "need a sobol or morris design; this sweep used grid" in result.stderr
+
+
+def rare_ending(scenario, params, seed) -> dict:
+    """A model whose settlement is rare (about 5% of runs: x1 above 0.9, then a coin) and y = x1 + x2 / 10."""
+    x1, x2, _ = list(params.values())[:3]
+    settles = x1 > 0.9 and np.random.default_rng(seed).random() < 0.5
+    return {"outcome": "surrender_evacuation" if settles else "stalemate", "y": x1 + 0.1 * x2}
+
+
+def test_shares_too_rare_to_estimate_are_left_out_and_named_at_80_columns(tmp_path):
+    sweep = Sweep(
+        scenario=WAER,
+        parameters={x: {"min": 0.0, "max": 1.0} for x in X},
+        design={"type": "sobol", "n": 16},
+        replicates=10,
+    )
+    out = tmp_path / "rare"
+    result = run_sweep(sweep, out=out, model=rare_ending)
+    settled = int((result.runs["outcome"] == "surrender_evacuation").sum())
+    assert 0 < settled < 0.1 * len(result.runs)  # the premise: rare, but it happens
+    table = sensitivity(result)
+    # both shares are left out: one is rare, the other is its complement (rare on its 'without' side)
+    assert set(table["output"]) == {"y_mean"}
+    assert table.attrs["rare"]["share_surrender_evacuation"] == (settled, len(result.runs), "with")
+    assert table.attrs["rare"]["share_stalemate"] == (settled, len(result.runs), "without")
+    assert set(sensitivity(result, rare=0.0)["output"]) >= {"share_surrender_evacuation", "y_mean"}
+
+    shown = runner.invoke(app, ["sensitivity", str(out)], env={"COLUMNS": "80"})
+    assert shown.exit_code == 0, shown.output
+    lines = [line for line in shown.output.splitlines() if not line.startswith("wrote ")]  # a path
+    assert max(map(len, lines)) <= 80 and "…" not in shown.output
+    assert "too rare to estimate" in shown.output
+    assert f"P(surrender_evacuation) ({settled} of {len(result.runs)} runs with it)" in " ".join(lines)
+    # every parameter is whole on one line, and every index is a number with its interval
+    for name in X:
+        assert any(line.strip().startswith(name) for line in lines), name
+    assert len(re.findall(r"-?\d\.\d\d ± \d\.\d\d", shown.output)) == 2 * len(X)
+
+
+def test_sobol_table_reads_at_80_columns_with_long_parameter_paths(tmp_path):
+    """A real Waer sweep: parameter paths longer than a third of the screen stay whole, numbers too."""
+    path = write(
+        tmp_path,
+        {"type": "sobol", "n": 2},
+        {
+            "committees.0.red_line_firmness": {"min": 0.2, "max": 0.95},
+            "packages.truce.release_due_days": {"min": 30, "max": 120},
+        },
+    )
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["sweep", str(path), "-o", str(out), "-q"]).exit_code == 0
+    shown = runner.invoke(app, ["sensitivity", str(out), "--no-plots", "-y", "killed_mean"],
+                          env={"COLUMNS": "80"})  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    lines = [line for line in shown.output.splitlines() if not line.startswith("wrote ")]  # a path
+    assert max(map(len, lines)) <= 80 and "…" not in shown.output
+    for name in ("committees.0.red_line_firmness", "packages.truce.release_due_days"):
+        row = next(line for line in lines if name in line)
+        assert len(re.findall(r"-?\d+\.\d\d ± \d+\.\d\d", row)) == 2, row
+
+
+def test_the_sobol_figure_draws_estimates_outside_0_1_where_they_fall():
+    """ST above 1 and S1 below 0 are noise, drawn with their intervals rather than clipped."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from simkit.sweep.figures import plot_sensitivity
+
+    table = pd.DataFrame({"output": ["share_stalemate"] * 2, "parameter": ["a", "b"], "S1": [-0.3, 0.4],
+                          "S1_conf": [0.2, 0.1], "ST": [1.4, 0.5], "ST_conf": [0.3, 0.1]})  # fmt: skip
+    table.attrs = {"method": "sobol", "constant": [], "rare": {"share_military_takeover": (3, 400, "with")}}
+    fig = plot_sensitivity(table)
+    ax = fig.axes[0]
+    left, right = ax.get_xlim()
+    assert left <= -0.5 and right >= 1.7  # the whole of both intervals is on the axis
+    texts = " ".join(t.get_text() for t in fig.texts)
+    assert "P(military_takeover) (3 of 400 runs with it)" in texts
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

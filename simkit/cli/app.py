@@ -41,6 +41,34 @@ class _Commands(typer.core.TyperGroup):
 
 
 
+def _folding_help() -> None:
+    """Option help that folds a long path or example at narrow widths rather than ending it in `…`.
+
+    typer renders each option's help as rich Text without an overflow of its own, so a token longer
+    than the help column (`calibration/waer_trajectory.yaml` at 80 columns) would be cut. Setting
+    the Text's overflow to "fold" keeps every character: the token continues on the next line.
+    """
+    import typer.rich_utils as rich_utils
+    from rich.text import Text
+
+    original = rich_utils._get_parameter_help
+    if getattr(original, "folds", False):
+        return
+
+    @functools.wraps(original)
+    def folding(*args: Any, **kwargs: Any) -> Any:
+        columns = original(*args, **kwargs)
+        for item in columns.renderables:
+            if isinstance(item, Text):
+                item.overflow = "fold"
+        return columns
+
+    folding.folds = True  # type: ignore[attr-defined]
+    rich_utils._get_parameter_help = folding
+
+
+_folding_help()
+
 app = typer.Typer(
     cls=_Commands,
     name="simkit",

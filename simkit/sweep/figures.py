@@ -101,54 +101,82 @@ def plot_heatmaps(
 
 
 def plot_sensitivity(table: pd.DataFrame, outputs: list[str] | None = None) -> plt.Figure:
-    """Bar charts of sensitivity indices, one panel per output, with bootstrap 95% intervals.
+    """Sensitivity indices, one panel per output, each with its bootstrap 95% interval.
 
-    Sobol tables show S1 and ST side by side; Morris tables show mu* (bars) and sigma (dots).
+    Sobol tables show S1 (first-order) and ST (total) as points with their intervals, as estimated:
+    an estimate below 0 or above 1 (the range of the true indices, marked) is noise and is drawn
+    where it falls, never clipped; a hollow point is one whose interval holds 0, i.e. no effect
+    is distinguishable from noise. Morris tables show mu* (bars with intervals) and sigma (dots).
+    Outcome shares too rare to estimate (`table.attrs["rare"]`) are named in a note under the
+    panels.
     """
+    from simkit.sweep.analysis import rare_note
+
     outputs = outputs or list(dict.fromkeys(table["output"]))
     sobol = "S1" in table.columns
     cols = min(3, max(1, len(outputs)))
     rows = max(1, -(-len(outputs) // cols))
     n_params = table["parameter"].nunique()
+    rare = table.attrs.get("rare") or {}
     fig, axes = plt.subplots(
-        rows, cols, figsize=(5.2 * cols, 0.45 * n_params * rows + 1.6 * rows), squeeze=False
+        rows,
+        cols,
+        figsize=(5.4 * cols, 0.45 * n_params * rows + 1.7 * rows + (0.4 if rare else 0)),
+        squeeze=False,
     )
     for output, ax in zip(outputs, axes.flat, strict=False):
         part = table[table["output"] == output]
         pos = np.arange(len(part))
         if sobol:
-            ax.barh(
-                pos - 0.2,
-                part["S1"],
-                0.4,
-                xerr=part["S1_conf"],
-                label="S1 (alone)",
-                color="#4c72b0",
-                capsize=2,
-            )
-            ax.barh(
-                pos + 0.2,
-                part["ST"],
-                0.4,
-                xerr=part["ST_conf"],
-                label="ST (total)",
-                color="#dd8452",
-                capsize=2,
-            )
-            ax.set_xlim(min(0.0, float(part["S1"].min()) - 0.05), 1.05)
+            _sobol_panel(ax, part, pos)
         else:
             ax.barh(
                 pos, part["mu_star"], 0.6, xerr=part["mu_star_conf"], label="mu*", color="#4c72b0", capsize=2
             )
             ax.plot(part["sigma"], pos, "o", color="#c44e52", label="sigma")
+            ax.legend(fontsize=7, frameon=False, loc="lower right")
         ax.set_yticks(pos, part["parameter"], fontsize=8)
         ax.invert_yaxis()
         ax.set_title(label(output), fontsize=10)
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
     for ax in axes.flat[len(outputs) :]:
         ax.set_visible(False)
-    fig.tight_layout()
+    if sobol:
+        handles = [
+            plt.Line2D([], [], marker="o", ls="", color=SOBOL_COLOURS["S1"], label="S1: the parameter alone"),
+            plt.Line2D([], [], marker="s", ls="", color=SOBOL_COLOURS["ST"], label="ST: with interactions"),
+            plt.Line2D([], [], marker="o", ls="", mfc="white", color="#555555",
+                       label="hollow: interval holds 0 (not told from noise)"),
+        ]  # fmt: skip
+        fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, frameon=False)
+    if rare:
+        fig.text(0.01, 0.005, rare_note(rare), fontsize=8, ha="left", va="bottom", wrap=True)
+    fig.tight_layout(rect=(0, 0.04 if rare else 0, 1, 0.95 if sobol else 1))
     return fig
+
+
+SOBOL_COLOURS = {"S1": "#0072b2", "ST": "#d55e00"}
+"""Okabe-Ito blue and vermillion: told apart with any colour vision."""
+
+
+def _sobol_panel(ax: plt.Axes, part: pd.DataFrame, pos: np.ndarray) -> None:
+    """S1 and ST of one output as points with 95% intervals on an axis that shows [0, 1] and beyond."""
+    for index, offset, marker in (("S1", -0.17, "o"), ("ST", 0.17, "s")):
+        value, half = part[index].to_numpy(), part[f"{index}_conf"].to_numpy()
+        colour = SOBOL_COLOURS[index]
+        ax.errorbar(value, pos + offset, xerr=half, fmt="none", ecolor=colour, elinewidth=1.2, capsize=2)
+        noise = value - half <= 0
+        ax.plot(value[~noise], pos[~noise] + offset, marker, color=colour, ms=5, ls="")
+        ax.plot(value[noise], pos[noise] + offset, marker, mfc="white", mec=colour, ms=5, ls="")
+    lows = (part[["S1", "ST"]].to_numpy() - part[["S1_conf", "ST_conf"]].to_numpy()).min()
+    highs = (part[["S1", "ST"]].to_numpy() + part[["S1_conf", "ST_conf"]].to_numpy()).max()
+    left, right = min(-0.05, lows - 0.05), max(1.05, highs + 0.05)
+    ax.set_xlim(left, right)
+    ax.axvspan(left, 0, color="#eeeeee", zorder=0)  # outside [0, 1]: only noise lands there
+    ax.axvspan(1, right, color="#eeeeee", zorder=0)
+    for edge in (0, 1):
+        ax.axvline(edge, color="#888888", lw=0.8, zorder=0)
+    ax.set_xlabel("share of the output's variance (grey: outside [0, 1], noise)", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
 
 
 def save(fig: plt.Figure, path: Path) -> Path:

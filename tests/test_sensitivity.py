@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -105,6 +106,9 @@ def test_grid_sweep_has_heat_maps_but_no_indices(tmp_path):
     result = runner.invoke(app, ["sweep", str(path), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "heatmaps.png" in result.output and (out / "heatmaps.png").read_bytes()[:4] == b"\x89PNG"
+    manifest = json.loads((out / "manifest.json").read_text())
+    # waer.yaml's values, marked on the heat maps
+    assert manifest["base"] == {"mediator.leverage": 0.05, "regime.siege_tightness": 0.9}
     assert "share of runs ending in each outcome" in result.output and "%" in result.output  # the table
     result = runner.invoke(app, ["sensitivity", str(out)])
     assert result.exit_code == 2
@@ -191,3 +195,31 @@ def test_the_sobol_figure_draws_estimates_outside_0_1_where_they_fall():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_heat_map_cells_carry_wilson_half_widths_and_the_base_scenario_is_ringed():
+    """By hand: 50 of 100 runs -> Wilson 95% interval 40.4%-59.6% (±10 points); 100 of 200 -> ±7."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from simkit.sweep.figures import plot_heatmap
+
+    a, b = "mediator.leverage", "regime.siege_tightness"
+    grid = pd.DataFrame({"point": range(4), a: [0.0, 0.2, 0.0, 0.2], b: [0.5, 0.5, 1.0, 1.0], "runs": 100,
+                         "share_stalemate": [0.5, 0.5, 0.5, 0.0]})  # fmt: skip
+    ax = plot_heatmap(grid, "share_stalemate", base={a: 0.05, b: 1.0})
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("50%\n±10") == 3 and "0%\n±2" in texts  # 0 of 100: Wilson 0%-3.7%
+    (ring,) = ax.lines
+    assert ring.get_xdata()[0] == pytest.approx(0.25) and ring.get_ydata()[0] == pytest.approx(1.0)
+    plt.close(ax.figure)
+    # a third parameter: the cell pools its points' runs (100 of 200) into one interval
+    pooled = pd.concat([grid.assign(c=0.0, share_stalemate=0.4), grid.assign(c=1.0, share_stalemate=0.6)])
+    pooled = pooled[["point", a, b, "c", "runs", "share_stalemate"]]
+    ax = plot_heatmap(pooled, "share_stalemate", x=a, y=b, base={a: 0.9, b: 1.0})
+    assert [t.get_text() for t in ax.texts] == ["50%\n±7"] * 4
+    assert not ax.lines  # the base lies outside the grid: no ring
+    plt.close(ax.figure)

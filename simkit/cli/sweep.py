@@ -78,7 +78,8 @@ def sweep(
             matplotlib.use("Agg")  # files only: no window, no display needed
             from simkit.sweep.figures import plot_heatmaps, save
 
-            written.append(save(plot_heatmaps(result.summary), out / "heatmaps.png").name)
+            figure = plot_heatmaps(result.summary, base=result.manifest.get("base"))
+            written.append(save(figure, out / "heatmaps.png").name)
             record(out, written[-1:])
     if not quiet:
         _print_points(result)

@@ -6,6 +6,7 @@ select the file-only Agg backend before importing this module.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,49 +39,98 @@ def parameters(summary: pd.DataFrame) -> list[str]:
 
 
 def plot_heatmap(
-    summary: pd.DataFrame, value: str, x: str | None = None, y: str | None = None, ax: plt.Axes | None = None
+    summary: pd.DataFrame,
+    value: str,
+    x: str | None = None,
+    y: str | None = None,
+    ax: plt.Axes | None = None,
+    base: Mapping[str, float] | None = None,
+    legend: bool = True,
 ) -> plt.Axes:
     """One output over a 2-D grid of points: `x` across, `y` up, each cell annotated.
 
+    A share's cell reads its value and the half-width of its 95% Wilson interval over the cell's
+    runs (`± 10` is ten percentage points: 100 runs at 50% give about that), so a difference
+    smaller than the intervals is not read as an effect. The base scenario's values, when given
+    and inside the grid, are marked with a ring (between cells when they fall between levels).
+
     Args:
         summary: A sweep's summary table (from a grid design over two parameters, or more with
-            the others averaged over).
+            the others pooled: a cell's share is then over all its points' runs).
         value: Summary column, e.g. `share_surrender_evacuation` or `released_share_mean`.
         x: Parameter across (default: the first parameter).
         y: Parameter up (default: the second parameter).
         ax: Axes to draw on.
+        base: The base scenario's value of each parameter (a sweep manifest's `base`).
+        legend: Say what the ring is under the panel (`plot_heatmaps` says it once for all).
     """
+    from simkit.sweep.summary import wilson
+
     names = parameters(summary)
     if len(names) < 2 and (x is None or y is None):
         raise ValueError(f"a heat map needs two parameters; this sweep has {names}")
     x = x or names[0]
     y = y or next(n for n in names if n != x)
-    grid = (
-        summary.pivot_table(index=y, columns=x, values=value, aggfunc="mean").sort_index().sort_index(axis=1)
-    )
-    ax = ax or plt.subplots(figsize=(6, 4.5))[1]
     share = value.startswith("share_")
+    cells = summary.assign(hits=summary[value] * summary["runs"]) if share else summary
+    if share:  # pool the runs of every point in a cell, then one Wilson interval over them
+        pooled = cells.groupby([y, x])[["hits", "runs"]].sum()
+        low, high = wilson(pooled["hits"].round().to_numpy(), pooled["runs"].to_numpy())
+        pooled[value] = pooled["hits"] / pooled["runs"]
+        pooled["half"] = (high - low) / 2
+        grid = pooled[value].unstack(x).sort_index().sort_index(axis=1)
+        half = pooled["half"].unstack(x).reindex_like(grid)
+    else:
+        grid = summary.pivot_table(index=y, columns=x, values=value, aggfunc="mean")
+        grid = grid.sort_index().sort_index(axis=1)
+    ax = ax or plt.subplots(figsize=(6, 4.5))[1]
     percent = share or value.endswith("share_mean")  # a share of runs, or the mean of a share attribute
     image = ax.imshow(grid.to_numpy(), origin="lower", aspect="auto", cmap="viridis",
                       vmin=0 if share else None, vmax=1 if share else None)  # fmt: skip
     for (row, col), cell in np.ndenumerate(grid.to_numpy()):
         if np.isfinite(cell):
             text = f"{cell:.0%}" if share else f"{cell:.1%}" if percent else f"{cell:.3g}"
-            ax.text(col, row, text, ha="center", va="center", fontsize=7,
+            if share:
+                text += f"\n±{100 * half.iat[row, col]:.0f}"
+            ax.text(col, row, text, ha="center", va="center", fontsize=6.5, linespacing=0.95,
                     color="white" if image.norm(cell) < 0.6 else "black")  # fmt: skip
     ax.set_xticks(range(grid.shape[1]), [f"{v:.3g}" for v in grid.columns])
     ax.set_yticks(range(grid.shape[0]), [f"{v:.3g}" for v in grid.index])
     ax.set_xlabel(x)
     ax.set_ylabel(y)
-    ax.set_title(label(value))
+    what = " (±: 95% interval, % points)" if share else " (mean over runs)"
+    ax.set_title(label(value) + what, fontsize=10)
+    if base and x in base and y in base:
+        where = [_grid_position(grid.columns, base[x]), _grid_position(grid.index, base[y])]
+        if None not in where:
+            ax.plot(*where, "o", ms=22, mfc="none", mec=BASE_COLOUR, mew=2.2, label="base scenario")
+            if legend:
+                ax.legend(loc="upper left", bbox_to_anchor=(0, -0.13), fontsize=7, frameon=False,
+                          handlelength=1, markerscale=0.45)  # fmt: skip
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     return ax
 
 
+BASE_COLOUR = "#e6194b"
+"""The ring marking the base scenario on heat maps: a red that stands out on every viridis cell."""
+
+
+def _grid_position(levels: pd.Index, value: float) -> float | None:
+    """Where `value` falls on an axis of cells at `levels` (0, 1, ...; between cells by interpolation)."""
+    levels = np.asarray(levels, dtype=float)
+    if len(levels) == 0 or not levels.min() <= value <= levels.max():
+        return None
+    return float(np.interp(value, levels, np.arange(len(levels))))
+
+
 def plot_heatmaps(
-    summary: pd.DataFrame, values: list[str] | None = None, x: str | None = None, y: str | None = None
+    summary: pd.DataFrame,
+    values: list[str] | None = None,
+    x: str | None = None,
+    y: str | None = None,
+    base: Mapping[str, float] | None = None,
 ) -> plt.Figure:
-    """A figure of heat maps, one panel per output.
+    """A figure of heat maps, one panel per output, the base scenario marked (see `plot_heatmap`).
 
     By default: every outcome class that occurs somewhere in the sweep (a panel
     of zeros says nothing), and the mean share of the detainee list released.
@@ -91,12 +141,20 @@ def plot_heatmaps(
     values = [v for v in values if v in summary.columns]
     cols = min(3, len(values))
     rows = -(-len(values) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.4 * cols, 4.3 * rows + 0.4), squeeze=False)
     for value, ax in zip(values, axes.flat, strict=False):
-        plot_heatmap(summary, value, x, y, ax)
+        plot_heatmap(summary, value, x, y, ax, base, legend=False)
     for ax in axes.flat[len(values) :]:
         ax.set_visible(False)
-    fig.tight_layout()
+    runs = summary["runs"]
+    per_point = f"{runs.iat[0]:,}" if runs.nunique() == 1 else f"{runs.min():,}-{runs.max():,}"
+    caption = (f"Each cell: {per_point} runs per point; ± is half the width of the 95% Wilson interval "
+               "of the share, in percentage points.")  # fmt: skip
+    x, y = axes.flat[0].get_xlabel(), axes.flat[0].get_ylabel()
+    if base and x in base and y in base:
+        caption += f"  Ring: the base scenario ({x} {base[x]:.3g}, {y} {base[y]:.3g})."
+    fig.text(0.01, 0.005, caption, fontsize=8, ha="left", va="bottom", color="#333333")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 

@@ -202,3 +202,33 @@ def test_compare_command_bad_input_is_one_line_and_exit_2(tmp_path):
     assert not (tmp_path / "m").exists()  # refused before running anything
     missing = runner.invoke(app, ["compare", str(WAER), "-n", "5"])
     assert missing.exit_code == 2 and "--against" in missing.output
+
+
+def test_fan_chart_draws_the_record_at_its_documented_heights_and_dates(targets):
+    """Figures at their running totals with the sources' range; events without a figure at their date only."""
+    import datetime as dt
+
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from simkit.calibration.figures import plot_fan_with_record
+    from simkit.model.events import EventType
+
+    runs = pd.DataFrame({"run": [0, 1]})
+    events = pd.DataFrame(columns=["run", "day", "date", "type", "actor", "count", "detail"])
+    ax = plot_fan_with_record(targets, runs, events, EventType.EVACUATION_CONVOY, "people", plt.subplots()[1])
+    assert "people" in ax.get_ylabel() and ax.get_xlabel() == "date"
+    convoys = [t.event for t in targets.events if t.event.type == EventType.EVACUATION_CONVOY]
+    without = [e for e in convoys if e.people is None and getattr(e, "cumulative_people", None) is None]
+    assert without  # the premise: Waer has convoys documented without a number of people
+    dotted = [line for line in ax.lines if line.get_linestyle() == ":"]
+    assert len(dotted) == len(without)
+    when = {pd.Timestamp(line.get_xdata()[0]).date() for line in dotted}
+    assert when == {e.window()[0] + (e.window()[1] - e.window()[0]) / 2 for e in without}
+    # the first evacuation (9 Dec 2015): 700-770 people by the sources, drawn at 735 with a bar of ±35
+    bars = ax.containers[0]
+    x, y = bars.lines[0].get_data()
+    assert pd.Timestamp(x[0]).date() == dt.date(2015, 12, 9) and y[0] == pytest.approx(735)
+    (segments,) = bars.lines[2]
+    assert segments.get_segments()[0][:, 1] == pytest.approx([700, 770])
+    plt.close(ax.figure)

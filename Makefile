@@ -42,7 +42,7 @@ lint: setup
 
 # Regenerate the generated pages of docs/ (a test fails when they are stale).
 docs: setup
-	$(PY) -c "from simkit.story import events_doc; print(events_doc(), end='')" > docs/events.md
+	$(PY) -m simkit.docs
 
 # The day loop against the retired Mesa event-list driver (identical runs), then the speed figures.
 bench: setup

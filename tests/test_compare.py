@@ -170,6 +170,7 @@ def test_compare_command_writes_tables_figures_and_the_distance(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "distance D =" in result.output and "surrender_agreement" in result.output
+    assert "warning" not in result.stderr  # Waer's scenario against Waer's record
     for name in (
         "comparison.json",
         "compare_events.csv",
@@ -232,3 +233,29 @@ def test_fan_chart_draws_the_record_at_its_documented_heights_and_dates(targets)
     (segments,) = bars.lines[2]
     assert segments.get_segments()[0][:, 1] == pytest.approx([700, 770])
     plt.close(ax.figure)
+
+
+def test_a_record_of_another_place_warns_in_one_line_but_runs(tmp_path):
+    daraya = ROOT / "calibration" / "daraya_trajectory.yaml"  # 2016: inside Waer's period
+    command = ["compare", str(WAER), "--against", str(daraya), "-n", "3", "-q", "--no-plots"]
+    result = runner.invoke(app, [*command, "-o", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("warning:") and "'Waer'" in line and "'daraya'" in line and "another place" in line
+
+
+@pytest.mark.parametrize(
+    ("case", "names", "other"),
+    [
+        ("waer", ("Waer", "waer"), False),
+        ("waer", ("Waer (what-if)", "waer_leverage"), False),
+        ("waer", ("Whatever", "waer_calibrated"), False),  # the file stem names it
+        ("north_homs", ("North Homs", "north_homs"), False),
+        ("north_homs", ("Old Homs", "old_homs"), True),
+        ("daraya", ("Waer", "waer"), True),
+    ],
+)
+def test_same_place_is_every_word_of_the_case_in_a_name(case, names, other):
+    from simkit.calibration.compare import another_place
+
+    assert another_place(case, *names) is other

@@ -86,7 +86,7 @@ def compare(
     With --posterior, run i draws its parameters from a calibration's posterior
     (as `simkit forecast`), so the intervals carry the parameters' uncertainty.
     """
-    from simkit.calibration.compare import compare_frames
+    from simkit.calibration.compare import another_place, compare_frames
     from simkit.calibration.summary_stats import Targets
     from simkit.calibration.trajectory import load_trajectory
     from simkit.ensemble import run_ensemble
@@ -99,6 +99,9 @@ def compare(
     loaded = load_scenario(scenario, parse_overrides(set_))
     trajectory = load_trajectory(against)
     targets = Targets.build(trajectory, loaded.scenario)  # refuses a mismatched pair before running
+    if another_place(trajectory.case, loaded.scenario.name, scenario.stem):
+        print(f"warning: scenario {loaded.scenario.name!r} ({scenario}) is compared with the record of "
+              f"another place, {trajectory.case!r} ({against})", file=sys.stderr)  # fmt: skip
     if all_parameters and posterior is None:
         raise InputError("--all-parameters needs --posterior")
     out = out_folder(out, Path("results") / f"{scenario.stem}-vs-{trajectory.case}")

@@ -188,6 +188,19 @@ def write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def write_figure(path: Path, fig: Any, dpi: int = 110) -> Path:
+    """Write a matplotlib figure as PNG atomically (`write_bytes`), then close it; returns `path`."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    write_bytes(Path(path), buffer.getvalue())
+    return Path(path)
+
+
 def write_new_bytes(path: Path, data: bytes) -> None:
     """Write atomically, as `write_bytes`, but never replace anything: a file already at `path` stays.
 

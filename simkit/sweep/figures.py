@@ -238,10 +238,10 @@ def _sobol_panel(ax: plt.Axes, part: pd.DataFrame, pos: np.ndarray) -> None:
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
-    """Write a figure as PNG and free it."""
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    """Write a figure as PNG (atomically, through the store) and free it."""
+    from simkit.store import write_figure
+
+    return write_figure(path, fig)
 
 
 def plot_discovery(discovery: Discovery, box: int | None = None) -> plt.Figure:

@@ -16,10 +16,10 @@ from simkit.cli.app import (
     QuietOption,
     SchedulerOption,
     app,
-    command_line,
     keeping_runs,
     out_folder,
     parse_overrides,
+    run_scenario,
     user_errors,
 )
 
@@ -89,7 +89,6 @@ def compare(
     from simkit.calibration.compare import another_place, compare_frames
     from simkit.calibration.summary_stats import Targets
     from simkit.calibration.trajectory import load_trajectory
-    from simkit.ensemble import run_ensemble
     from simkit.manifest import scenario_label
     from simkit.report import progress_bar
     from simkit.scenario import load_scenario
@@ -105,32 +104,16 @@ def compare(
     if all_parameters and posterior is None:
         raise InputError("--all-parameters needs --posterior")
     out = out_folder(out, Path("results") / f"{scenario.stem}-vs-{trajectory.case}")
-    command = command_line()
-    options = {"scheduler": scheduler or None, "allow_large": allow_large}
+    particles = None
+    if posterior is not None:
+        from simkit.calibration.forecast import load_posterior
+
+        particles = load_posterior(posterior)
     with claim(out):  # one writer from the first run to the last table
         with keeping_runs(out, runs), progress_bar(runs, loaded.scenario.name, enabled=not quiet) as advance:
-            if posterior is None:
-                ensemble = run_ensemble(
-                    loaded, runs, seed, workers, out, progress=advance, command=command, overwrite=overwrite,
-                    **options,
-                )  # fmt: skip
-            else:
-                from simkit.calibration.forecast import BEHAVIOURAL, load_posterior, run_forecast
-
-                particles = load_posterior(posterior)
-                ensemble = run_forecast(
-                    loaded,
-                    particles,
-                    runs,
-                    seed,
-                    workers,
-                    out,
-                    progress=advance,
-                    command=command,
-                    parameters=particles.parameters if all_parameters else BEHAVIOURAL,
-                    overwrite=overwrite,
-                    **options,
-                )
+            ensemble = run_scenario(loaded, runs, seed, workers, out, advance, overwrite=overwrite,
+                                    scheduler=scheduler, allow_large=allow_large, posterior=particles,
+                                    all_parameters=all_parameters)  # fmt: skip
         result = compare_frames(targets, ensemble.runs, ensemble.events)
         write_json(out / "comparison.json", result.to_json())
         write_bytes(out / "compare_events.csv", result.events.to_csv(index=False).encode())

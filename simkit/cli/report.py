@@ -7,22 +7,17 @@ from typing import Annotated
 
 import typer
 
-from simkit.cli.app import app, user_errors
+from simkit.cli.app import MovedScenarioOption, ResultsArgument, app, user_errors
 
 
 @app.command()
 @user_errors
 def report(
-    results: Annotated[
-        Path, typer.Argument(help="Results folder of simkit run, compare or forecast.", show_default=False)
-    ],
+    results: ResultsArgument,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="The page to write (default: RESULTS/report.html).")
     ] = None,
-    scenario: Annotated[
-        Path | None,
-        typer.Option("--scenario", help="The scenario YAML, if it is no longer where the manifest says."),
-    ] = None,
+    scenario: MovedScenarioOption = None,
 ) -> None:
     """Write one HTML file to send: scenario, overrides, outcomes, timing, figures, provenance.
 

@@ -29,8 +29,17 @@ def sensitivity(
             "repeatable \\[default: every outcome share and attribute mean].",
         ),
     ] = None,
+    rare: Annotated[
+        float | None,
+        typer.Option(
+            "--rare",
+            help="Leave out an outcome share with fewer than this share of the runs on its rarer side "
+            "(too rare to estimate); 0 keeps every output \\[default: 0.1, one run in ten].",
+            show_default=False,
+        ),
+    ] = None,
     plots: Annotated[
-        bool, typer.Option("--plots/--no-plots", help="Write sensitivity.png (bar charts).")
+        bool, typer.Option("--plots/--no-plots", help="Write sensitivity.png (indices, intervals).")
     ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table; only errors.")] = False,
 ) -> None:
@@ -46,12 +55,15 @@ def sensitivity(
     from rich.console import Console
 
     from simkit.store import claim, record, refuse_links, write_table
-    from simkit.sweep.analysis import METHODS, notes, sensitivity_table
+    from simkit.sweep.analysis import METHODS, RARE, notes, sensitivity_table
     from simkit.sweep.analysis import sensitivity as analyse
     from simkit.sweep.runner import load_sweep_result
+    from simkit.yamlio import InputError
 
+    if rare is not None and not 0 <= rare < 0.5:
+        raise InputError(f"--rare must be at least 0 and below 0.5, found {rare}")
     result = load_sweep_result(folder)
-    table = analyse(result, output)
+    table = analyse(result, output, RARE if rare is None else rare)
     kind = table.attrs["method"]
     with claim(folder):  # the sweep's folder: locked, no links, the new files listed in its manifest
         refuse_links(folder)

@@ -27,8 +27,9 @@ def report(
     Example: [bold]simkit report results/waer[/]
     """
     from simkit.html_report import build_report
+    from simkit.store import write_bytes
 
     page = build_report(results, scenario)
     out = out or results / "report.html"
-    out.write_text(page, encoding="utf-8")
+    write_bytes(out, page.encode("utf-8"))  # atomically, never through a link
     typer.echo(f"wrote {out}")

@@ -31,6 +31,7 @@ def story(
 
     Example: [bold]simkit story results/waer --run 42 --format html --out run42.html[/]
     """
+    from simkit.store import write_bytes
     from simkit.story import story_of, to_html, to_markdown
     from simkit.yamlio import InputError
 
@@ -41,5 +42,5 @@ def story(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_bytes(out, text.encode("utf-8"))  # atomically, never through a link
         typer.echo(f"wrote {out}")

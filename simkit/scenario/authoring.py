@@ -259,7 +259,7 @@ def _emit(section: type[BaseModel], data: dict, indent: int, placeholder: str) -
         if key.name == "events":
             about = "`events[]:` what is known to happen on a date (outside the negotiation); none yet."
             lines += ["", *_comment(about, indent), f"{pad}events: []"]
-            lines += _event_examples(indent, placeholder)
+            lines += _event_examples(indent)
             continue
         if key.section is not None:
             lines += ["", *_comment(_summary(key.section), indent), f"{pad}{key.name}:"]
@@ -282,8 +282,9 @@ def _emit(section: type[BaseModel], data: dict, indent: int, placeholder: str) -
     return lines
 
 
-def _event_examples(indent: int, placeholder: str) -> list[str]:
+def _event_examples(indent: int) -> list[str]:
     """One commented example per event type (uncommented, each is a valid entry of `events:`)."""
+    placeholder = "an example value: replace with a source or a reason"
     pad = " " * indent
     lines = [f"{pad}# Examples, one per type (remove the leading '# ' to use one; dates inside the run):"]
     for event in event_types():

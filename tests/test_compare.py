@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -166,11 +167,17 @@ def test_an_open_case_has_no_outcome_part(north_homs):
 def test_compare_command_writes_tables_figures_and_the_distance(tmp_path):
     out = tmp_path / "cmp"
     result = runner.invoke(
-        app, ["compare", str(WAER), "--against", str(WAER_TRAJECTORY), "--runs", "30", "--out", str(out)]
+        app,
+        ["compare", str(WAER), "--against", str(WAER_TRAJECTORY), "--runs", "30", "--out", str(out)],
+        env={"COLUMNS": "80"},  # a pipe, a log or CI
     )
     assert result.exit_code == 0, result.output
     assert "distance D =" in result.output and "surrender_agreement" in result.output
     assert "warning" not in result.stderr  # Waer's scenario against Waer's record
+    tables = [line for line in result.stdout.splitlines() if not line.startswith("wrote ")]
+    assert max(map(len, tables)) <= 80 and "…" not in result.stdout  # nothing cut at 80 columns
+    first = next(line for line in tables if line.startswith("first_evacuation"))
+    assert len(re.findall(r"\d{4}-\d\d-\d\d", first)) >= 3  # documented, median, interval start: whole
     for name in (
         "comparison.json",
         "compare_events.csv",

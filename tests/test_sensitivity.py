@@ -112,8 +112,10 @@ def test_grid_sweep_has_heat_maps_but_no_indices(tmp_path):
         {"mediator.leverage": {"values": [0.0, 0.6]}, "regime.siege_tightness": {"values": [0.5, 0.9]}},
     )
     out = tmp_path / "out"
-    result = runner.invoke(app, ["sweep", str(path), "-o", str(out)])
+    result = runner.invoke(app, ["sweep", str(path), "-o", str(out)], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
+    table = [line for line in result.output.splitlines() if not line.startswith("wrote ")]
+    assert max(map(len, table)) <= 80 and "…" not in result.output  # headers wrap, numbers whole
     assert "heatmaps.png" in result.output and (out / "heatmaps.png").read_bytes()[:4] == b"\x89PNG"
     manifest = json.loads((out / "manifest.json").read_text())
     # waer.yaml's values, marked on the heat maps

@@ -141,43 +141,50 @@ def compare(
 
 def print_comparison(result, title: str) -> None:
     """The comparison as three tables (events, quantities, outcome) and the distance."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
+    # Fits 80 columns (pipes, logs, CI): ids and single dates are never cut; a date range or an
+    # interval wraps onto a second line at its dash.
     console = Console(file=sys.stdout)
-    if not console.is_terminal:
-        console.width = 150  # a file or pipe: no terminal to fit, keep ids and dates whole
-    events = Table(title=title, title_justify="left")
-    for column in ("event", "documented", "happens", "sim median", "sim 80% interval", "inside"):
-        events.add_column(column, justify="left" if column in ("event", "documented") else "right")
+    compact = {"box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True, "show_edge": False}
+    events = Table(title=title, title_justify="left", **compact)
+    events.add_column("event", no_wrap=True)
+    events.add_column("documented")
+    events.add_column("happens", justify="right", no_wrap=True)
+    events.add_column("sim median", justify="right", no_wrap=True)
+    events.add_column("sim 80% interval", justify="right")
+    events.add_column("inside", justify="right", no_wrap=True)
     for row in result.events.itertuples():
         documented = (
             str(row.documented_from)
             if row.documented_from == row.documented_to
-            else (f"{row.documented_from}..{row.documented_to}")
+            else f"{row.documented_from} – {row.documented_to}"  # noqa: RUF001 (a range)
         )
         inside = "—" if row.inside_80 is None else ("yes" if row.inside_80 else "[red]no[/]")
-        interval = "—" if row.p10 is None else f"{row.p10} - {row.p90}"
+        interval = "—" if row.p10 is None else f"{row.p10} – {row.p90}"  # noqa: RUF001
         name = f"[bold]{row.id}[/]" if row.key else row.id
         events.add_row(
             name, documented, f"{row.share_happened:.0%}", str(row.median or "—"), interval, inside
         )
     console.print(events)
-    quantities = Table(title="quantities", title_justify="left")
-    for column in ("quantity", "documented", "sim median", "sim 80% interval", "runs in range", "overlap"):
-        quantities.add_column(column, justify="left" if column == "quantity" else "right")
+    quantities = Table(title="quantities", title_justify="left", **compact)
+    quantities.add_column("quantity", no_wrap=True)
+    quantities.add_column("documented", justify="right")
+    quantities.add_column("sim median", justify="right", no_wrap=True)
+    quantities.add_column("sim 80% interval", justify="right")
+    quantities.add_column("runs in range", justify="right")
+    quantities.add_column("overlap", justify="right", no_wrap=True)
     for row in result.quantities.itertuples():
         fmt = "{:.3f}" if row.quantity.endswith("_share") else "{:,.0f}"
-        high = (
-            "…"
-            if row.documented_high is None or row.documented_high != row.documented_high
-            else fmt.format(row.documented_high)
-        )
+        low = fmt.format(row.documented_low)
+        open_ended = row.documented_high is None or row.documented_high != row.documented_high
         quantities.add_row(
             row.quantity,
-            f"{fmt.format(row.documented_low)} - {high}",
+            f"≥ {low}" if open_ended else f"{low} – {fmt.format(row.documented_high)}",  # noqa: RUF001
             fmt.format(row.median),
-            f"{fmt.format(row.p10)} - {fmt.format(row.p90)}",
+            f"{fmt.format(row.p10)} – {fmt.format(row.p90)}",  # noqa: RUF001
             f"{row.share_in_range:.0%}",
             "yes" if row.overlaps_80 else "[red]no[/]",
         )

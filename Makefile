@@ -36,9 +36,10 @@ $(NB_STAMP): requirements-notebook.lock $(STAMP)
 
 notebook-setup: $(NB_STAMP)
 
-# JupyterLab on the notebooks (prints the URL with its token; Ctrl-C stops it).
+# JupyterLab on the notebooks (prints the URL with its token; Ctrl-C stops it). As root (containers,
+# this project's machines) Jupyter needs --allow-root.
 notebook: notebook-setup
-	$(VENV)/bin/jupyter lab --no-browser notebooks/
+	$(VENV)/bin/jupyter lab --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 test: setup
 	$(PY) -m pytest

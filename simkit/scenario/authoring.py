@@ -67,7 +67,8 @@ class Key:
     def written(self) -> str:
         """How a value is written, for the docs."""
         if self.param is not None:
-            return "number: " + next(text for cls, (text, _) in KINDS.items() if issubclass(self.param, cls))
+            kind = next(text for cls, (text, _) in KINDS.items() if issubclass(self.param, cls))
+            return f"`{{value: …}}`, {kind}"
         kind = self.info.annotation
         if self.name == "events":
             return "list of events (below)"
@@ -153,8 +154,8 @@ def scenarios_doc() -> str:
         "thresholds that decide the outcome. Start a new one with `simkit init NAME` (a commented template",
         "whose every number is a placeholder to replace) and check it with `simkit validate FILE`.",
         "",
-        "Every number (`number:` below) is written with its provenance, exactly one of a source or a",
-        "stated assumption:",
+        "Every number (`{value: …}` below) is written with its provenance, exactly one of a source or",
+        "a stated assumption:",
         "",
         "```yaml",
         'siege_tightness: {value: 0.9, source: "seed 000 and seed 002: airtight encirclement"}',

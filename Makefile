@@ -9,7 +9,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.simkit-setup.stamp
 
-.PHONY: setup test test-slow waer lint lock bench docs
+.PHONY: setup test test-slow waer lint lock bench docs notebook-setup notebook
 
 # Create .venv with a Python >= 3.12 (only if it does not exist yet).
 $(PY):
@@ -27,6 +27,20 @@ $(STAMP): pyproject.toml requirements.lock | $(PY)
 
 setup: $(STAMP)
 
+# The optional notebook extra (JupyterLab, ipywidgets, pyabc's abc-server): everything in
+# requirements.lock at the same versions, plus the extra, hash-checked.
+NB_STAMP := $(VENV)/.simkit-notebook.stamp
+$(NB_STAMP): requirements-notebook.lock $(STAMP)
+	$(PY) -m pip install --require-hashes -r requirements-notebook.lock
+	touch $@
+
+notebook-setup: $(NB_STAMP)
+
+# JupyterLab on the notebooks (prints the URL with its token; Ctrl-C stops it). As root (containers,
+# this project's machines) Jupyter needs --allow-root.
+notebook: notebook-setup
+	$(VENV)/bin/jupyter lab --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
+
 test: setup
 	$(PY) -m pytest
 
@@ -42,7 +56,7 @@ lint: setup
 
 # Regenerate the generated pages of docs/ (a test fails when they are stale).
 docs: setup
-	$(PY) -c "from simkit.story import events_doc; print(events_doc(), end='')" > docs/events.md
+	$(PY) -m simkit.docs
 
 # The day loop against the retired Mesa event-list driver (identical runs), then the speed figures.
 bench: setup
@@ -50,7 +64,9 @@ bench: setup
 	$(PY) benchmarks/bench_run.py
 
 # Regenerate requirements.lock (Python 3.12, Linux x86_64, runtime + dev, with hashes) after
-# changing dependencies in pyproject.toml. Uses uv; installs it into .venv if not found.
+# changing dependencies in pyproject.toml, then requirements-notebook.lock (the same plus the
+# notebook extra, every shared package pinned as in requirements.lock). Uses uv; installs it into
+# .venv if not found.
 lock: | $(PY)
 	@uv="$$(command -v uv || true)"; \
 	if [ -z "$$uv" ]; then \
@@ -59,4 +75,8 @@ lock: | $(PY)
 	fi; \
 	set -x; \
 	"$$uv" pip compile pyproject.toml --extra dev --python-version 3.12 \
-	  --python-platform x86_64-unknown-linux-gnu --generate-hashes -o requirements.lock
+	  --python-platform x86_64-unknown-linux-gnu --generate-hashes -o requirements.lock; \
+	grep -E '^[A-Za-z0-9_.-]+==' requirements.lock | sed 's/ \\$$//' > $(VENV)/lock-pins.txt; \
+	"$$uv" pip compile pyproject.toml --extra dev --extra notebook --python-version 3.12 \
+	  --python-platform x86_64-unknown-linux-gnu --generate-hashes -c $(VENV)/lock-pins.txt \
+	  -o requirements-notebook.lock

@@ -275,7 +275,7 @@ def write_figures(ensemble: Ensemble, out: Path) -> list[Path]:
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
+    from simkit.store import write_figure
+
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return write_figure(path, fig)

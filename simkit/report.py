@@ -6,7 +6,8 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -16,6 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 ATTRIBUTE_LABELS = {
     "outcome_day": "days to outcome",
@@ -28,6 +30,33 @@ ATTRIBUTE_LABELS = {
     "agreements_collapsed": "agreements collapsed",
     "ceasefire_days": "days under ceasefire",
 }
+
+
+class DottedPath:
+    """A dotted parameter path in a table cell that wraps after its dots, never in a name or with `…`.
+
+    `committees.0.red_line_firmness` in a narrow column reads `committees.0.` / `red_line_firmness`
+    rather than being cut. Only a single name longer than the column is folded.
+    """
+
+    def __init__(self, path: str, style: str = "") -> None:
+        self.path = path
+        self.style = style
+        self.parts = [part + "." for part in path.split(".")]
+        self.parts[-1] = self.parts[-1][:-1]
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        longest = max(len(part) for part in self.parts)
+        return Measurement(min(longest, options.max_width), min(len(self.path), options.max_width))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(1, options.max_width)
+        lines = [""]
+        for part in self.parts:
+            if lines[-1] and len(lines[-1]) + len(part) > width:
+                lines.append("")
+            lines[-1] += part
+        yield Text("\n".join(lines), style=self.style, overflow="fold", no_wrap=False)
 
 
 @contextmanager

@@ -188,6 +188,38 @@ def write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def write_figure(path: Path, fig: Any, dpi: int = 110) -> Path:
+    """Write a matplotlib figure as PNG atomically (`write_bytes`), then close it; returns `path`."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    write_bytes(Path(path), buffer.getvalue())
+    return Path(path)
+
+
+def write_new_bytes(path: Path, data: bytes) -> None:
+    """Write atomically, as `write_bytes`, but never replace anything: a file already at `path` stays.
+
+    Raises:
+        InputError: something already exists at `path`.
+    """
+    tmp = path.parent / f".{path.name}.tmp"
+    _unlink_temporary(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.link(tmp, path, follow_symlinks=False)  # fails, whole, if the name is taken meanwhile
+    except FileExistsError:
+        raise InputError(f"{path} already exists; simkit does not overwrite it") from None
+    finally:
+        _unlink_temporary(tmp)
+
+
 def write_table(path: Path, table: pa.Table) -> None:
     """Write an Arrow table as Parquet, atomically and never through a link."""
     tmp = path.parent / f".{path.name}.tmp"

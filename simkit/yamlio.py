@@ -268,19 +268,25 @@ def format_validation_error(
         where = f"{path}:{line}" if line is not None else str(path)
         field = ".".join(str(p) for p in loc) or "(top level)"
         if problem["type"] == "extra_forbidden" and model is not None:
-            message = _unknown_key(str(problem["loc"][-1]), allowed_keys(model, problem["loc"][:-1]))
+            message = _unknown_key(str(problem["loc"][-1]), allowed_keys(model, problem["loc"][:-1]),
+                                   KEY_REFERENCE.get(model.__name__))  # fmt: skip
         else:
             message = _describe(problem)
         out.append(f"{where}: {field}: {message}")
     return "\n".join(out)
 
 
-def _unknown_key(key: str, allowed: list[str]) -> str:
+KEY_REFERENCE = {"Scenario": "docs/scenarios.md"}
+"""The page that explains every key of a kind of file, named in its unknown-key errors."""
+
+
+def _unknown_key(key: str, allowed: list[str], reference: str | None = None) -> str:
+    see = f"; every key: {reference}" if reference else ""
     if not allowed:
-        return f"unknown key {key!r} (check the spelling)"
+        return f"unknown key {key!r} (check the spelling{see})"
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     guess = f"did you mean {close[0]!r}? " if close else ""
-    return f"unknown key {key!r} ({guess}allowed keys here: {', '.join(allowed)})"
+    return f"unknown key {key!r} ({guess}allowed keys here: {', '.join(allowed)}{see})"
 
 
 def allowed_keys(model: type[pydantic.BaseModel], loc: tuple[Any, ...]) -> list[str]:

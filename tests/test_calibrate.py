@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import warnings
 
 import numpy as np
@@ -206,10 +207,16 @@ def _calibrate_args(tmp_path, priors, *extra):
 def test_calibrate_command_runs_and_its_scenario_is_accepted_by_run_and_compare(tmp_path):
     priors = _write(tmp_path, [GOOD])
     result = runner.invoke(
-        app, _calibrate_args(tmp_path, priors, "--max-generations", "1", "--point-runs", "20")
+        app,
+        _calibrate_args(tmp_path, priors, "--max-generations", "1", "--point-runs", "20"),
+        env={"COLUMNS": "80"},  # a log or CI: the table must still read
     )
     assert result.exit_code == 0, result.output
     assert "generation 0:" in result.stderr and "posterior after 1 generations" in result.stdout
+    table = result.stdout[: result.stdout.index("wrote ")]
+    assert max(map(len, table.splitlines())) <= 80 and "…" not in table
+    assert re.search(r"regime\.\s*implementation", table)  # whole, or wrapped after its dot
+    assert re.search(r"uniform\(0\.1, 0\.9\)\s+\d\.\d+\s+\d\.\d+–\d\.\d+", table), table  # noqa: RUF001
     calibrated = tmp_path / "out" / "waer_calibrated.yaml"
     # the default point: the candidate with the lowest distance, scored over the medians and the particles
     candidates = pd.read_csv(tmp_path / "out" / "candidates.csv")

@@ -99,3 +99,21 @@ def test_version_and_headers_name_the_overrides(tmp_path):
     assert result.output.startswith("Waer with mediator.leverage=0.5: 8 runs, seed 1")
     assert "partial_release" not in result.output
     assert "unresolved at the horizon" in result.output
+
+
+def test_every_help_reads_at_80_columns():
+    """Pipes, logs and CI are 80 columns wide: no option help, example or path is cut with '…'."""
+    import typer.main
+
+    commands = sorted(typer.main.get_command(app).commands)
+    assert {"run", "compare", "calibrate", "sensitivity"} <= set(commands)
+    for command in [[], *([name] for name in commands)]:
+        result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "80"})
+        assert result.exit_code == 0, command
+        assert "…" not in result.output, command
+        assert max(map(len, result.output.splitlines())) <= 80, command
+    compare = runner.invoke(app, ["compare", "--help"], env={"COLUMNS": "80"}).output
+    # the example path is whole once the panel's borders and padding are taken out
+    assert "calibration/waer_trajectory.yaml" in "".join(
+        line.split("│")[-2].strip() for line in compare.splitlines() if line.count("│") >= 2
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -166,10 +167,17 @@ def test_an_open_case_has_no_outcome_part(north_homs):
 def test_compare_command_writes_tables_figures_and_the_distance(tmp_path):
     out = tmp_path / "cmp"
     result = runner.invoke(
-        app, ["compare", str(WAER), "--against", str(WAER_TRAJECTORY), "--runs", "30", "--out", str(out)]
+        app,
+        ["compare", str(WAER), "--against", str(WAER_TRAJECTORY), "--runs", "30", "--out", str(out)],
+        env={"COLUMNS": "80"},  # a pipe, a log or CI
     )
     assert result.exit_code == 0, result.output
     assert "distance D =" in result.output and "surrender_agreement" in result.output
+    assert "warning" not in result.stderr  # Waer's scenario against Waer's record
+    tables = [line for line in result.stdout.splitlines() if not line.startswith("wrote ")]
+    assert max(map(len, tables)) <= 80 and "…" not in result.stdout  # nothing cut at 80 columns
+    first = next(line for line in tables if line.startswith("first_evacuation"))
+    assert len(re.findall(r"\d{4}-\d\d-\d\d", first)) >= 3  # documented, median, interval start: whole
     for name in (
         "comparison.json",
         "compare_events.csv",
@@ -202,3 +210,59 @@ def test_compare_command_bad_input_is_one_line_and_exit_2(tmp_path):
     assert not (tmp_path / "m").exists()  # refused before running anything
     missing = runner.invoke(app, ["compare", str(WAER), "-n", "5"])
     assert missing.exit_code == 2 and "--against" in missing.output
+
+
+def test_fan_chart_draws_the_record_at_its_documented_heights_and_dates(targets):
+    """Figures at their running totals with the sources' range; events without a figure at their date only."""
+    import datetime as dt
+
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from simkit.calibration.figures import plot_fan_with_record
+    from simkit.model.events import EventType
+
+    runs = pd.DataFrame({"run": [0, 1]})
+    events = pd.DataFrame(columns=["run", "day", "date", "type", "actor", "count", "detail"])
+    ax = plot_fan_with_record(targets, runs, events, EventType.EVACUATION_CONVOY, "people", plt.subplots()[1])
+    assert "people" in ax.get_ylabel() and ax.get_xlabel() == "date"
+    convoys = [t.event for t in targets.events if t.event.type == EventType.EVACUATION_CONVOY]
+    without = [e for e in convoys if e.people is None and getattr(e, "cumulative_people", None) is None]
+    assert without  # the premise: Waer has convoys documented without a number of people
+    dotted = [line for line in ax.lines if line.get_linestyle() == ":"]
+    assert len(dotted) == len(without)
+    when = {pd.Timestamp(line.get_xdata()[0]).date() for line in dotted}
+    assert when == {e.window()[0] + (e.window()[1] - e.window()[0]) / 2 for e in without}
+    # the first evacuation (9 Dec 2015): 700-770 people by the sources, drawn at 735 with a bar of ±35
+    bars = ax.containers[0]
+    x, y = bars.lines[0].get_data()
+    assert pd.Timestamp(x[0]).date() == dt.date(2015, 12, 9) and y[0] == pytest.approx(735)
+    (segments,) = bars.lines[2]
+    assert segments.get_segments()[0][:, 1] == pytest.approx([700, 770])
+    plt.close(ax.figure)
+
+
+def test_a_record_of_another_place_warns_in_one_line_but_runs(tmp_path):
+    daraya = ROOT / "calibration" / "daraya_trajectory.yaml"  # 2016: inside Waer's period
+    command = ["compare", str(WAER), "--against", str(daraya), "-n", "3", "-q", "--no-plots"]
+    result = runner.invoke(app, [*command, "-o", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("warning:") and "'Waer'" in line and "'daraya'" in line and "another place" in line
+
+
+@pytest.mark.parametrize(
+    ("case", "names", "other"),
+    [
+        ("waer", ("Waer", "waer"), False),
+        ("waer", ("Waer (what-if)", "waer_leverage"), False),
+        ("waer", ("Whatever", "waer_calibrated"), False),  # the file stem names it
+        ("north_homs", ("North Homs", "north_homs"), False),
+        ("north_homs", ("Old Homs", "old_homs"), True),
+        ("daraya", ("Waer", "waer"), True),
+    ],
+)
+def test_same_place_is_every_word_of_the_case_in_a_name(case, names, other):
+    from simkit.calibration.compare import another_place
+
+    assert another_place(case, *names) is other

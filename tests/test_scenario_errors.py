@@ -9,7 +9,7 @@ import yaml
 
 from simkit.scenario import load_scenario, with_overrides
 from simkit.yamlio import InputError
-from tests.conftest import WAER
+from tests.conftest import ROOT, WAER
 
 
 def write_variant(tmp_path: Path, edit) -> Path:
@@ -54,6 +54,9 @@ def test_unknown_key_is_an_error_not_ignored(tmp_path):
     )
     message = error_for(path)
     assert f":{line_of(path, 'siege_tightnes:')}: regime.siege_tightnes: unknown key" in message
+    assert "did you mean 'siege_tightness'?" in message
+    reference = message.partition("every key: ")[2].split(")")[0]
+    assert reference == "docs/scenarios.md" and (ROOT / reference).is_file()  # the page it names exists
 
 
 def test_missing_provenance_is_invalid(tmp_path):

@@ -198,3 +198,30 @@ def test_the_manifest_lists_what_simkit_wrote(tmp_path):
 def test_names_that_leave_their_base_are_refused(name):
     with pytest.raises(InputError, match="must be a plain relative name"):
         inside("results", name)
+
+
+def test_figures_and_scenarios_are_written_atomically_never_through_a_link(tmp_path, waer):
+    """A PNG or a dumped scenario replaces a link planted at its name; the link's target is untouched."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from simkit.scenario import load_scenario
+    from simkit.scenario.loader import dump_scenario
+    from simkit.store import write_figure
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    for name in ("figure.png", "scenario.yaml"):
+        (tmp_path / name).symlink_to(victim)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    write_figure(tmp_path / "figure.png", fig)
+    dump_scenario(waer.scenario, tmp_path / "scenario.yaml")
+    assert victim.read_text() == "keep me\n"
+    png = tmp_path / "figure.png"
+    assert not png.is_symlink() and png.read_bytes()[:4] == b"\x89PNG"
+    assert load_scenario(tmp_path / "scenario.yaml").hash == waer.hash
+    assert not plt.get_fignums()  # the figure was closed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.png", "scenario.yaml", "victim.txt"]

@@ -175,6 +175,23 @@ def compare(
     return compare_frames(Targets.build(trajectory, scenario), runs, events)
 
 
+def another_place(case: str, *names: str) -> bool:
+    """Whether a trajectory's `case` (e.g. `north_homs`) names none of a scenario's names (name, file stem).
+
+    A name is of the same place when it holds every word of the case id, whatever else it says:
+    `Waer`, `waer_calibrated` and "Waer (what-if)" are all of `waer`; `Old Homs` is not of
+    `north_homs`. Comparing another place's runs with a record is allowed (a transfer check), so
+    the command only warns.
+    """
+    import re
+
+    def words(text: str) -> set[str]:
+        return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+    wanted = words(case)
+    return bool(wanted) and not any(wanted <= words(name) for name in names)
+
+
 # ---------------------------------------------------------------- parts
 
 

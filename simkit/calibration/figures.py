@@ -45,17 +45,21 @@ def cumulative_counts(events: pd.DataFrame, run_ids: np.ndarray, horizon: int, k
 
 def _documented_running_total(
     targets: Targets, kind: EventType, figure: str
-) -> list[tuple[dt.date, float | None]]:
-    """Dates of documented events of `kind` and the running sum of their figure (None where none is reported).
+) -> list[tuple[dt.date, float | None, float | None]]:
+    """Dates of documented events of `kind` with the running sum of their figure, as (date, low, high).
 
-    A reported cumulative figure (`cumulative_people`) counts from the
-    surrender agreement, so it is added to what was documented before it.
+    Where sources disagree the sum is a range; `high` is None where some figure so far has no upper
+    bound (a 'more than'), and both are None for an event documented without a figure. A reported
+    cumulative figure (`cumulative_people`) counts from the surrender agreement, so it is added to
+    what was documented before it.
     """
-    total, before_surrender, points = 0.0, 0.0, []
+    low = high = 0.0
+    before: tuple[float, float | None] = (0.0, 0.0)
+    points: list[tuple[dt.date, float | None, float | None]] = []
     for target in targets.events:
         event = target.event
         if event.type == EventType.AGREEMENT_SIGNED and (event.detail or "").startswith("surrender"):
-            before_surrender = total
+            before = (low, high)
         if event.type != kind:
             continue
         first, last = event.window()
@@ -63,65 +67,72 @@ def _documented_running_total(
         value = getattr(event, figure, None)
         cumulative = getattr(event, "cumulative_people", None) if figure == "people" else None
         if cumulative is not None:
-            total = before_surrender + _mid(cumulative)
-            points.append((when, total))
+            low = before[0] + cumulative.low
+            high = None if before[1] is None or cumulative.high is None else before[1] + cumulative.high
         elif value is not None:
-            total += _mid(value)
-            points.append((when, total))
+            low += value.low
+            high = None if high is None or value.high is None else high + value.high
         else:
-            points.append((when, None))
+            points.append((when, None, None))
+            continue
+        points.append((when, low, high))
     return points
 
 
-def _mid(bounds) -> float:
-    return bounds.low if bounds.high is None else (bounds.low + bounds.high) / 2
+FAN_LABELS = {
+    EventType.EVACUATION_CONVOY: ("people evacuated", "people evacuated, running total"),
+    EventType.DETAINEES_RELEASED: ("detainees released", "detainees released, running total"),
+}
 
 
 def plot_fan_with_record(
     targets: Targets, runs: pd.DataFrame, events: pd.DataFrame, kind: EventType, figure: str, ax: plt.Axes
 ) -> plt.Axes:
-    """Fan (median, 50% and 80% bands over runs) of a cumulative count, with the documented events as dots.
+    """Fan (median, 50% and 80% bands over runs) of a cumulative count, with the documented record.
 
-    Filled dots: the running total of the figures the sources report; open
-    circles: a documented event without a figure, drawn at the total so far.
+    A documented figure is drawn at the running total of what the sources report up to its date, as
+    a dot with a bar over the range where sources disagree (a triangle: a 'more than' figure, drawn
+    at its lower bound). An event documented without a figure has no height: it is a dotted line at
+    its date, with a tick on the date axis.
     """
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import StrMethodFormatter
+
     horizon = targets.horizon
     curves = cumulative_counts(events, runs["run"].to_numpy(), horizon, kind)
     dates = pd.date_range(targets.start, periods=horizon, freq="D")
     q = np.quantile(curves, [0.1, 0.25, 0.5, 0.75, 0.9], axis=0)
-    ax.fill_between(dates, q[0], q[4], alpha=0.2, color="#4c72b0", label="simulated 80%")
-    ax.fill_between(dates, q[1], q[3], alpha=0.35, color="#4c72b0", label="simulated 50%")
+    ax.fill_between(dates, q[0], q[4], alpha=0.2, color="#4c72b0", label="simulated, 80% of runs")
+    ax.fill_between(dates, q[1], q[3], alpha=0.35, color="#4c72b0", label="simulated, 50% of runs")
     ax.plot(dates, q[2], color="#1f3b73", label="simulated median")
     points = _documented_running_total(targets, kind, figure)
-    known = [(d, v) for d, v in points if v is not None]
-    if known:
-        ax.scatter(
-            [pd.Timestamp(d) for d, _ in known],
-            [v for _, v in known],
-            color="#c44e52",
-            zorder=3,
-            label="documented (running total)",
-        )
-    last = 0.0
-    unknown_x, unknown_y = [], []
-    for d, v in points:
-        if v is None:
-            unknown_x.append(pd.Timestamp(d))
-            unknown_y.append(last)
-        else:
-            last = v
-    if unknown_x:
-        ax.scatter(
-            unknown_x,
-            unknown_y,
-            facecolors="none",
-            edgecolors="#c44e52",
-            zorder=3,
-            label="documented, no figure",
-        )
-    ax.set_title(
-        f"cumulative {'people evacuated' if kind == EventType.EVACUATION_CONVOY else 'detainees released'}"
-    )
+    ranged = [(pd.Timestamp(d), lo, hi) for d, lo, hi in points if lo is not None and hi is not None]
+    if ranged:
+        x = [d for d, _, _ in ranged]
+        mid = np.array([(lo + hi) / 2 for _, lo, hi in ranged])
+        half = np.array([(hi - lo) / 2 for _, lo, hi in ranged])
+        ax.errorbar(x, mid, yerr=half, fmt="o", color="#c44e52", ms=5, capsize=3, zorder=3,
+                    label="documented running total (bar: sources' range)")  # fmt: skip
+    open_ended = [(pd.Timestamp(d), lo) for d, lo, hi in points if lo is not None and hi is None]
+    if open_ended:
+        ax.plot(*zip(*open_ended, strict=True), "^", color="#c44e52", ms=6, ls="", zorder=3,
+                label="documented 'more than' (lower bound)")  # fmt: skip
+    undated = [pd.Timestamp(d) for d, lo, _ in points if lo is None]
+    for i, when in enumerate(undated):
+        ax.axvline(when, color="#c44e52", ls=":", lw=1, zorder=1,
+                   label="documented, no figure (date only)" if i == 0 else None)  # fmt: skip
+        ax.plot([when], [0], marker="|", ms=12, mew=2, color="#c44e52", transform=ax.get_xaxis_transform(),
+                clip_on=False)  # fmt: skip
+    title, axis = FAN_LABELS.get(kind, (kind.value, f"{kind.value}, running total"))
+    ax.set_title(f"cumulative {title}")
+    ax.set_ylabel(axis)
+    ax.set_xlabel("date")
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.grid(alpha=0.3)
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     return ax
 
@@ -175,7 +186,6 @@ def write_compare_figures(
         fig.suptitle(heading, fontsize=10)
     plot_fan_with_record(targets, runs, events, EventType.EVACUATION_CONVOY, "people", axes[0])
     plot_fan_with_record(targets, runs, events, EventType.DETAINEES_RELEASED, "released", axes[1])
-    fig.autofmt_xdate()
     written.append(_save(fig, out / "compare_fan.png"))
     return written
 
@@ -218,7 +228,7 @@ def plot_marginals(
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
+    from simkit.store import write_figure
+
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return write_figure(path, fig)

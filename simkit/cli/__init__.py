@@ -7,6 +7,7 @@ from simkit.cli import (  # noqa: F401
     diff,
     discover,
     forecast,
+    init,
     page,
     report,
     run,

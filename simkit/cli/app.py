@@ -41,6 +41,34 @@ class _Commands(typer.core.TyperGroup):
 
 
 
+def _folding_help() -> None:
+    """Option help that folds a long path or example at narrow widths rather than ending it in `…`.
+
+    typer renders each option's help as rich Text without an overflow of its own, so a token longer
+    than the help column (`calibration/waer_trajectory.yaml` at 80 columns) would be cut. Setting
+    the Text's overflow to "fold" keeps every character: the token continues on the next line.
+    """
+    import typer.rich_utils as rich_utils
+    from rich.text import Text
+
+    original = rich_utils._get_parameter_help
+    if getattr(original, "folds", False):
+        return
+
+    @functools.wraps(original)
+    def folding(*args: Any, **kwargs: Any) -> Any:
+        columns = original(*args, **kwargs)
+        for item in columns.renderables:
+            if isinstance(item, Text):
+                item.overflow = "fold"
+        return columns
+
+    folding.folds = True  # type: ignore[attr-defined]
+    rich_utils._get_parameter_help = folding
+
+
+_folding_help()
+
 app = typer.Typer(
     cls=_Commands,
     name="simkit",
@@ -172,3 +200,56 @@ AllowLargeOption = Annotated[
         help="Run a job over simkit's work-size limit (runs x days x households above 10^12) deliberately.",
     ),
 ]
+
+# Arguments shared by the commands that read a result folder back (story, report).
+ResultsArgument = Annotated[
+    Path, typer.Argument(help="Results folder of simkit run, compare or forecast.", show_default=False)
+]
+MovedScenarioOption = Annotated[
+    Path | None,
+    typer.Option("--scenario", help="The scenario YAML, if it is no longer where the manifest says."),
+]
+
+
+def run_scenario(
+    loaded: Any,
+    runs: int,
+    seed: int,
+    workers: int,
+    out: Path,
+    progress: Callable[[int], None],
+    *,
+    overwrite: bool,
+    scheduler: str | None,
+    allow_large: bool,
+    series: bool = False,
+    posterior: Any = None,
+    all_parameters: bool = False,
+) -> Any:
+    """The ensemble of run, compare and forecast: run i on seed (seed, i), and on a posterior draw if given.
+
+    Args:
+        loaded: The scenario (`simkit.scenario.LoadedScenario`), with its overrides.
+        runs: Number of runs.
+        seed: Master seed.
+        workers: Local worker processes.
+        out: Result folder (resumable).
+        progress: Called with the number of runs just finished.
+        overwrite: Replace another simkit result in `out` (--overwrite).
+        scheduler: A Dask scheduler address, or None for local workers (--scheduler).
+        allow_large: Go past the work-size limit (--allow-large).
+        series: Also keep daily series (plain ensembles only).
+        posterior: A loaded posterior (`simkit.calibration.forecast.load_posterior`): run i draws one
+            particle and takes its behavioural parameters.
+        all_parameters: With a posterior, take every parameter it has, not only the behavioural ones.
+    """
+    options = {"progress": progress, "command": command_line(), "overwrite": overwrite,
+               "scheduler": scheduler or None, "allow_large": allow_large}  # fmt: skip
+    if posterior is None:
+        from simkit.ensemble import run_ensemble
+
+        return run_ensemble(loaded, runs, seed, workers, out, series, **options)
+    from simkit.calibration.forecast import BEHAVIOURAL, run_forecast
+
+    drawn = posterior.parameters if all_parameters else BEHAVIOURAL
+    return run_forecast(loaded, posterior, runs, seed, workers, out, parameters=drawn, **options)

@@ -320,8 +320,11 @@ def _saved(out: Path) -> str:
 
 def _print_result(result, cases: int = 1) -> None:
     """The posterior table and the files written."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
+
+    from simkit.report import DottedPath
 
     table = Table(
         title=f"posterior{f' on {cases} cases' if cases > 1 else ''} "
@@ -329,16 +332,22 @@ def _print_result(result, cases: int = 1) -> None:
         f"{result.total_simulations:,} simulations, "
         f"{result.wall_time_s:.0f} s ({result.stop_reason})",
         title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
     )
-    for column in ("parameter", "scenario", "prior", "median", "80% interval"):
-        table.add_column(column, justify="left" if column in ("parameter", "prior") else "right")
+    # Fits 80 columns (logs, CI): a long parameter path wraps after a dot; numbers are never cut.
+    table.add_column("parameter")
+    table.add_column("scenario", justify="right", no_wrap=True)
+    table.add_column("prior", no_wrap=True)
+    table.add_column("median", justify="right", no_wrap=True)
+    table.add_column("80% interval", justify="right", no_wrap=True)
     for row in result.summary.itertuples():
         table.add_row(
-            row.parameter,
+            DottedPath(row.parameter),
             "varies" if math.isnan(row.scenario_value) else f"{row.scenario_value:.3g}",
             row.prior,
             f"{row.median:.3g}",
-            f"{row.q10:.3g} - {row.q90:.3g}",
+            f"{row.q10:.3g}–{row.q90:.3g}",  # noqa: RUF001 (an en dash: a range, not a minus)
         )
     Console(file=sys.stdout).print(table)
     if not math.isnan(result.overhead_share):

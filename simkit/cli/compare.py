@@ -16,10 +16,10 @@ from simkit.cli.app import (
     QuietOption,
     SchedulerOption,
     app,
-    command_line,
     keeping_runs,
     out_folder,
     parse_overrides,
+    run_scenario,
     user_errors,
 )
 
@@ -86,10 +86,9 @@ def compare(
     With --posterior, run i draws its parameters from a calibration's posterior
     (as `simkit forecast`), so the intervals carry the parameters' uncertainty.
     """
-    from simkit.calibration.compare import compare_frames
+    from simkit.calibration.compare import another_place, compare_frames
     from simkit.calibration.summary_stats import Targets
     from simkit.calibration.trajectory import load_trajectory
-    from simkit.ensemble import run_ensemble
     from simkit.manifest import scenario_label
     from simkit.report import progress_bar
     from simkit.scenario import load_scenario
@@ -99,35 +98,22 @@ def compare(
     loaded = load_scenario(scenario, parse_overrides(set_))
     trajectory = load_trajectory(against)
     targets = Targets.build(trajectory, loaded.scenario)  # refuses a mismatched pair before running
+    if another_place(trajectory.case, loaded.scenario.name, scenario.stem):
+        print(f"warning: scenario {loaded.scenario.name!r} ({scenario}) is compared with the record of "
+              f"another place, {trajectory.case!r} ({against})", file=sys.stderr)  # fmt: skip
     if all_parameters and posterior is None:
         raise InputError("--all-parameters needs --posterior")
     out = out_folder(out, Path("results") / f"{scenario.stem}-vs-{trajectory.case}")
-    command = command_line()
-    options = {"scheduler": scheduler or None, "allow_large": allow_large}
+    particles = None
+    if posterior is not None:
+        from simkit.calibration.forecast import load_posterior
+
+        particles = load_posterior(posterior)
     with claim(out):  # one writer from the first run to the last table
         with keeping_runs(out, runs), progress_bar(runs, loaded.scenario.name, enabled=not quiet) as advance:
-            if posterior is None:
-                ensemble = run_ensemble(
-                    loaded, runs, seed, workers, out, progress=advance, command=command, overwrite=overwrite,
-                    **options,
-                )  # fmt: skip
-            else:
-                from simkit.calibration.forecast import BEHAVIOURAL, load_posterior, run_forecast
-
-                particles = load_posterior(posterior)
-                ensemble = run_forecast(
-                    loaded,
-                    particles,
-                    runs,
-                    seed,
-                    workers,
-                    out,
-                    progress=advance,
-                    command=command,
-                    parameters=particles.parameters if all_parameters else BEHAVIOURAL,
-                    overwrite=overwrite,
-                    **options,
-                )
+            ensemble = run_scenario(loaded, runs, seed, workers, out, advance, overwrite=overwrite,
+                                    scheduler=scheduler, allow_large=allow_large, posterior=particles,
+                                    all_parameters=all_parameters)  # fmt: skip
         result = compare_frames(targets, ensemble.runs, ensemble.events)
         write_json(out / "comparison.json", result.to_json())
         write_bytes(out / "compare_events.csv", result.events.to_csv(index=False).encode())
@@ -155,43 +141,50 @@ def compare(
 
 def print_comparison(result, title: str) -> None:
     """The comparison as three tables (events, quantities, outcome) and the distance."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
+    # Fits 80 columns (pipes, logs, CI): ids and single dates are never cut; a date range or an
+    # interval wraps onto a second line at its dash.
     console = Console(file=sys.stdout)
-    if not console.is_terminal:
-        console.width = 150  # a file or pipe: no terminal to fit, keep ids and dates whole
-    events = Table(title=title, title_justify="left")
-    for column in ("event", "documented", "happens", "sim median", "sim 80% interval", "inside"):
-        events.add_column(column, justify="left" if column in ("event", "documented") else "right")
+    compact = {"box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True, "show_edge": False}
+    events = Table(title=title, title_justify="left", **compact)
+    events.add_column("event", no_wrap=True)
+    events.add_column("documented")
+    events.add_column("happens", justify="right", no_wrap=True)
+    events.add_column("sim median", justify="right", no_wrap=True)
+    events.add_column("sim 80% interval", justify="right")
+    events.add_column("inside", justify="right", no_wrap=True)
     for row in result.events.itertuples():
         documented = (
             str(row.documented_from)
             if row.documented_from == row.documented_to
-            else (f"{row.documented_from}..{row.documented_to}")
+            else f"{row.documented_from} – {row.documented_to}"  # noqa: RUF001 (a range)
         )
         inside = "—" if row.inside_80 is None else ("yes" if row.inside_80 else "[red]no[/]")
-        interval = "—" if row.p10 is None else f"{row.p10} - {row.p90}"
+        interval = "—" if row.p10 is None else f"{row.p10} – {row.p90}"  # noqa: RUF001
         name = f"[bold]{row.id}[/]" if row.key else row.id
         events.add_row(
             name, documented, f"{row.share_happened:.0%}", str(row.median or "—"), interval, inside
         )
     console.print(events)
-    quantities = Table(title="quantities", title_justify="left")
-    for column in ("quantity", "documented", "sim median", "sim 80% interval", "runs in range", "overlap"):
-        quantities.add_column(column, justify="left" if column == "quantity" else "right")
+    quantities = Table(title="quantities", title_justify="left", **compact)
+    quantities.add_column("quantity", no_wrap=True)
+    quantities.add_column("documented", justify="right")
+    quantities.add_column("sim median", justify="right", no_wrap=True)
+    quantities.add_column("sim 80% interval", justify="right")
+    quantities.add_column("runs in range", justify="right")
+    quantities.add_column("overlap", justify="right", no_wrap=True)
     for row in result.quantities.itertuples():
         fmt = "{:.3f}" if row.quantity.endswith("_share") else "{:,.0f}"
-        high = (
-            "…"
-            if row.documented_high is None or row.documented_high != row.documented_high
-            else fmt.format(row.documented_high)
-        )
+        low = fmt.format(row.documented_low)
+        open_ended = row.documented_high is None or row.documented_high != row.documented_high
         quantities.add_row(
             row.quantity,
-            f"{fmt.format(row.documented_low)} - {high}",
+            f"≥ {low}" if open_ended else f"{low} – {fmt.format(row.documented_high)}",  # noqa: RUF001
             fmt.format(row.median),
-            f"{fmt.format(row.p10)} - {fmt.format(row.p90)}",
+            f"{fmt.format(row.p10)} – {fmt.format(row.p90)}",  # noqa: RUF001
             f"{row.share_in_range:.0%}",
             "yes" if row.overlaps_80 else "[red]no[/]",
         )

@@ -16,10 +16,10 @@ from simkit.cli.app import (
     QuietOption,
     SchedulerOption,
     app,
-    command_line,
     keeping_runs,
     out_folder,
     parse_overrides,
+    run_scenario,
     user_errors,
 )
 
@@ -80,7 +80,7 @@ def forecast(
     and figures. The result does not depend on --workers or --scheduler; an
     interrupted forecast resumes, like `simkit run`, when the same command is run again.
     """
-    from simkit.calibration.forecast import BEHAVIOURAL, load_posterior, run_forecast
+    from simkit.calibration.forecast import load_posterior
     from simkit.report import print_summary, progress_bar
     from simkit.scenario import load_scenario
     from simkit.store import claim, record
@@ -88,24 +88,12 @@ def forecast(
     loaded = load_scenario(scenario, parse_overrides(set_))
     particles = load_posterior(posterior)
     out = out_folder(out, Path("results") / f"{scenario.stem}_forecast")
-    command = command_line()
     label = f"{loaded.scenario.name} (posterior draws)"
     with claim(out):  # one writer from the first run to the last figure
         with keeping_runs(out, runs), progress_bar(runs, label, enabled=not quiet) as advance:
-            ensemble = run_forecast(
-                loaded,
-                particles,
-                runs,
-                seed,
-                workers,
-                out,
-                progress=advance,
-                command=command,
-                overwrite=overwrite,
-                parameters=particles.parameters if all_parameters else BEHAVIOURAL,
-                scheduler=scheduler or None,
-                allow_large=allow_large,
-            )
+            ensemble = run_scenario(loaded, runs, seed, workers, out, advance, overwrite=overwrite,
+                                    scheduler=scheduler, allow_large=allow_large, posterior=particles,
+                                    all_parameters=all_parameters)  # fmt: skip
         figures = []
         if plots:
             from simkit.plots import write_figures

@@ -7,22 +7,17 @@ from typing import Annotated
 
 import typer
 
-from simkit.cli.app import app, user_errors
+from simkit.cli.app import MovedScenarioOption, ResultsArgument, app, user_errors
 
 
 @app.command()
 @user_errors
 def report(
-    results: Annotated[
-        Path, typer.Argument(help="Results folder of simkit run, compare or forecast.", show_default=False)
-    ],
+    results: ResultsArgument,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="The page to write (default: RESULTS/report.html).")
     ] = None,
-    scenario: Annotated[
-        Path | None,
-        typer.Option("--scenario", help="The scenario YAML, if it is no longer where the manifest says."),
-    ] = None,
+    scenario: MovedScenarioOption = None,
 ) -> None:
     """Write one HTML file to send: scenario, overrides, outcomes, timing, figures, provenance.
 
@@ -32,8 +27,9 @@ def report(
     Example: [bold]simkit report results/waer[/]
     """
     from simkit.html_report import build_report
+    from simkit.store import write_bytes
 
     page = build_report(results, scenario)
     out = out or results / "report.html"
-    out.write_text(page, encoding="utf-8")
+    write_bytes(out, page.encode("utf-8"))  # atomically, never through a link
     typer.echo(f"wrote {out}")

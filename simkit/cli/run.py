@@ -15,10 +15,10 @@ from simkit.cli.app import (
     QuietOption,
     SchedulerOption,
     app,
-    command_line,
     keeping_runs,
     out_folder,
     parse_overrides,
+    run_scenario,
     user_errors,
 )
 
@@ -59,20 +59,16 @@ def run(
     on --workers or --scheduler. Only simkit's own files in the folder are ever
     replaced (README: Results).
     """
-    from simkit.ensemble import run_ensemble
     from simkit.report import print_summary, progress_bar
     from simkit.scenario import load_scenario
     from simkit.store import claim, record
 
     loaded = load_scenario(scenario, parse_overrides(set_))
     out = out_folder(out, Path("results") / scenario.stem)
-    command = command_line()
     with claim(out):  # one writer from the first run to the last figure
         with keeping_runs(out, runs), progress_bar(runs, loaded.scenario.name, enabled=not quiet) as advance:
-            ensemble = run_ensemble(
-                loaded, runs, seed, workers, out, series, advance, command, overwrite=overwrite,
-                scheduler=scheduler or None, allow_large=allow_large,
-            )  # fmt: skip
+            ensemble = run_scenario(loaded, runs, seed, workers, out, advance, overwrite=overwrite,
+                                    scheduler=scheduler, allow_large=allow_large, series=series)  # fmt: skip
         figures = []
         if plots:
             from simkit.plots import write_figures

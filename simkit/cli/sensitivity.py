@@ -29,8 +29,17 @@ def sensitivity(
             "repeatable \\[default: every outcome share and attribute mean].",
         ),
     ] = None,
+    rare: Annotated[
+        float | None,
+        typer.Option(
+            "--rare",
+            help="Leave out an outcome share with fewer than this share of the runs on its rarer side "
+            "(too rare to estimate); 0 keeps every output \\[default: 0.1, one run in ten].",
+            show_default=False,
+        ),
+    ] = None,
     plots: Annotated[
-        bool, typer.Option("--plots/--no-plots", help="Write sensitivity.png (bar charts).")
+        bool, typer.Option("--plots/--no-plots", help="Write sensitivity.png (indices, intervals).")
     ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table; only errors.")] = False,
 ) -> None:
@@ -44,16 +53,17 @@ def sensitivity(
     """
     import pyarrow as pa
     from rich.console import Console
-    from rich.table import Table
 
     from simkit.store import claim, record, refuse_links, write_table
-    from simkit.sweep.analysis import METHODS, columns_of
+    from simkit.sweep.analysis import METHODS, RARE, notes, sensitivity_table
     from simkit.sweep.analysis import sensitivity as analyse
-    from simkit.sweep.figures import label
     from simkit.sweep.runner import load_sweep_result
+    from simkit.yamlio import InputError
 
+    if rare is not None and not 0 <= rare < 0.5:
+        raise InputError(f"--rare must be at least 0 and below 0.5, found {rare}")
     result = load_sweep_result(folder)
-    table = analyse(result, output)
+    table = analyse(result, output, RARE if rare is None else rare)
     kind = table.attrs["method"]
     with claim(folder):  # the sweep's folder: locked, no links, the new files listed in its manifest
         refuse_links(folder)
@@ -70,26 +80,10 @@ def sensitivity(
     if quiet:
         return
     manifest = result.manifest
-    shown = Table(title=f"{manifest['name']}: {METHODS[kind]}, {manifest['points']} points x "
-                        f"{manifest['replicates']} replicates", title_justify="left")  # fmt: skip
-    shown.add_column("output", no_wrap=True)
-    shown.add_column("parameter", overflow="fold")
-    first, _, second, _ = columns_of(kind)
-    for column in (first, second) if kind == "sobol" else (first, "sigma"):
-        shown.add_column(column.replace("_star", "*"), justify="right")
-    rank = "ST" if kind == "sobol" else "mu_star"
-    for output_name, part in table.groupby("output", sort=False):
-        for i, (_, row) in enumerate(part.sort_values(rank, ascending=False).iterrows()):
-            if kind == "sobol":
-                cells = [f"{row['S1']:.2f} ± {row['S1_conf']:.2f}", f"{row['ST']:.2f} ± {row['ST_conf']:.2f}"]
-            else:
-                cells = [f"{row['mu_star']:.3g} ± {row['mu_star_conf']:.2g}", f"{row['sigma']:.3g}"]
-            shown.add_row(label(output_name) if i == 0 else "", row["parameter"], *cells,
-                          end_section=i == len(part) - 1)  # fmt: skip
     console = Console(file=sys.stdout)
-    console.print(shown)
-    if table.attrs["constant"]:
-        console.print(
-            "constant over the design (no indices): " + ", ".join(map(label, table.attrs["constant"]))
-        )
+    title = (f"{manifest['name']}: {METHODS[kind]}, {manifest['points']} points x "
+             f"{manifest['replicates']} replicates, bootstrap 95% intervals")  # fmt: skip
+    console.print(sensitivity_table(table, title))
+    for line in notes(table):
+        console.print(line, highlight=False)
     typer.echo(f"wrote {folder}/: " + ", ".join(written))

@@ -7,15 +7,13 @@ from typing import Annotated
 
 import typer
 
-from simkit.cli.app import app, user_errors
+from simkit.cli.app import MovedScenarioOption, ResultsArgument, app, user_errors
 
 
 @app.command()
 @user_errors
 def story(
-    results: Annotated[
-        Path, typer.Argument(help="Results folder of simkit run, compare or forecast.", show_default=False)
-    ],
+    results: ResultsArgument,
     run: Annotated[int, typer.Option("--run", "-r", help="Run index (as in runs.parquet).")] = 0,
     format_: Annotated[
         str, typer.Option("--format", "-f", help="[bold]md[/] (Markdown) or [bold]html[/] (one page).")
@@ -23,10 +21,7 @@ def story(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write to this file instead of printing it.")
     ] = None,
-    scenario: Annotated[
-        Path | None,
-        typer.Option("--scenario", help="The scenario YAML, if it is no longer where the manifest says."),
-    ] = None,
+    scenario: MovedScenarioOption = None,
 ) -> None:
     """Tell one run: who did what and why, day by day, with food, hardship, pressure, trust and force.
 
@@ -36,6 +31,7 @@ def story(
 
     Example: [bold]simkit story results/waer --run 42 --format html --out run42.html[/]
     """
+    from simkit.store import write_bytes
     from simkit.story import story_of, to_html, to_markdown
     from simkit.yamlio import InputError
 
@@ -46,5 +42,5 @@ def story(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_bytes(out, text.encode("utf-8"))  # atomically, never through a link
         typer.echo(f"wrote {out}")

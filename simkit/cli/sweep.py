@@ -78,7 +78,8 @@ def sweep(
             matplotlib.use("Agg")  # files only: no window, no display needed
             from simkit.sweep.figures import plot_heatmaps, save
 
-            written.append(save(plot_heatmaps(result.summary), out / "heatmaps.png").name)
+            figure = plot_heatmaps(result.summary, base=result.manifest.get("base"))
+            written.append(save(figure, out / "heatmaps.png").name)
             record(out, written[-1:])
     if not quiet:
         _print_points(result)
@@ -87,6 +88,7 @@ def sweep(
 
 def _print_points(result) -> None:
     """The first points with their outcome shares; classes that never occur are left out to fit a terminal."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -100,14 +102,16 @@ def _print_points(result) -> None:
         f"({manifest['design']['type']} design, seed {manifest['master_seed']}, "
         f"{manifest['seeds']} random numbers); share of runs ending in each outcome"
     )
-    table = Table(title=title, title_justify="left")
-    table.add_column("point", justify="right")
-    for name in result.parameters:
-        table.add_column(name.replace(".", ".\n"), justify="right")
-    for column in shares:
-        table.add_column(column.removeprefix("share_").replace("_", "\n"), justify="right")
-    for column in means:
-        table.add_column(column.removesuffix("_mean").replace("_", "\n") + "\n(mean)", justify="right")
+    # Fits 80 columns (pipes, logs, CI): headers break at dots and underscores (folded only if a
+    # word is still too long), numbers are never cut.
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, collapse_padding=True,
+                  pad_edge=False, show_edge=False)  # fmt: skip
+    table.add_column("point", justify="right", no_wrap=True)
+    headers = [name.replace(".", ".\n").replace("_", "_\n") for name in result.parameters]
+    headers += [column.removeprefix("share_").replace("_", "\n") for column in shares]
+    headers += [column.removesuffix("_mean").replace("_", "\n") + "\n(mean)" for column in means]
+    for header in headers:
+        table.add_column(header, justify="right", overflow="fold", min_width=5)
     for _, row in summary.head(SHOWN_POINTS).iterrows():
         cells = [str(int(row["point"]))]
         cells += [f"{row[p]:.4g}" for p in result.parameters]

@@ -17,11 +17,11 @@ def validate(
     set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
 ) -> None:
     """Check a scenario: schema, dates, and provenance of every number. Exit code 2 if invalid."""
+    from simkit.html_report import scenario_parameters
     from simkit.scenario import load_scenario
-    from simkit.scenario.provenance import Param
 
     loaded = load_scenario(scenario, parse_overrides(set_))
-    params = list(_params(loaded.scenario, Param))
+    params = [param for _, param in scenario_parameters(loaded.scenario)]
     sourced = sum(1 for p in params if p.source)
     typer.echo(
         f"{scenario}: valid scenario {loaded.scenario.name!r}, "
@@ -30,15 +30,3 @@ def validate(
         f"hash {loaded.hash[:12]}"
     )
 
-
-def _params(node, param_type):
-    from pydantic import BaseModel
-
-    if isinstance(node, param_type):
-        yield node
-    elif isinstance(node, BaseModel):
-        for name in type(node).model_fields:
-            yield from _params(getattr(node, name), param_type)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _params(item, param_type)

@@ -59,5 +59,7 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], origin: str
 
 def dump_scenario(scenario: Scenario, path: str | Path) -> None:
     """Write a scenario back to YAML (e.g. a calibrated one) that load_scenario accepts."""
+    from simkit.store import write_bytes
+
     data = scenario.model_dump(mode="json", exclude_none=True)
-    Path(path).write_text(dump_yaml(data), encoding="utf-8")
+    write_bytes(Path(path), dump_yaml(data).encode("utf-8"))

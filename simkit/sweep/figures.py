@@ -6,6 +6,7 @@ select the file-only Agg backend before importing this module.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,49 +39,98 @@ def parameters(summary: pd.DataFrame) -> list[str]:
 
 
 def plot_heatmap(
-    summary: pd.DataFrame, value: str, x: str | None = None, y: str | None = None, ax: plt.Axes | None = None
+    summary: pd.DataFrame,
+    value: str,
+    x: str | None = None,
+    y: str | None = None,
+    ax: plt.Axes | None = None,
+    base: Mapping[str, float] | None = None,
+    legend: bool = True,
 ) -> plt.Axes:
     """One output over a 2-D grid of points: `x` across, `y` up, each cell annotated.
 
+    A share's cell reads its value and the half-width of its 95% Wilson interval over the cell's
+    runs (`± 10` is ten percentage points: 100 runs at 50% give about that), so a difference
+    smaller than the intervals is not read as an effect. The base scenario's values, when given
+    and inside the grid, are marked with a ring (between cells when they fall between levels).
+
     Args:
         summary: A sweep's summary table (from a grid design over two parameters, or more with
-            the others averaged over).
+            the others pooled: a cell's share is then over all its points' runs).
         value: Summary column, e.g. `share_surrender_evacuation` or `released_share_mean`.
         x: Parameter across (default: the first parameter).
         y: Parameter up (default: the second parameter).
         ax: Axes to draw on.
+        base: The base scenario's value of each parameter (a sweep manifest's `base`).
+        legend: Say what the ring is under the panel (`plot_heatmaps` says it once for all).
     """
+    from simkit.sweep.summary import wilson
+
     names = parameters(summary)
     if len(names) < 2 and (x is None or y is None):
         raise ValueError(f"a heat map needs two parameters; this sweep has {names}")
     x = x or names[0]
     y = y or next(n for n in names if n != x)
-    grid = (
-        summary.pivot_table(index=y, columns=x, values=value, aggfunc="mean").sort_index().sort_index(axis=1)
-    )
-    ax = ax or plt.subplots(figsize=(6, 4.5))[1]
     share = value.startswith("share_")
+    cells = summary.assign(hits=summary[value] * summary["runs"]) if share else summary
+    if share:  # pool the runs of every point in a cell, then one Wilson interval over them
+        pooled = cells.groupby([y, x])[["hits", "runs"]].sum()
+        low, high = wilson(pooled["hits"].round().to_numpy(), pooled["runs"].to_numpy())
+        pooled[value] = pooled["hits"] / pooled["runs"]
+        pooled["half"] = (high - low) / 2
+        grid = pooled[value].unstack(x).sort_index().sort_index(axis=1)
+        half = pooled["half"].unstack(x).reindex_like(grid)
+    else:
+        grid = summary.pivot_table(index=y, columns=x, values=value, aggfunc="mean")
+        grid = grid.sort_index().sort_index(axis=1)
+    ax = ax or plt.subplots(figsize=(6, 4.5))[1]
     percent = share or value.endswith("share_mean")  # a share of runs, or the mean of a share attribute
     image = ax.imshow(grid.to_numpy(), origin="lower", aspect="auto", cmap="viridis",
                       vmin=0 if share else None, vmax=1 if share else None)  # fmt: skip
     for (row, col), cell in np.ndenumerate(grid.to_numpy()):
         if np.isfinite(cell):
             text = f"{cell:.0%}" if share else f"{cell:.1%}" if percent else f"{cell:.3g}"
-            ax.text(col, row, text, ha="center", va="center", fontsize=7,
+            if share:
+                text += f"\n±{100 * half.iat[row, col]:.0f}"
+            ax.text(col, row, text, ha="center", va="center", fontsize=6.5, linespacing=0.95,
                     color="white" if image.norm(cell) < 0.6 else "black")  # fmt: skip
     ax.set_xticks(range(grid.shape[1]), [f"{v:.3g}" for v in grid.columns])
     ax.set_yticks(range(grid.shape[0]), [f"{v:.3g}" for v in grid.index])
     ax.set_xlabel(x)
     ax.set_ylabel(y)
-    ax.set_title(label(value))
+    what = " (±: 95% interval, % points)" if share else " (mean over runs)"
+    ax.set_title(label(value) + what, fontsize=10)
+    if base and x in base and y in base:
+        where = [_grid_position(grid.columns, base[x]), _grid_position(grid.index, base[y])]
+        if None not in where:
+            ax.plot(*where, "o", ms=22, mfc="none", mec=BASE_COLOUR, mew=2.2, label="base scenario")
+            if legend:
+                ax.legend(loc="upper left", bbox_to_anchor=(0, -0.13), fontsize=7, frameon=False,
+                          handlelength=1, markerscale=0.45)  # fmt: skip
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     return ax
 
 
+BASE_COLOUR = "#e6194b"
+"""The ring marking the base scenario on heat maps: a red that stands out on every viridis cell."""
+
+
+def _grid_position(levels: pd.Index, value: float) -> float | None:
+    """Where `value` falls on an axis of cells at `levels` (0, 1, ...; between cells by interpolation)."""
+    levels = np.asarray(levels, dtype=float)
+    if len(levels) == 0 or not levels.min() <= value <= levels.max():
+        return None
+    return float(np.interp(value, levels, np.arange(len(levels))))
+
+
 def plot_heatmaps(
-    summary: pd.DataFrame, values: list[str] | None = None, x: str | None = None, y: str | None = None
+    summary: pd.DataFrame,
+    values: list[str] | None = None,
+    x: str | None = None,
+    y: str | None = None,
+    base: Mapping[str, float] | None = None,
 ) -> plt.Figure:
-    """A figure of heat maps, one panel per output.
+    """A figure of heat maps, one panel per output, the base scenario marked (see `plot_heatmap`).
 
     By default: every outcome class that occurs somewhere in the sweep (a panel
     of zeros says nothing), and the mean share of the detainee list released.
@@ -91,71 +141,107 @@ def plot_heatmaps(
     values = [v for v in values if v in summary.columns]
     cols = min(3, len(values))
     rows = -(-len(values) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.4 * cols, 4.3 * rows + 0.4), squeeze=False)
     for value, ax in zip(values, axes.flat, strict=False):
-        plot_heatmap(summary, value, x, y, ax)
+        plot_heatmap(summary, value, x, y, ax, base, legend=False)
     for ax in axes.flat[len(values) :]:
         ax.set_visible(False)
-    fig.tight_layout()
+    runs = summary["runs"]
+    per_point = f"{runs.iat[0]:,}" if runs.nunique() == 1 else f"{runs.min():,}-{runs.max():,}"
+    caption = (f"Each cell: {per_point} runs per point; ± is half the width of the 95% Wilson interval "
+               "of the share, in percentage points.")  # fmt: skip
+    x, y = axes.flat[0].get_xlabel(), axes.flat[0].get_ylabel()
+    if base and x in base and y in base:
+        caption += f"  Ring: the base scenario ({x} {base[x]:.3g}, {y} {base[y]:.3g})."
+    fig.text(0.01, 0.005, caption, fontsize=8, ha="left", va="bottom", color="#333333")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 
 def plot_sensitivity(table: pd.DataFrame, outputs: list[str] | None = None) -> plt.Figure:
-    """Bar charts of sensitivity indices, one panel per output, with bootstrap 95% intervals.
+    """Sensitivity indices, one panel per output, each with its bootstrap 95% interval.
 
-    Sobol tables show S1 and ST side by side; Morris tables show mu* (bars) and sigma (dots).
+    Sobol tables show S1 (first-order) and ST (total) as points with their intervals, as estimated:
+    an estimate below 0 or above 1 (the range of the true indices, marked) is noise and is drawn
+    where it falls, never clipped; a hollow point is one whose interval holds 0, i.e. no effect
+    is distinguishable from noise. Morris tables show mu* (bars with intervals) and sigma (dots).
+    Outcome shares too rare to estimate (`table.attrs["rare"]`) are named in a note under the
+    panels.
     """
+    from simkit.sweep.analysis import rare_note
+
     outputs = outputs or list(dict.fromkeys(table["output"]))
     sobol = "S1" in table.columns
     cols = min(3, max(1, len(outputs)))
     rows = max(1, -(-len(outputs) // cols))
     n_params = table["parameter"].nunique()
+    rare = table.attrs.get("rare") or {}
     fig, axes = plt.subplots(
-        rows, cols, figsize=(5.2 * cols, 0.45 * n_params * rows + 1.6 * rows), squeeze=False
+        rows,
+        cols,
+        figsize=(5.4 * cols, 0.45 * n_params * rows + 1.7 * rows + (0.4 if rare else 0)),
+        squeeze=False,
     )
     for output, ax in zip(outputs, axes.flat, strict=False):
         part = table[table["output"] == output]
         pos = np.arange(len(part))
         if sobol:
-            ax.barh(
-                pos - 0.2,
-                part["S1"],
-                0.4,
-                xerr=part["S1_conf"],
-                label="S1 (alone)",
-                color="#4c72b0",
-                capsize=2,
-            )
-            ax.barh(
-                pos + 0.2,
-                part["ST"],
-                0.4,
-                xerr=part["ST_conf"],
-                label="ST (total)",
-                color="#dd8452",
-                capsize=2,
-            )
-            ax.set_xlim(min(0.0, float(part["S1"].min()) - 0.05), 1.05)
+            _sobol_panel(ax, part, pos)
         else:
             ax.barh(
                 pos, part["mu_star"], 0.6, xerr=part["mu_star_conf"], label="mu*", color="#4c72b0", capsize=2
             )
             ax.plot(part["sigma"], pos, "o", color="#c44e52", label="sigma")
+            ax.legend(fontsize=7, frameon=False, loc="lower right")
         ax.set_yticks(pos, part["parameter"], fontsize=8)
         ax.invert_yaxis()
         ax.set_title(label(output), fontsize=10)
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
     for ax in axes.flat[len(outputs) :]:
         ax.set_visible(False)
-    fig.tight_layout()
+    if sobol:
+        handles = [
+            plt.Line2D([], [], marker="o", ls="", color=SOBOL_COLOURS["S1"], label="S1: the parameter alone"),
+            plt.Line2D([], [], marker="s", ls="", color=SOBOL_COLOURS["ST"], label="ST: with interactions"),
+            plt.Line2D([], [], marker="o", ls="", mfc="white", color="#555555",
+                       label="hollow: interval holds 0 (not told from noise)"),
+        ]  # fmt: skip
+        fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, frameon=False)
+    if rare:
+        fig.text(0.01, 0.005, rare_note(rare), fontsize=8, ha="left", va="bottom", wrap=True)
+    fig.tight_layout(rect=(0, 0.04 if rare else 0, 1, 0.95 if sobol else 1))
     return fig
 
 
+SOBOL_COLOURS = {"S1": "#0072b2", "ST": "#d55e00"}
+"""Okabe-Ito blue and vermillion: told apart with any colour vision."""
+
+
+def _sobol_panel(ax: plt.Axes, part: pd.DataFrame, pos: np.ndarray) -> None:
+    """S1 and ST of one output as points with 95% intervals on an axis that shows [0, 1] and beyond."""
+    for index, offset, marker in (("S1", -0.17, "o"), ("ST", 0.17, "s")):
+        value, half = part[index].to_numpy(), part[f"{index}_conf"].to_numpy()
+        colour = SOBOL_COLOURS[index]
+        ax.errorbar(value, pos + offset, xerr=half, fmt="none", ecolor=colour, elinewidth=1.2, capsize=2)
+        noise = value - half <= 0
+        ax.plot(value[~noise], pos[~noise] + offset, marker, color=colour, ms=5, ls="")
+        ax.plot(value[noise], pos[noise] + offset, marker, mfc="white", mec=colour, ms=5, ls="")
+    lows = (part[["S1", "ST"]].to_numpy() - part[["S1_conf", "ST_conf"]].to_numpy()).min()
+    highs = (part[["S1", "ST"]].to_numpy() + part[["S1_conf", "ST_conf"]].to_numpy()).max()
+    left, right = min(-0.05, lows - 0.05), max(1.05, highs + 0.05)
+    ax.set_xlim(left, right)
+    ax.axvspan(left, 0, color="#eeeeee", zorder=0)  # outside [0, 1]: only noise lands there
+    ax.axvspan(1, right, color="#eeeeee", zorder=0)
+    for edge in (0, 1):
+        ax.axvline(edge, color="#888888", lw=0.8, zorder=0)
+    ax.set_xlabel("share of the output's variance (grey: outside [0, 1], noise)", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+
+
 def save(fig: plt.Figure, path: Path) -> Path:
-    """Write a figure as PNG and free it."""
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    """Write a figure as PNG (atomically, through the store) and free it."""
+    from simkit.store import write_figure
+
+    return write_figure(path, fig)
 
 
 def plot_discovery(discovery: Discovery, box: int | None = None) -> plt.Figure:

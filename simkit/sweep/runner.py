@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from simkit.executor import ExecutionError, open_executor
 from simkit.limits import check_work
 from simkit.manifest import software
+from simkit.scenario.paths import parameter_value
 from simkit.store import ResultFolder, parquet_writer, write_table
 from simkit.sweep.design import make_points
 from simkit.sweep.spec import PreparedSweep, Sweep, as_mapping, identity, load_sweep, point_count, prepare
@@ -221,6 +222,7 @@ def _manifest(prepared: PreparedSweep, model: Model, source: Path | None, comman
         "scenario_hash": prepared.base.hash,
         "overrides": sweep.overrides,
         "parameters": prepared.names,
+        "base": {name: parameter_value(prepared.base.scenario, name) for name in prepared.names},
         "design": sweep.design.model_dump(exclude_none=True),
         "points": points,
         "replicates": sweep.replicates,

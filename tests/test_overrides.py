@@ -19,7 +19,8 @@ SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 
 def fully_validated(scenario: Scenario, overrides: dict, origin: str = "override") -> Scenario:
     """The reference: the whole scenario's data overridden, then validated in full."""
-    return Scenario.model_validate(apply_overrides(scenario.model_dump(mode="json"), overrides, origin=origin))
+    data = apply_overrides(scenario.model_dump(mode="json"), overrides, origin=origin)
+    return Scenario.model_validate(data)
 
 
 def error_of(function, *args) -> str:

@@ -78,11 +78,14 @@ def _key(node: Any, part: str, parts: list[str], depth: int) -> int | str:
             if -len(node) <= index < len(node):
                 return index
             raise PathError(f"path {here!r}: index out of range (list has {len(node)} items)")
-        named = [item for item in node if isinstance(item, (dict, BaseModel))]
-        for index, item in enumerate(node):
-            if isinstance(item, (dict, BaseModel)) and part in (_field(item, "name"), _field(item, "locality")):
+        labels = [
+            (_field(item, "name"), _field(item, "locality")) if isinstance(item, (dict, BaseModel)) else ()
+            for item in node
+        ]
+        for index, label in enumerate(labels):
+            if part in label:
                 return index
-        names = [str(_field(item, "name") or _field(item, "locality")) for item in named]
+        names = [str(label[0] or label[1]) for label in labels if label]
         raise PathError(f"path {here!r}: no item named {part!r} (items: {', '.join(names) or 'none'})")
     if isinstance(node, BaseModel):
         if part in type(node).model_fields:
@@ -144,7 +147,9 @@ def apply_overrides(data: Any, overrides: Mapping[str, Any], *, origin: str = "o
     return data
 
 
-def override_sections(scenario: Scenario, overrides: Mapping[str, Any], *, origin: str = "override") -> Scenario:
+def override_sections(
+    scenario: Scenario, overrides: Mapping[str, Any], *, origin: str = "override"
+) -> Scenario:
     """`apply_overrides` on a scenario in memory, rebuilding only the sections on the paths.
 
     Every section on an overridden path, up to the scenario, is validated once
@@ -200,9 +205,9 @@ class _Value:
 def _rebuilt(node: Any, changes: dict[Any, Any]) -> Any:
     """`node` with the changes below it, each touched section validated once (see `override_sections`)."""
     new = {
-        key: change.value if isinstance(change, _Value) else _rebuilt(
-            getattr(node, key) if isinstance(node, BaseModel) else node[key], change
-        )
+        key: change.value
+        if isinstance(change, _Value)
+        else _rebuilt(getattr(node, key) if isinstance(node, BaseModel) else node[key], change)
         for key, change in changes.items()
     }
     if isinstance(node, list):

@@ -30,7 +30,8 @@ from simkit.calibration.priors import load_priors, parameter_value
 from simkit.calibration.summary_stats import Targets
 from simkit.calibration.trajectory import load_trajectory
 from simkit.model import SiegeModel
-from simkit.scenario import Scenario, load_scenario
+from simkit.scenario import Scenario, load_scenario, with_overrides
+from simkit.scenario.paths import apply_overrides, whole_number
 from simkit.single_run import run_seed, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,6 +113,36 @@ def calibration_rates(n: int) -> tuple[float, float]:
     return n / calibration, n / plain
 
 
+def particles_identical(n: int) -> int:
+    """Run `n` prior draws of the library's priors on every case, scenario built both ways, same seeds.
+
+    Each particle's scenario is built by `with_overrides` (only the sections on the paths rebuilt) and
+    by a full validation of the overridden data (what `with_overrides` did before issue 10); both run
+    with the same seed. Returns the number of particles whose scenarios or event logs and outcomes differ.
+    """
+    differ = 0
+    generator = np.random.default_rng(1)
+    for case in ("waer", "old_homs", "daraya", "moadamiya", "east_aleppo"):
+        scenario = load_scenario(ROOT / "scenarios" / f"{case}.yaml").scenario
+        priors = load_priors(ROOT / "calibration" / "library_priors.yaml", scenario).priors
+        whole = {p.path for p in priors if type(parameter_value(scenario, p.path)) is int}
+        for i in range(n):
+            values = {}
+            for prior in priors:
+                value = prior.to_value(float(prior.pyabc_rv().rvs(random_state=generator)))
+                values[prior.path] = whole_number(value) if prior.path in whole else value
+            fast = with_overrides(scenario, values, origin="abc particle")
+            data = apply_overrides(scenario.model_dump(mode="json"), values, origin="abc particle")
+            full = Scenario.model_validate(data)
+            runs = []
+            for built in (fast, full):
+                model = SiegeModel(built, rng=run_seed(1, i), record_series=False)
+                outcome = model.run()
+                runs.append(repr((model.events.rows, outcome.as_row())))
+            differ += fast != full or runs[0] != runs[1]
+    return differ
+
+
 def tree_rss_kib(pid: int) -> int:
     """Resident memory of a process and all its descendants (Linux /proc)."""
     total, stack = 0, [pid]
@@ -162,6 +193,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000, help="runs in the parallel ensemble (0: none)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--calib", type=int, default=300, help="runs timed for calibration vs plain runs")
+    parser.add_argument("--particles", type=int, default=20, help="prior draws per case run both ways")
     args = parser.parse_args()
 
     ms = per_run_ms(args.single)
@@ -178,6 +210,13 @@ def main() -> None:
     print(f"  calibration (abc SimulationModel): {calibration:7.1f} simulations/s")
     print(f"  plain runs (simulate):             {plain:7.1f} runs/s")
     print(f"  ratio:                             {calibration / plain:7.2f} x (target >= 0.85)")
+    if args.particles:
+        differ = particles_identical(args.particles)
+        verdict = "identical" if not differ else f"{differ} DIFFER"
+        print(
+            f"  particle scenarios, sections rebuilt vs full validation: {args.particles} library prior "
+            f"draws x 5 cases, same seeds: {verdict}"
+        )
     for runs in (max(1, args.runs // 10), args.runs) if args.runs else ():
         wall, peak = ensemble(runs, args.workers)
         print(f"ensemble of {runs:>6} runs, {args.workers} workers: {wall:6.1f} s wall "

@@ -799,8 +799,7 @@ def _run(
                     f"generation {t} stopped: it would have exceeded the budget or the lowest acceptance rate"
                 )
                 break
-            population_t = abc.history.get_population(t)
-            weights = population_t.get_weighted_distances()["w"].to_numpy()
+            weights = abc.history.get_weighted_distances(t=t)["w"].to_numpy()  # not the whole population
             evaluations = int(abc.history.get_all_populations().set_index("t").loc[t, "samples"])
             wall = time.perf_counter() - started
             seconds = distance.simulate_seconds.get(t, math.nan)
@@ -808,7 +807,7 @@ def _run(
                 t=t,
                 epsilon=float(abc.eps(t)),
                 simulations=evaluations * runs,
-                accepted=len(population_t),
+                accepted=len(weights),
                 acceptance_rate=result["acceptance_rate"],
                 ess=float(effective_sample_size(weights)),
                 wall_time_s=round(wall, 2),

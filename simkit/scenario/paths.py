@@ -28,6 +28,7 @@ __all__ = [
     "apply_overrides",
     "check_parameter_path",
     "locate",
+    "override_sections",
     "parameter_value",
     "set_parameters",
     "takes_whole_numbers",
@@ -59,11 +60,17 @@ def _is_param(node: Any) -> bool:
 
 def _step(node: Any, part: str, parts: list[str], depth: int) -> Any:
     """The child `part` of `node` (parts[:depth] lead to `node`), or PathError saying what is there."""
-    return node[_key(node, part, parts, depth)]
+    key = _key(node, part, parts, depth)
+    return getattr(node, key) if isinstance(node, BaseModel) else node[key]
+
+
+def _field(item: Any, name: str) -> Any:
+    """A field of scenario data (a mapping) or of a scenario section (a model); None if it has none."""
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
 
 
 def _key(node: Any, part: str, parts: list[str], depth: int) -> int | str:
-    """The list index or mapping key that `part` names in `node`."""
+    """The list index, mapping key or section field that `part` names in `node`."""
     here = ".".join(parts[: depth + 1])
     if isinstance(node, list):
         if part.lstrip("-").isdigit():
@@ -71,11 +78,19 @@ def _key(node: Any, part: str, parts: list[str], depth: int) -> int | str:
             if -len(node) <= index < len(node):
                 return index
             raise PathError(f"path {here!r}: index out of range (list has {len(node)} items)")
-        for index, item in enumerate(node):
-            if isinstance(item, dict) and part in (item.get("name"), item.get("locality")):
+        labels = [
+            (_field(item, "name"), _field(item, "locality")) if isinstance(item, (dict, BaseModel)) else ()
+            for item in node
+        ]
+        for index, label in enumerate(labels):
+            if part in label:
                 return index
-        names = [str(item.get("name") or item.get("locality")) for item in node if isinstance(item, dict)]
+        names = [str(label[0] or label[1]) for label in labels if label]
         raise PathError(f"path {here!r}: no item named {part!r} (items: {', '.join(names) or 'none'})")
+    if isinstance(node, BaseModel):
+        if part in type(node).model_fields:
+            return part
+        raise PathError(f"no field {here!r}")  # the data path (`apply_overrides`) words it for users
     if isinstance(node, dict):
         if part in node:
             return part
@@ -130,6 +145,76 @@ def apply_overrides(data: Any, overrides: Mapping[str, Any], *, origin: str = "o
             value = {"value": value, "assumed": f"{origin} (was {target['value']!r}: {was})"}
         parent[key] = value
     return data
+
+
+def override_sections(
+    scenario: Scenario, overrides: Mapping[str, Any], *, origin: str = "override"
+) -> Scenario:
+    """`apply_overrides` on a scenario in memory, rebuilding only the sections on the paths.
+
+    Every section on an overridden path, up to the scenario, is validated once
+    with all its changes and its untouched fields as they are (pydantic does not
+    revalidate instances), so field checks, ranges and every section's
+    cross-field checks along the paths run as in a full validation; the sections
+    off the paths were valid and are shared. The provenance written is
+    `apply_overrides`' own. A success is the scenario a full validation of the
+    overridden data gives; a failure may be worded differently, so callers that
+    report errors (`simkit.scenario.with_overrides`) take the full path then.
+
+    Raises:
+        PathError: a path names nothing in the scenario.
+        pydantic.ValidationError: a value (or the overrides together) that a section rejects.
+        ValueError: overrides that depend on each other (one path inside another, a `name` or
+            `locality` changed): apply them one at a time to data (`apply_overrides`).
+    """
+    changes: dict[Any, Any] = {}  # a tree of keys (list positions, field names) down to the new values
+    for dotted, value in overrides.items():
+        parts = _parts(dotted)
+        if len(parts) > 1 and parts[-1] == "value":
+            parts = parts[:-1]
+        if parts[-1] in ("name", "locality"):
+            raise ValueError(f"override {dotted!r} renames an item that other paths may name")
+        node, branch = scenario, changes
+        for depth, part in enumerate(parts):
+            key = _key(node, part, parts, depth)
+            if isinstance(node, list):
+                key %= len(node)
+            node = getattr(node, key) if isinstance(node, BaseModel) else node[key]
+            if depth < len(parts) - 1:
+                branch = branch.setdefault(key, {})
+                if not isinstance(branch, dict):
+                    raise ValueError(f"override {dotted!r} lies inside another override")
+        if key in branch:
+            raise ValueError(f"override {dotted!r} overlaps another override")
+        if isinstance(node, Param) and not isinstance(value, dict):
+            was = node.source or node.assumed
+            value = {"value": value, "assumed": f"{origin} (was {node.value!r}: {was})"}
+        branch[key] = _Value(value)
+    return _rebuilt(scenario, changes)
+
+
+class _Value:
+    """A new value in `override_sections`' tree of changes (a leaf, whatever its type)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _rebuilt(node: Any, changes: dict[Any, Any]) -> Any:
+    """`node` with the changes below it, each touched section validated once (see `override_sections`)."""
+    new = {
+        key: change.value
+        if isinstance(change, _Value)
+        else _rebuilt(getattr(node, key) if isinstance(node, BaseModel) else node[key], change)
+        for key, change in changes.items()
+    }
+    if isinstance(node, list):
+        return [new.get(index, item) for index, item in enumerate(node)]
+    fields = {name: getattr(node, name) for name in type(node).model_fields}
+    fields.update(new)
+    return type(node).model_validate(fields)
 
 
 def parameter_value(source: Scenario | Any, dotted: str) -> int | float:

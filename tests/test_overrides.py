@@ -1,0 +1,94 @@
+"""Overrides applied in memory (sections on the path rebuilt) give the scenario a full validation gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydantic
+import pytest
+
+from simkit.calibration.priors import load_priors
+from simkit.scenario import Scenario, load_scenario, scenario_hash, with_overrides
+from simkit.scenario.paths import apply_overrides, whole_number
+from simkit.yamlio import InputError, format_validation_error
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+def fully_validated(scenario: Scenario, overrides: dict, origin: str = "override") -> Scenario:
+    """The reference: the whole scenario's data overridden, then validated in full."""
+    data = apply_overrides(scenario.model_dump(mode="json"), overrides, origin=origin)
+    return Scenario.model_validate(data)
+
+
+def error_of(function, *args) -> str:
+    with pytest.raises((InputError, pydantic.ValidationError)) as info:
+        function(*args)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_prior_draws_give_the_fully_validated_scenario(path):
+    scenario = load_scenario(path).scenario
+    priors = load_priors(ROOT / "calibration" / "library_priors.yaml", scenario).priors
+    generator = np.random.default_rng(7)
+    for _ in range(10):
+        values = {}
+        for prior in priors:
+            low, high = prior.support()
+            value = float(generator.uniform(low, high))
+            values[prior.path] = whole_number(value) if prior.path.endswith("_days") else value
+        fast = with_overrides(scenario, values, origin="abc particle")
+        reference = fully_validated(scenario, values, origin="abc particle")
+        assert fast == reference
+        assert scenario_hash(fast) == scenario_hash(reference)
+        assert fast.model_dump() == reference.model_dump()
+
+
+def test_overrides_by_name_position_and_into_lists_match(waer):
+    scenario = waer.scenario
+    group = scenario.residents[0].locality
+    overrides = {
+        f"residents.{group}.population": 30_000,
+        "factions.Waer rebels.veto.value": 0.2,
+        "committees.-1.concession_rate": 0.01,
+        "packages.truce.first_release_days": 3,
+        "horizon_days": scenario.horizon_days.value + 10,
+        "regime.siege_tightness": {"value": 0.7, "source": "test: a whole parameter given"},
+        "description": "changed",
+    }
+    assert with_overrides(scenario, overrides) == fully_validated(scenario, overrides)
+
+
+def test_values_valid_only_together_are_applied(waer):
+    truce = waer.scenario.packages.truce
+    later = truce.release_due_days.value + 30
+    overrides = {"packages.truce.first_release_days": later, "packages.truce.release_due_days": later + 5}
+    changed = with_overrides(waer.scenario, overrides)
+    assert changed.packages.truce.first_release_days.value == later
+    assert changed == fully_validated(waer.scenario, overrides)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"regime.siege_tightness": 1.5},  # a field's range
+        {"packages.truce.first_release_days": 10_000},  # a section's cross-field check (and a range)
+        {"behaviour.family_per_fighter": 1e6},  # the scenario's own check (fighters and families)
+        {"regime.lethalty": 0.1},  # no such field
+        {"factions.HTS.veto": 0.1},  # no such item
+    ],
+)
+def test_bad_values_are_reported_as_a_full_validation_words_them(waer, overrides):
+    message = error_of(with_overrides, waer.scenario, overrides)
+    try:
+        data = apply_overrides(waer.scenario.model_dump(mode="json"), overrides)
+        reference = Scenario.model_validate(data)
+    except InputError as err:
+        assert message == str(err)
+    except pydantic.ValidationError as err:
+        assert message == format_validation_error(err, "Waer with overrides", {}, data, Scenario)
+    else:
+        pytest.fail(f"the reference accepted {overrides}: {reference.name}")

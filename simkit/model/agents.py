@@ -73,8 +73,13 @@ class Regime(mesa.Agent):
 
         The regime's aim is control: where armed men are a small share of the population an amnesty
         with weapons handed over secures it (Moadamiya, 2016); where they are many it wants them out.
+        An amnesty cannot cover a group outside every deal (a `spoiler`: the groups designated terrorist,
+        excluded from the cessation of hostilities by UN Security Council resolution 2268, Feb 2016), so
+        while one still has fighters inside the terms are an evacuation.
         """
         model = self.model
+        if any(f.spoiler and f.fighters > 0 for f in model.factions):
+            return Terms.EVACUATION
         inside = sum(g.population for g in model.groups if g.status is GroupStatus.HOLDING)
         fighters = sum(f.fighters for f in model.factions)
         share = fighters / inside if inside else 1.0
@@ -146,32 +151,60 @@ class Regime(mesa.Agent):
 
 
 class Mediator(mesa.Agent):
-    """Convenes talks and tables packages; once present, its leverage and monitors shape what is kept."""
+    """Whoever mediates today: convenes talks, tables packages; its leverage and monitors shape what is kept.
+
+    The identity is data: the scenario's principal `mediator` and its `other_mediators` each carry their
+    own leverage, bias and guarantor; a `mediator_entry` event brings one in, replacing any other.
+    """
 
     model: SiegeModel
 
-    def __init__(self, model: SiegeModel, spec: schema.Mediator) -> None:
+    def __init__(
+        self, model: SiegeModel, spec: schema.Mediator, others: list[schema.OtherMediator] | None = None
+    ) -> None:
         super().__init__(model)
-        self.spec = spec
-        self.present = spec.present_at_start
+        self.spec = spec  # the principal mediator (its direct_talks_rate applies while none is present)
+        self.profiles: dict[str, schema.MediatorProfile] = {m.name: m for m in [spec, *(others or [])]}
+        # Present at the start: the principal if it is, else the first other mediator that is.
+        self.current: schema.MediatorProfile | None = next(
+            (m for m in [spec, *(others or [])] if m.present_at_start), None
+        )
+
+    @property
+    def present(self) -> bool:
+        """Whether any mediator is present today."""
+        return self.current is not None
+
+    @property
+    def name(self) -> str:
+        """The present mediator's name (`direct` while none is present)."""
+        return self.current.name if self.current is not None else "direct"
 
     @property
     def effective_leverage(self) -> float:
-        """The leverage that counts today: none until the mediator is present."""
-        return self.spec.leverage.value if self.present else 0.0
+        """The leverage that counts today: the present mediator's, none without one."""
+        return self.current.leverage.value if self.current is not None else 0.0
 
     @property
     def effective_guarantor(self) -> float:
-        """Share of violations its monitors prevent today: none until the mediator is present."""
-        return self.spec.guarantor.value if self.present else 0.0
+        """Share of violations its monitors prevent today: the present mediator's, none without one."""
+        return self.current.guarantor.value if self.current is not None else 0.0
 
-    def enter(self) -> None:
-        """Start mediating (the scenario's `mediator_entry` event): talks then run at `talks_rate`."""
-        self.present = True
+    @property
+    def bias(self) -> float:
+        """How often the present mediator tables the regime's preferred package."""
+        return self.current.bias.value if self.current is not None else 1.0
+
+    def enter(self, name: str = "") -> schema.MediatorProfile:
+        """A mediator (`name`, or the principal one) starts mediating, replacing any other; returns it."""
+        self.current = self.profiles[name or self.spec.name]
+        return self.current
 
     def step(self) -> None:
         """One day: a round of talks, at the current talks rate, with each committee open to talks."""
-        rate = self.spec.talks_rate.value if self.present else self.spec.direct_talks_rate.value
+        rate = (
+            self.current.talks_rate.value if self.current is not None else self.spec.direct_talks_rate.value
+        )
         for committee in self.model.committees:
             if committee.open_to_talks and self.model.random.random() < rate:
                 self.model.hold_talks(committee)

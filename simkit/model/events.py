@@ -68,8 +68,9 @@ class EventInfo:
 
 EVENTS: dict[EventType, EventInfo] = {
     EventType.MEDIATOR_ENTRY: EventInfo(
-        "the mediator starts mediating (a scenario event); talks then run at its talks rate",
-        "the mediator's name", "0", "the scenario's note",
+        "a mediator starts mediating, replacing any other (a scenario event); talks then run at its "
+        "talks rate, with its leverage, bias and guarantor",
+        "the entering mediator's name", "0", "the scenario's note",
         "{actor} entered as mediator ({detail}).",
     ),
     EventType.FORCES_CHANGE: EventInfo(

@@ -125,3 +125,45 @@ def test_a_group_outside_every_deal_lowers_the_chance_of_a_settlement_in_place()
 def test_bad_mediators_are_clear_errors(edit, message):
     with pytest.raises(ValueError, match=message):
         _scenario(WAER, edit=edit)
+
+
+def test_an_offensive_that_takes_ground_kills_more():
+    # Waer with no talks at all (nobody can give way) and a documented-style offensive from 1 Mar 2016:
+    # force at the offensive level (no surplus, so no storming), a campaign at full intensity.
+    no_talks = {
+        "mediator.talks_rate": 0.0,
+        "other_mediators.0.talks_rate": 0.0,
+        "mediator.direct_talks_rate": 0.0,
+        "horizon_days": 200,
+    }
+    offensive = [
+        {"date": "2016-03-01", "type": "forces_change", "delta": {"value": 0.4, "assumed": "test"}},
+        {"date": "2016-03-01", "type": "campaign", "escalation": {"value": 1.0, "assumed": "test"}},
+    ]
+
+    def events(data):
+        data["events"] = offensive
+
+    killed = {}
+    for rate in (0.0, 0.05):
+        scenario = _loaded(WAER, {**no_talks, "regime.ground_rate": rate}, events)
+        killed[rate] = run_ensemble(scenario, RUNS, seed=11).runs["killed"]
+    p = mannwhitneyu(killed[0.05], killed[0.0], alternative="greater").pvalue
+    assert p < 1e-3, f"medians {killed[0.0].median()} vs {killed[0.05].median()}, p = {p:.2g}"
+
+
+def test_ground_taken_is_logged_in_tenths_and_only_under_an_offensive(waer):
+    scenario = _scenario(WAER, {"regime.ground_rate": 0.2})
+    logged = 0
+    for seed in range(10):
+        model = SiegeModel(scenario, rng=seed)
+        model.run()
+        offensives = [row[0] for row in model.events.rows if row[1] in ("offensive", "campaign")]
+        taken = [row for row in model.events.rows if row[1] == "ground_taken"]
+        held = [row[3] for row in taken]
+        assert held == sorted(held, reverse=True) and all(0 <= h < 100 for h in held)
+        if taken:
+            assert offensives and offensives[0] <= taken[0][0]
+            logged += 1
+        assert all(0.0 < g.ground <= 1.0 for g in model.groups)
+    assert logged

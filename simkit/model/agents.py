@@ -134,6 +134,10 @@ class Regime(mesa.Agent):
             phase = committee.phase
             if phase is Phase.SIEGE:
                 committee.bombardment = self.escalation
+                if committee in self.offensive_until:
+                    strength = min(1.0, self.force / self.offensive_force)
+                    for group in committee.holding_groups:
+                        group.lose_ground(spec.ground_rate.value * self.escalation * strength)
                 if (
                     surplus > 0
                     and committee in self.offensive_until
@@ -250,7 +254,9 @@ class ResidentGroup(mesa.Agent):
         self.share = np.full(n, 1.0 / n)  # each household's share of the people; flight reweighs it
         self._hardship_cache: dict[int, float] = {}
         self._memory = math.exp(-1.0 / behaviour.loss_memory_days.value)
-        self._density_factor = math.sqrt(self.initial_population / spec.area_km2.value / 10_000.0)
+        self.ground = 1.0  # share of its area still held; an offensive takes ground (`lose_ground`)
+        self._base_density = self.initial_population / spec.area_km2.value / 10_000.0
+        self._density_factor = math.sqrt(self._base_density)
 
     def _household_hardship(self, days_left: np.ndarray | float) -> np.ndarray:
         b = self.behaviour
@@ -337,7 +343,7 @@ class ResidentGroup(mesa.Agent):
         pop = self.population
         days_left = self.food / pop
         ration = min(1.0, days_left / b.ration_days.value)
-        inflow = pop * ((1.0 - tightness) + self.spec.local_production.value)
+        inflow = pop * ((1.0 - tightness) + self.spec.local_production.value * self.ground)
         available = self.food + inflow
         eaten = min(pop * ration, max(available, 0.0))
         self.food = min(available - eaten, b.storage_days.value * pop)
@@ -376,6 +382,21 @@ class ResidentGroup(mesa.Agent):
         if value is None:
             value = self._hardship_cache[key] = float(self._household_hardship(key / 2.0) @ self.share)
         return value
+
+    def lose_ground(self, share: float) -> None:
+        """An offensive takes `share` of the area still held: people crowd into the rest, farmland is lost.
+
+        Casualties scale with the square root of density (`_density_factor`) and local production with
+        the ground held; each tenth of the original area lost is logged (`ground_taken`).
+        """
+        if share <= 0.0:
+            return
+        before = self.ground
+        self.ground *= 1.0 - share
+        self._density_factor = math.sqrt(self._base_density / max(self.ground, 1e-9))
+        if math.ceil(10.0 * self.ground) < math.ceil(10.0 * before):
+            model = self.model
+            model.log(model.day, EventType.GROUND_TAKEN, self.locality, round(100 * self.ground), "offensive")
 
     def receive_food(self, days: float) -> None:
         """Add `days` of food for everyone (an aid convoy), up to what the group can store."""

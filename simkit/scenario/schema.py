@@ -83,6 +83,11 @@ class Regime(Section):
         high=HAZARD,
         why=HAZARD_WHY,
     )
+    ground_rate: Share = Field(
+        description="share of the area still held that an offensive takes a day at full bombardment and "
+        "full force (scaled by both): density rises and local production falls with the ground lost "
+        "(behavioural)"
+    )
     ultimatum_days: bounded(
         Days,
         "days the regime gives a committee to accept surrender terms before it launches an offensive; "

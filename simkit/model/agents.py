@@ -380,7 +380,9 @@ class ResidentGroup(mesa.Agent):
         key = round(2.0 * self.days_of_food)
         value = self._hardship_cache.get(key)
         if value is None:
-            value = self._hardship_cache[key] = float(self._household_hardship(key / 2.0) @ self.share)
+            # a share-weighted mean of values in [0, 1]; min() drops the last bit of rounding in the weights
+            mean = float(self._household_hardship(key / 2.0) @ self.share)
+            value = self._hardship_cache[key] = min(1.0, mean)
         return value
 
     def lose_ground(self, share: float) -> None:

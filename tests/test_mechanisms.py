@@ -224,6 +224,7 @@ def test_people_who_want_a_way_out_flee_first(waer):
     events = [{"date": "2016-01-10", "type": "corridor", "days": {"value": 20, "assumed": "test"},
                "detained_share": {"value": 0.0, "assumed": "test"}}]  # fmt: skip
     scenario = _with(waer, {"behaviour.flight_rate": 0.5, "mediator.talks_rate": 0.0,
+                            "other_mediators.0.talks_rate": 0.0,  # the UN mediates from the start
                             "mediator.direct_talks_rate": 0.0}, events)  # fmt: skip
     model = SiegeModel(scenario, rng=4)
     day = (dt.date(2016, 1, 10) - scenario.start).days

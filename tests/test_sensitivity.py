@@ -61,10 +61,12 @@ def test_morris_mu_star_of_a_linear_function_and_a_seed_only_flag(tmp_path):
     assert table.attrs["constant"] == ["share_heads"]
 
 
-def write(tmp_path: Path, design: dict, parameters: dict) -> Path:
+def write(tmp_path: Path, design: dict, parameters: dict, overrides: dict | None = None) -> Path:
     path = tmp_path / "spec.yaml"
     # enough replicates that every point's outcome shares are a mix, not the fate of two or three seeds
     spec = {"scenario": str(WAER), "parameters": parameters, "design": design, "replicates": 10, "seed": 2}
+    if overrides:
+        spec["overrides"] = overrides
     path.write_text(yaml.safe_dump(spec))
     return path
 
@@ -78,6 +80,8 @@ def test_sensitivity_command_on_a_small_sobol_sweep_of_waer(tmp_path):
             "committees.0.red_line_firmness": {"min": 0.2, "max": 0.95},
             "packages.truce.release_due_days": {"min": 30, "max": 120},
         },
+        # runs stop on 1 Mar 2017 (as sweeps/waer_discovery.yaml), so whether Waer has settled varies
+        {"horizon_days": 456},
     )
     out = tmp_path / "out"
     assert runner.invoke(app, ["sweep", str(path), "-o", str(out), "-q"]).exit_code == 0

@@ -73,8 +73,13 @@ class Regime(mesa.Agent):
 
         The regime's aim is control: where armed men are a small share of the population an amnesty
         with weapons handed over secures it (Moadamiya, 2016); where they are many it wants them out.
+        An amnesty cannot cover a group outside every deal (a `spoiler`: the groups designated terrorist,
+        excluded from the cessation of hostilities by UN Security Council resolution 2268, Feb 2016), so
+        while one still has fighters inside the terms are an evacuation.
         """
         model = self.model
+        if any(f.spoiler and f.fighters > 0 for f in model.factions):
+            return Terms.EVACUATION
         inside = sum(g.population for g in model.groups if g.status is GroupStatus.HOLDING)
         fighters = sum(f.fighters for f in model.factions)
         share = fighters / inside if inside else 1.0
@@ -129,6 +134,10 @@ class Regime(mesa.Agent):
             phase = committee.phase
             if phase is Phase.SIEGE:
                 committee.bombardment = self.escalation
+                if committee in self.offensive_until:
+                    strength = min(1.0, self.force / self.offensive_force)
+                    for group in committee.holding_groups:
+                        group.lose_ground(spec.ground_rate.value * self.escalation * strength)
                 if (
                     surplus > 0
                     and committee in self.offensive_until
@@ -146,32 +155,60 @@ class Regime(mesa.Agent):
 
 
 class Mediator(mesa.Agent):
-    """Convenes talks and tables packages; once present, its leverage and monitors shape what is kept."""
+    """Whoever mediates today: convenes talks, tables packages; its leverage and monitors shape what is kept.
+
+    The identity is data: the scenario's principal `mediator` and its `other_mediators` each carry their
+    own leverage, bias and guarantor; a `mediator_entry` event brings one in, replacing any other.
+    """
 
     model: SiegeModel
 
-    def __init__(self, model: SiegeModel, spec: schema.Mediator) -> None:
+    def __init__(
+        self, model: SiegeModel, spec: schema.Mediator, others: list[schema.OtherMediator] | None = None
+    ) -> None:
         super().__init__(model)
-        self.spec = spec
-        self.present = spec.present_at_start
+        self.spec = spec  # the principal mediator (its direct_talks_rate applies while none is present)
+        self.profiles: dict[str, schema.MediatorProfile] = {m.name: m for m in [spec, *(others or [])]}
+        # Present at the start: the principal if it is, else the first other mediator that is.
+        self.current: schema.MediatorProfile | None = next(
+            (m for m in [spec, *(others or [])] if m.present_at_start), None
+        )
+
+    @property
+    def present(self) -> bool:
+        """Whether any mediator is present today."""
+        return self.current is not None
+
+    @property
+    def name(self) -> str:
+        """The present mediator's name (`direct` while none is present)."""
+        return self.current.name if self.current is not None else "direct"
 
     @property
     def effective_leverage(self) -> float:
-        """The leverage that counts today: none until the mediator is present."""
-        return self.spec.leverage.value if self.present else 0.0
+        """The leverage that counts today: the present mediator's, none without one."""
+        return self.current.leverage.value if self.current is not None else 0.0
 
     @property
     def effective_guarantor(self) -> float:
-        """Share of violations its monitors prevent today: none until the mediator is present."""
-        return self.spec.guarantor.value if self.present else 0.0
+        """Share of violations its monitors prevent today: the present mediator's, none without one."""
+        return self.current.guarantor.value if self.current is not None else 0.0
 
-    def enter(self) -> None:
-        """Start mediating (the scenario's `mediator_entry` event): talks then run at `talks_rate`."""
-        self.present = True
+    @property
+    def bias(self) -> float:
+        """How often the present mediator tables the regime's preferred package."""
+        return self.current.bias.value if self.current is not None else 1.0
+
+    def enter(self, name: str = "") -> schema.MediatorProfile:
+        """A mediator (`name`, or the principal one) starts mediating, replacing any other; returns it."""
+        self.current = self.profiles[name or self.spec.name]
+        return self.current
 
     def step(self) -> None:
         """One day: a round of talks, at the current talks rate, with each committee open to talks."""
-        rate = self.spec.talks_rate.value if self.present else self.spec.direct_talks_rate.value
+        rate = (
+            self.current.talks_rate.value if self.current is not None else self.spec.direct_talks_rate.value
+        )
         for committee in self.model.committees:
             if committee.open_to_talks and self.model.random.random() < rate:
                 self.model.hold_talks(committee)
@@ -217,7 +254,9 @@ class ResidentGroup(mesa.Agent):
         self.share = np.full(n, 1.0 / n)  # each household's share of the people; flight reweighs it
         self._hardship_cache: dict[int, float] = {}
         self._memory = math.exp(-1.0 / behaviour.loss_memory_days.value)
-        self._density_factor = math.sqrt(self.initial_population / spec.area_km2.value / 10_000.0)
+        self.ground = 1.0  # share of its area still held; an offensive takes ground (`lose_ground`)
+        self._base_density = self.initial_population / spec.area_km2.value / 10_000.0
+        self._density_factor = math.sqrt(self._base_density)
 
     def _household_hardship(self, days_left: np.ndarray | float) -> np.ndarray:
         b = self.behaviour
@@ -304,7 +343,7 @@ class ResidentGroup(mesa.Agent):
         pop = self.population
         days_left = self.food / pop
         ration = min(1.0, days_left / b.ration_days.value)
-        inflow = pop * ((1.0 - tightness) + self.spec.local_production.value)
+        inflow = pop * ((1.0 - tightness) + self.spec.local_production.value * self.ground)
         available = self.food + inflow
         eaten = min(pop * ration, max(available, 0.0))
         self.food = min(available - eaten, b.storage_days.value * pop)
@@ -341,8 +380,25 @@ class ResidentGroup(mesa.Agent):
         key = round(2.0 * self.days_of_food)
         value = self._hardship_cache.get(key)
         if value is None:
-            value = self._hardship_cache[key] = float(self._household_hardship(key / 2.0) @ self.share)
+            # a share-weighted mean of values in [0, 1]; min() drops the last bit of rounding in the weights
+            mean = float(self._household_hardship(key / 2.0) @ self.share)
+            value = self._hardship_cache[key] = min(1.0, mean)
         return value
+
+    def lose_ground(self, share: float) -> None:
+        """An offensive takes `share` of the area still held: people crowd into the rest, farmland is lost.
+
+        Casualties scale with the square root of density (`_density_factor`) and local production with
+        the ground held; each tenth of the original area lost is logged (`ground_taken`).
+        """
+        if share <= 0.0:
+            return
+        before = self.ground
+        self.ground *= 1.0 - share
+        self._density_factor = math.sqrt(self._base_density / max(self.ground, 1e-9))
+        if math.ceil(10.0 * self.ground) < math.ceil(10.0 * before):
+            model = self.model
+            model.log(model.day, EventType.GROUND_TAKEN, self.locality, round(100 * self.ground), "offensive")
 
     def receive_food(self, days: float) -> None:
         """Add `days` of food for everyone (an aid convoy), up to what the group can store."""

@@ -33,6 +33,7 @@ class EventType(StrEnum):
     ESCALATION = "escalation"
     ULTIMATUM = "ultimatum"
     OFFENSIVE = "offensive"
+    GROUND_TAKEN = "ground_taken"
     CEASEFIRE_COLLAPSED = "ceasefire_collapsed"
     # people and supplies
     AID_CONVOY = "aid_convoy"
@@ -68,8 +69,9 @@ class EventInfo:
 
 EVENTS: dict[EventType, EventInfo] = {
     EventType.MEDIATOR_ENTRY: EventInfo(
-        "the mediator starts mediating (a scenario event); talks then run at its talks rate",
-        "the mediator's name", "0", "the scenario's note",
+        "a mediator starts mediating, replacing any other (a scenario event); talks then run at its "
+        "talks rate, with its leverage, bias and guarantor",
+        "the entering mediator's name", "0", "the scenario's note",
         "{actor} entered as mediator ({detail}).",
     ),
     EventType.FORCES_CHANGE: EventInfo(
@@ -241,6 +243,14 @@ EVENTS: dict[EventType, EventInfo] = {
         "`<committee>: <cause>` (`ultimatum refused` or `scheduled offensive`)",
         "The regime launched an offensive on {detail} ({count}% of full intensity, force at {force:.0%} "
         "of an offensive's strength).",
+    ),
+    EventType.GROUND_TAKEN: EventInfo(
+        "an offensive has taken another tenth of a locality's original area: its people crowd into the "
+        "rest, and its farmland is lost",
+        "the locality",
+        "% of its original area still held",
+        "`offensive`",
+        "The offensive took ground in {actor}: {count}% of its area is still held.",
     ),
     EventType.CEASEFIRE_COLLAPSED: EventInfo(
         "a truce ends and the siege resumes",

@@ -72,7 +72,7 @@ class SiegeModel(mesa.Model):
 
         # Who acts when is written out in `step`, not implied by this creation order.
         self.regime = Regime(self, scenario.regime)
-        self.mediator = Mediator(self, scenario.mediator)
+        self.mediator = Mediator(self, scenario.mediator, scenario.other_mediators)
         self.groups = [ResidentGroup(self, spec, scenario.behaviour) for spec in scenario.residents]
         self.factions = [Faction(self, spec) for spec in scenario.factions]
         by_locality = {group.locality: group for group in self.groups}
@@ -122,9 +122,9 @@ class SiegeModel(mesa.Model):
 
     def _apply(self, day: int, event: schema.ScheduledEvent) -> None:
         match event:
-            case schema.MediatorEntry():
-                self.mediator.enter()
-                self.log(day, EventType.MEDIATOR_ENTRY, self.mediator.spec.name, 0, event.note)
+            case schema.MediatorEntry(mediator=name):
+                entering = self.mediator.enter(name)
+                self.log(day, EventType.MEDIATOR_ENTRY, entering.name, 0, event.note)
             case schema.ForcesChange(delta=delta):
                 self.regime.force = max(0.0, self.regime.force + delta.value)
                 self.log(day, EventType.FORCES_CHANGE, "regime", round(100 * delta.value), event.note)
@@ -240,13 +240,9 @@ class SiegeModel(mesa.Model):
         See docs/model.md, "Rounds of talks and packages".
         """
         day, regime, mediator, rand = self.day, self.regime, self.mediator, self.random
-        self.log(
-            day, EventType.TALKS_HELD, mediator.spec.name if mediator.present else "direct", 0, committee.name
-        )
+        self.log(day, EventType.TALKS_HELD, mediator.name, 0, committee.name)
         preferred = regime.choose_package(committee)
-        if preferred is PackageKind.SURRENDER and (
-            not mediator.present or rand.random() < mediator.spec.bias.value
-        ):
+        if preferred is PackageKind.SURRENDER and (not mediator.present or rand.random() < mediator.bias):
             self.table_surrender(day, committee)
         elif (
             committee.phase is Phase.SIEGE
@@ -258,6 +254,7 @@ class SiegeModel(mesa.Model):
     def _table_truce(self, day: int, committee: Committee) -> None:
         regime, spec = self.regime, committee.spec
         leverage = self.mediator.effective_leverage
+        linked = regime.spec.linked_stakes.value if self.mediator.present else 0.0
         red_line = spec.red_line_release_share.value
         offer = truce_release_offer(self.listed, self.released, regime.spec.max_release_share.value, leverage)
         self.log(day, EventType.PACKAGE_OFFERED, "regime", offer, PackageKind.TRUCE.value)
@@ -266,7 +263,7 @@ class SiegeModel(mesa.Model):
             0.0  # an offensive under way is not paused for a truce
             if committee in regime.offensive_until
             else regime_accepts_truce(
-                regime.force, regime.offensive_force, regime.spec.truce_appetite.value, leverage
+                regime.force, regime.offensive_force, regime.spec.truce_appetite.value, leverage + linked
             )
         )
         p_committee = committee_accepts_truce(
@@ -297,7 +294,7 @@ class SiegeModel(mesa.Model):
         self.log(
             day,
             EventType.PACKAGE_OFFERED,
-            mediator.spec.name if mediator.present else "regime",
+            mediator.name if mediator.present else "regime",
             0,
             f"surrender: {terms.value}",
         )

@@ -105,7 +105,11 @@ def assault_threat(force: float, force_for_offensive: float) -> float:
 
 
 def regime_accepts_truce(force: float, force_for_offensive: float, appetite: float, leverage: float) -> float:
-    """Attrition hazard: its cost is force tied here that other fronts need, plus the mediator's leverage."""
+    """Attrition hazard: its cost is force tied here that other fronts need, plus the mediator's leverage.
+
+    `leverage` includes what the deal carries for the regime's side elsewhere (`linked_stakes`), when
+    a mediator is present to link the places.
+    """
     opportunity_cost = max(0.0, 1.0 - force / force_for_offensive)
     return 1.0 - math.exp(-appetite * (opportunity_cost + leverage))
 

@@ -6,6 +6,7 @@ points at them); the mechanisms that use each number are in docs/model.md.
 
 # No `from __future__ import annotations`: fields are declared with `bounded(...)`, evaluated as written.
 import datetime as dt
+from enum import StrEnum
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -82,6 +83,11 @@ class Regime(Section):
         high=HAZARD,
         why=HAZARD_WHY,
     )
+    ground_rate: Share = Field(
+        description="share of the area still held that an offensive takes a day at full bombardment and "
+        "full force (scaled by both): density rises and local production falls with the ground lost "
+        "(behavioural)"
+    )
     ultimatum_days: bounded(
         Days,
         "days the regime gives a committee to accept surrender terms before it launches an offensive; "
@@ -101,14 +107,32 @@ class Regime(Section):
         "refusers bussed out) when fighters are at most this share of the people still inside; above it, "
         "an evacuation of the fighters, their families and whoever will not stay (behavioural)"
     )
+    linked_stakes: Share = Field(
+        description="what a deal here can carry for the regime's side elsewhere (its besieged towns eased, "
+        "captives freed), on the scale of mediator leverage; counts only while a mediator is present to "
+        "link the places; 0 where no such link exists at the start date (structural, per case)"
+    )
 
 
-class Mediator(Section):
-    """`mediator:` the outside power (Russia) that convenes talks, tables packages and monitors truces."""
+class MediatorIdentity(StrEnum):
+    """Who mediates: each identity brings its own leverage, bias and guarantor (docs/model.md)."""
+
+    UN = "un"
+    RUSSIA = "russia"
+    TURKEY_RUSSIA = "turkey_russia"
+    IRAN = "iran"
+    NONE = "none"
+
+
+class MediatorProfile(Section):
+    """One outside mediator: who it is, and how far it moves the regime, favours it, and guarantees.
+
+    Its numbers go with its identity: the same identity carries the same values in every scenario.
+    """
 
     name: str = "mediator"
-    present_at_start: bool = Field(
-        description="mediating from the start; otherwise from its `mediator_entry` event"
+    identity: MediatorIdentity = Field(
+        description="who mediates (un, russia, turkey_russia, iran, none): the values below go with it"
     )
     leverage: Share = Field(
         description="how far it moves the regime on release offers and on implementing them"
@@ -116,18 +140,41 @@ class Mediator(Section):
     bias: Share = Field(
         description="how often it tables the regime's preferred package instead of the committee's"
     )
-    guarantor: Share = Field(description="share of violations its monitors prevent once it is present")
+    guarantor: Share = Field(
+        description="share of violations its monitors prevent once it is present; also what makes an "
+        "amnesty credible where the regime's word is not"
+    )
     talks_rate: bounded(
         NonNegative,
         "daily probability of a round of talks while it mediates",
         high=1.0,
         why="a probability per day; 1 is a round every day",
     )
+
+
+class Mediator(MediatorProfile):
+    """`mediator:` the principal outside power that convenes talks, tables packages and monitors truces.
+
+    Others (`other_mediators`) may be present before it or replace it, by `mediator_entry` events.
+    """
+
+    present_at_start: bool = Field(
+        description="mediating from the start; otherwise from its `mediator_entry` event"
+    )
     direct_talks_rate: bounded(
         NonNegative,
-        "daily probability of a round before it enters (direct or UN talks)",
+        "daily probability of a round while no mediator is present (direct talks)",
         high=1.0,
         why="a probability per day; 1 is a round every day",
+    )
+
+
+class OtherMediator(MediatorProfile):
+    """`other_mediators[]:` another mediator (e.g. the UN before Russia), entering by its own event."""
+
+    present_at_start: bool = Field(
+        description="mediating from the start (unless the principal `mediator` is); otherwise from a "
+        "`mediator_entry` event naming it"
     )
 
 
@@ -433,9 +480,13 @@ class EventBase(Section):
 
 
 class MediatorEntry(EventBase):
-    """`type: mediator_entry`: the mediator is present from this date."""
+    """`type: mediator_entry`: a mediator is present from this date, replacing any other.
+
+    `mediator` names it (`mediator.name` or one of `other_mediators`); empty means the principal one.
+    """
 
     type: Literal["mediator_entry"]
+    mediator: str = Field(default="", description="the mediator who enters; empty = `mediator:`")
 
 
 class ForcesChange(EventBase):
@@ -517,6 +568,9 @@ class Scenario(Section):
     horizon_days: bounded(Days, "days simulated", high=DAYS, why=DAYS_WHY)
     regime: Regime
     mediator: Mediator
+    other_mediators: list[OtherMediator] = Field(
+        default_factory=list, max_length=MAX_ITEMS, description="mediators besides the principal one"
+    )
     committees: list[Committee] = Field(min_length=1, max_length=MAX_ITEMS)
     factions: list[Faction] = Field(min_length=1, max_length=MAX_ITEMS)
     residents: list[ResidentGroup] = Field(min_length=1, max_length=MAX_ITEMS)
@@ -554,8 +608,24 @@ class Scenario(Section):
                 f"{fighters:,} fighters with {family:g} family members each (behaviour.family_per_fighter) "
                 f"are {fighters * (1.0 + family):,.0f} people, more than the {people:,} residents"
             )
+        mediators = [self.mediator, *self.other_mediators]
+        names = [m.name for m in mediators]
+        if len(set(names)) != len(names):
+            raise ValueError(f"mediator names must be unique, found {names}")
+        for m in mediators:
+            if m.identity is MediatorIdentity.NONE and m.present_at_start:
+                raise ValueError(f"mediator {m.name!r} has identity none: it cannot be present_at_start")
         end = self.end
         for event in self.events:
+            if isinstance(event, MediatorEntry):
+                who = event.mediator or self.mediator.name
+                entering = next((m for m in mediators if m.name == who), None)
+                if entering is None:
+                    raise ValueError(
+                        f"mediator_entry names unknown mediator {who!r} (known: {', '.join(names)})"
+                    )
+                if entering.identity is MediatorIdentity.NONE:
+                    raise ValueError(f"mediator_entry on {event.date}: {who!r} has identity none")
             for date in (event.date, event.latest or event.date):
                 if not self.start <= date <= end:
                     raise ValueError(

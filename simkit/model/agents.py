@@ -102,8 +102,9 @@ class Regime(mesa.Agent):
         """
         day = self.model.day
         self.ultimatum_due[committee] = day + self.spec.ultimatum_days.value
-        self.ultimatum_terms[committee] = self.choose_terms()
+        terms = self.ultimatum_terms[committee] = self.choose_terms()
         self.model.log(day, EventType.ULTIMATUM, "regime", self.spec.ultimatum_days.value, committee.name)
+        self.model.log(day, EventType.PACKAGE_OFFERED, "regime", 0, f"surrender: {terms.value}")
 
     def launch_offensive(self, committee: Committee, cause: str, level: float = 1.0) -> None:
         """An assault on a committee's area: any truce ends, bombardment rises to `level`, ground is taken.

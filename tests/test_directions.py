@@ -54,7 +54,9 @@ def test_food_getting_in_delays_or_prevents_surrender(path, holding_out, giving_
     starved = ensemble(WAER, {path: giving_way})
     horizon = load_scenario(WAER).scenario.horizon_days.value
     assert_greater(days_to_settlement(fed, horizon), days_to_settlement(starved, horizon))
-    assert (fed["outcome"] == "surrender_evacuation").mean() < (
+    # No more often: under an ultimatum a fed committee is asked daily until the deadline, and over Waer's
+    # horizon nearly every run, fed or starved, ends in surrender (issue 9 review, finding 1).
+    assert (fed["outcome"] == "surrender_evacuation").mean() <= (
         starved["outcome"] == "surrender_evacuation"
     ).mean()
 

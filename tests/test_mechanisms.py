@@ -166,7 +166,8 @@ def test_a_ceasefire_for_talks_stops_the_shelling_but_not_the_siege(waer):
         model.step()
         committee = model.committees[0]
         agreement = committee.agreement
-        if agreement is not None and agreement.kind == "ceasefire":
+        # Declared in the talks (phase 5), after residents have lived the day: it holds from the next day.
+        if agreement is not None and agreement.kind == "ceasefire" and agreement.signed_day < model.day:
             assert committee.siege_tightness == scenario.regime.siege_tightness.value
             assert not agreement.aid and committee.bombardment == 0.0
             checked += 1
@@ -235,3 +236,102 @@ def test_people_who_want_a_way_out_flee_first(waer):
         model.step()
     assert model.groups[0].fled > 0
     assert model.groups[0].pressure() < before
+
+
+def test_an_ultimatum_is_weighed_each_day_until_its_deadline_not_decided_on_its_own_day(waer):
+    # Force at the offensive level, no talks at all: only the ultimatum puts terms to the committee, which
+    # weighs them in its own phase each day until the deadline (issue 9 review, finding 1).
+    scenario = _with(
+        waer,
+        {"regime.force_here": 1.0, "committees.0.red_line_firmness": 0.0, "mediator.direct_talks_rate": 0.0,
+         "mediator.talks_rate": 0.0, "other_mediators.0.talks_rate": 0.0, "factions.Waer rebels.veto": 0.0},
+        [],
+    )  # fmt: skip
+    window = scenario.regime.ultimatum_days.value
+    offsets = []
+    for model in finished_runs(scenario, 11, 40):
+        issued = [row[0] for row in events_of(model, "ultimatum")]
+        for row in events_of(model, "agreement_signed"):
+            if row[4].startswith("surrender"):
+                standing = [u for u in issued if u <= row[0] < u + window]
+                assert standing, f"surrender signed on day {row[0]} with no ultimatum standing"
+                offsets.append(row[0] - standing[-1])
+        offered = [row[0] for row in events_of(model, "package_offered") if row[4].startswith("surrender")]
+        assert offered == issued  # the ultimatum's own terms, and no others
+    assert offsets
+    assert any(offset > 0 for offset in offsets)  # not only on the ultimatum's own day
+
+
+def test_no_second_surrender_is_tabled_while_an_ultimatum_stands(waer):
+    # A mediator at every round, always carrying the regime's terms: while the ultimatum stands it only
+    # declares its ceasefire for the talks; the committee weighs the standing terms itself.
+    scenario = _with(
+        waer,
+        {"regime.force_here": 1.0, "mediator.present_at_start": True, "mediator.talks_rate": 1.0,
+         "mediator.bias": 1.0, "committees.0.red_line_firmness": 1.0},
+        [],
+    )  # fmt: skip
+    window = scenario.regime.ultimatum_days.value
+    for model in finished_runs(scenario, 12, 10):
+        issued = [row[0] for row in events_of(model, "ultimatum")]
+        tabled = [row for row in events_of(model, "package_offered") if row[4].startswith("surrender")]
+        assert issued
+        for u in issued:  # in each ultimatum's window, only its own terms, tabled by the regime on its day
+            assert [(row[0], row[2]) for row in tabled if u <= row[0] < u + window] == [(u, "regime")]
+
+
+@pytest.mark.parametrize("days", [1, 5])
+def test_an_offensive_lasts_exactly_offensive_days(waer, days):
+    # Force below the offensive level (no ultimatum follows), no talks: a campaign's offensive runs alone.
+    events = [{"date": "2016-01-10", "type": "campaign", "escalation": {"value": 1.0, "assumed": "test"}}]
+    scenario = _with(
+        waer,
+        {"regime.offensive_days": days, "mediator.direct_talks_rate": 0.0, "mediator.talks_rate": 0.0,
+         "other_mediators.0.talks_rate": 0.0},
+        events,
+    )  # fmt: skip
+    model = SiegeModel(scenario, rng=3)
+    committee = model.committees[0]
+    on_offensive = []
+    for _ in range(60):
+        model.step()
+        if model.regime.posture(committee) == "offensive":
+            on_offensive.append(model.day)
+    first = (dt.date(2016, 1, 10) - scenario.start).days
+    assert on_offensive == list(range(first, first + days))
+
+
+def test_a_spoiler_attack_under_siege_brings_shelling_that_kills_the_same_day(north_homs):
+    # No bombardment at all but the answer to HTS's attacks: residents are killed on the first day.
+    scenario = _with(
+        north_homs,
+        {"factions.HTS.attack_rate": 1.0, "regime.lethality": 5.0, "regime.baseline_escalation": 0.0,
+         "mediator.talks_rate": 0.0, "mediator.direct_talks_rate": 0.0},
+        [],
+    )  # fmt: skip
+    for seed in range(5):
+        model = SiegeModel(scenario, rng=seed)
+        model.step()
+        assert model.committees[0].phase == "siege"
+        assert events_of(model, "escalation")
+        assert sum(g.killed for g in model.groups) > 0
+
+
+@pytest.mark.parametrize("fighters", [0, 60000])
+def test_fighters_do_not_flee_through_a_corridor(waer, fighters):
+    events = [{"date": "2016-01-10", "type": "corridor", "days": {"value": 20, "assumed": "test"},
+               "detained_share": {"value": 0.0, "assumed": "test"}}]  # fmt: skip
+    scenario = _with(
+        waer,
+        {"behaviour.flight_rate": 1.0, "factions.Waer rebels.fighters": fighters,
+         "behaviour.family_per_fighter": 0.0, "mediator.talks_rate": 0.0,
+         "other_mediators.0.talks_rate": 0.0, "mediator.direct_talks_rate": 0.0},
+        events,
+    )  # fmt: skip
+    model = SiegeModel(scenario, rng=4)
+    model.run()
+    people_left = sum(g.fled + g.detained for g in model.groups)
+    if fighters:  # everyone inside is a fighter: nobody may leave through the lines
+        assert people_left == 0
+    else:
+        assert people_left > 0

@@ -16,7 +16,15 @@ import numpy as np
 from scipy.special import expit
 
 from simkit.model.events import EventType
-from simkit.model.negotiation import GroupStatus, PackageKind, Phase, Posture, Terms, assault_threat
+from simkit.model.negotiation import (
+    GroupStatus,
+    PackageKind,
+    Phase,
+    Posture,
+    Terms,
+    assault_threat,
+    committee_accepts_surrender,
+)
 from simkit.scenario import schema
 
 if TYPE_CHECKING:
@@ -35,6 +43,7 @@ class Regime(mesa.Agent):
         self.offensive_force = spec.force_for_offensive.value
         self.escalation = spec.baseline_escalation.value
         self.ultimatum_due: dict[Committee, int] = {}  # committee -> deadline day
+        self.ultimatum_terms: dict[Committee, Terms] = {}  # committee -> the terms its ultimatum stands on
         self.offensive_until: dict[Committee, int] = {}  # committee -> last day of the offensive
 
     @property
@@ -86,11 +95,16 @@ class Regime(mesa.Agent):
         return Terms.SETTLEMENT if share <= self.spec.settlement_max_fighter_share.value else Terms.EVACUATION
 
     def issue_ultimatum(self, committee: Committee) -> None:
-        """Surrender terms with a deadline (`ultimatum_days`); refused, they bring an offensive."""
+        """Surrender terms with a deadline (`ultimatum_days`); refused, they bring an offensive.
+
+        Only the regime's stance changes here: the committee weighs the standing terms in its own phase
+        (`Committee.consider_surrender`), on each day's state, until the deadline.
+        """
         day = self.model.day
         self.ultimatum_due[committee] = day + self.spec.ultimatum_days.value
+        terms = self.ultimatum_terms[committee] = self.choose_terms()
         self.model.log(day, EventType.ULTIMATUM, "regime", self.spec.ultimatum_days.value, committee.name)
-        self.model.table_surrender(day, committee)
+        self.model.log(day, EventType.PACKAGE_OFFERED, "regime", 0, f"surrender: {terms.value}")
 
     def launch_offensive(self, committee: Committee, cause: str, level: float = 1.0) -> None:
         """An assault on a committee's area: any truce ends, bombardment rises to `level`, ground is taken.
@@ -100,7 +114,8 @@ class Regime(mesa.Agent):
         """
         model, day = self.model, self.model.day
         self.ultimatum_due.pop(committee, None)
-        self.offensive_until[committee] = day + self.spec.offensive_days.value
+        self.ultimatum_terms.pop(committee, None)
+        self.offensive_until[committee] = day + self.spec.offensive_days.value - 1  # its last day
         model.log(day, EventType.OFFENSIVE, "regime", round(100 * level), f"{committee.name}: {cause}")
         if committee.phase is Phase.TRUCE:
             model.collapse(committee, "regime offensive")
@@ -126,6 +141,7 @@ class Regime(mesa.Agent):
                 self._decide_coercion(committee, day)
             else:
                 self.ultimatum_due.pop(committee, None)
+                self.ultimatum_terms.pop(committee, None)
                 self.offensive_until.pop(committee, None)
         target = 1.0 if self.offensive_until else spec.baseline_escalation.value
         self.escalation += spec.escalation_decay.value * (target - self.escalation)
@@ -320,7 +336,8 @@ class ResidentGroup(mesa.Agent):
         rate = float(leaving @ self.share)
         if rate <= 0.0:
             return
-        people = int(model.rng.binomial(self.population, min(1.0, rate)))
+        civilians = self.population - model.fighters_among(self)  # fighters do not flee
+        people = int(model.rng.binomial(max(0, civilians), min(1.0, rate)))
         self.share = self.share * (1.0 - leaving)
         self.share /= self.share.sum() or 1.0
         self._hardship_cache.clear()
@@ -455,9 +472,9 @@ class Faction(mesa.Agent):
             if committee.phase is Phase.TRUCE:
                 self.model.violation(committee, self.name)
             elif committee.phase is Phase.SIEGE:
-                self.model.regime.escalate(
-                    self.model.day, self.model.regime.spec.escalation_jump.value, f"attack by {self.name}"
-                )
+                regime = self.model.regime
+                regime.escalate(self.model.day, regime.spec.escalation_jump.value, f"attack by {self.name}")
+                committee.bombardment = regime.escalation  # the shelling reaches residents today
 
 
 class Committee(mesa.Agent):
@@ -530,8 +547,37 @@ class Committee(mesa.Agent):
             return 0.0
         return sum(group.pressure() * group.population for group in groups) / total
 
+    def consider_surrender(self, terms: Terms) -> bool:
+        """Weigh surrender terms on today's state; if accepted and no faction vetoes, sign them.
+
+        Acceptance is the war-of-attrition hazard `committee_accepts_surrender` (docs/model.md,
+        "Surrender"). Returns whether the committee accepted (a faction may still have vetoed the deal).
+        """
+        model, spec = self.model, self.spec
+        pressure = self.pressure()
+        red_line_met = model.listed == 0 or model.released / model.listed >= spec.red_line_release_share.value
+        p_accept = committee_accepts_surrender(
+            pressure,
+            spec.resolve.value,
+            spec.concession_rate.value,
+            red_line_met,
+            spec.red_line_firmness.value,
+            model.regime.threat(self),
+        )
+        if model.random.random() >= p_accept:
+            return False
+        vetoes = [faction.name for faction in model.factions if faction.vetoes(pressure)]
+        if vetoes:
+            model.log(model.day, EventType.PACKAGE_REJECTED, vetoes[0], 0, "surrender vetoed")
+        else:
+            model.sign_surrender(self, pressure, red_line_met, terms)
+        return True
+
     def step(self) -> None:
-        """One day: strain fades; an outsiders' truce may be found defunct; too much strain collapses it."""
+        """One day: standing ultimatum terms are weighed; strain fades; a truce may be defunct or collapse."""
+        terms = self.model.regime.ultimatum_terms.get(self)
+        if terms is not None and self.holding_groups:
+            self.consider_surrender(terms)  # refusing today is silent: the deadline brings the offensive
         self.strain *= self._strain_memory
         if self.phase is not Phase.TRUCE:
             return

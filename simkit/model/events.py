@@ -112,7 +112,7 @@ EVENTS: dict[EventType, EventInfo] = {
         {"direct": "Direct talks were held with {detail}."},
     ),
     EventType.PACKAGE_OFFERED: EventInfo(
-        "a package is tabled in a round of talks",
+        "a package is tabled in a round of talks, or surrender terms with an ultimatum",
         "`regime` (a truce); the mediator's name, or `regime` without one (surrender terms)",
         "detainees the regime offers to free (truce); 0 (surrender: release is off the table)",
         "`truce`, `surrender: evacuation` or `surrender: settlement in place` (the terms the regime chose)",

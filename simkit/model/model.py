@@ -16,7 +16,6 @@ from simkit.model.negotiation import (
     PackageKind,
     Phase,
     Terms,
-    committee_accepts_surrender,
     committee_accepts_truce,
     committee_walks_out,
     regime_accepts_truce,
@@ -243,7 +242,12 @@ class SiegeModel(mesa.Model):
         self.log(day, EventType.TALKS_HELD, mediator.name, 0, committee.name)
         preferred = regime.choose_package(committee)
         if preferred is PackageKind.SURRENDER and (not mediator.present or rand.random() < mediator.bias):
-            self.table_surrender(day, committee)
+            if committee in regime.ultimatum_terms:
+                # The ultimatum's terms stand and the committee weighs them in its own phase: no second
+                # surrender is tabled today; a present mediator only declares its ceasefire for the talks.
+                self._ceasefire_for_talks(committee)
+            else:
+                self.table_surrender(day, committee)
         elif (
             committee.phase is Phase.SIEGE
             or committee.agreement.defunct
@@ -287,9 +291,10 @@ class SiegeModel(mesa.Model):
 
         The regime chooses the terms (`Regime.choose_terms`: a settlement in place or an evacuation). A
         present mediator calls detainees off the table and, unless an offensive is under way, first
-        declares a ceasefire for the talks: the shelling stops, the siege does not.
+        declares a ceasefire for the talks: the shelling stops, the siege does not. The committee
+        decides (`Committee.consider_surrender`); a refusal under siege is met with an escalation jump.
         """
-        regime, spec, mediator = self.regime, committee.spec, self.mediator
+        regime, mediator = self.regime, self.mediator
         terms = regime.choose_terms()
         self.log(
             day,
@@ -298,29 +303,22 @@ class SiegeModel(mesa.Model):
             0,
             f"surrender: {terms.value}",
         )
-        if mediator.present and committee.phase is Phase.SIEGE and committee not in regime.offensive_until:
-            self._sign_truce(committee, PackageKind.CEASEFIRE, 0, spec.legitimacy.value)
-        pressure = committee.pressure()
-        red_line_met = self.listed == 0 or self.released / self.listed >= spec.red_line_release_share.value
-        p_accept = committee_accepts_surrender(
-            pressure,
-            spec.resolve.value,
-            spec.concession_rate.value,
-            red_line_met,
-            spec.red_line_firmness.value,
-            regime.threat(committee),
-        )
-        if self.random.random() >= p_accept:
-            self.log(day, EventType.PACKAGE_REJECTED, committee.name, 0, "surrender")
-            self._rally(day, committee, pressure)
-            if committee.phase is Phase.SIEGE:
-                regime.escalate(day, regime.spec.escalation_jump.value, "surrender terms refused")
+        self._ceasefire_for_talks(committee)
+        if committee.consider_surrender(terms):
             return
-        vetoes = [faction.name for faction in self.factions if faction.vetoes(pressure)]
-        if vetoes:
-            self.log(day, EventType.PACKAGE_REJECTED, vetoes[0], 0, "surrender vetoed")
-            return
-        self._sign_surrender(day, committee, pressure, red_line_met, terms)
+        self.log(day, EventType.PACKAGE_REJECTED, committee.name, 0, "surrender")
+        self._rally(day, committee, committee.pressure())
+        if committee.phase is Phase.SIEGE:
+            regime.escalate(day, regime.spec.escalation_jump.value, "surrender terms refused")
+
+    def _ceasefire_for_talks(self, committee: Committee) -> None:
+        """A present mediator stops the shelling of a besieged area while surrender is discussed."""
+        if (
+            self.mediator.present
+            and committee.phase is Phase.SIEGE
+            and committee not in self.regime.offensive_until
+        ):
+            self._sign_truce(committee, PackageKind.CEASEFIRE, 0, committee.spec.legitimacy.value)
 
     def _rally(self, day: int, committee: Committee, pressure: float) -> None:
         """Residents who back the hard line take to the streets when their committee holds out."""
@@ -367,9 +365,9 @@ class SiegeModel(mesa.Model):
         ]
         return [(due, names) for due, names in stages if names > 0]
 
-    def _sign_surrender(
-        self, day: int, committee: Committee, pressure: float, red_line_met: bool, terms: Terms
-    ) -> None:
+    def sign_surrender(self, committee: Committee, pressure: float, red_line_met: bool, terms: Terms) -> None:
+        """The committee has accepted: the towns that adopt the terms register who leaves on the buses."""
+        day = self.day
         holding = committee.holding_groups
         adopting = [
             g for g in holding if self.random.random() < min(1.0, (g.pressure() / max(pressure, 1e-9)) ** 2)
@@ -556,6 +554,14 @@ class SiegeModel(mesa.Model):
         ]:
             takes[i] += 1
         return sum(g.remove(take) for g, take in zip(groups, takes, strict=True))
+
+    def fighters_among(self, group: ResidentGroup) -> int:
+        """Fighters living among `group`'s people: every faction's, spread over the people not yet settled."""
+        inside = sum(g.population for g in self.groups if g.status is not GroupStatus.SETTLED)
+        if not inside or group.status is GroupStatus.SETTLED:
+            return 0
+        fighters = sum(f.fighters for f in self.factions)
+        return min(group.population, round(fighters * group.population / inside))
 
     def _remove_fighters(self, count: int, spoilers: bool) -> None:
         for faction in self.factions:

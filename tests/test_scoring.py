@@ -327,6 +327,26 @@ def test_score_runs_every_case_and_writes_its_results(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(out / "scores.parquet"), table)
 
 
+def test_score_writes_through_the_result_store_never_through_a_link(tmp_path):
+    path, out = _caseset(tmp_path, deals=("2017-03-13",)), tmp_path / "score"
+    out.mkdir()
+    mine = tmp_path / "mine.json"
+    mine.write_text("the user's file\n")
+    (out / "scores.json").symlink_to(mine)
+    command = ["score", str(path), "-n", "2", "-o", str(out), "-q"]
+    refused = runner.invoke(app, command)
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.count("\n") == 1 and "scores.json is a symbolic link" in refused.stderr
+    assert mine.read_text() == "the user's file\n" and not (out / "cases").exists()
+    (out / "scores.json").unlink()
+    assert runner.invoke(app, command).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["written_by"] == "simkit" and manifest["kind"] == "score"
+    # every file the command wrote at the top is listed (so --overwrite and later commands know it)
+    assert manifest["files"] == ["manifest.json", "scores.json", "scores.parquet", "scores.png"]
+    assert sorted(p.name for p in out.iterdir()) == [".simkit.lock", "cases", *manifest["files"]]
+
+
 def test_score_on_a_posterior_draws_parameters_per_run(tmp_path):
     path, out = _caseset(tmp_path, deals=("2017-03-13",)), tmp_path / "posterior"
     posterior = ROOT / "calibration" / "waer" / "posterior.parquet"

@@ -265,6 +265,8 @@ def test_a_valid_case_set_loads(tmp_path):
          "evacuated: {low: 14000, high: 20000, note: \"no source\"}", "cases.0.evacuated.source: required"),
         ("evacuated: {low: 14000, high: 20000", "evacuated: {low: 24000, high: 20000",
          "cases.0.evacuated: expected low <= high"),
+        ("evacuated: {low: 14000, high: 20000", "evacuated: {low: 14000, high: 1e308",
+         "cases.0.evacuated: expected at most 10,000,000 people"),
         ("    name: Waer waer_0\n", "    name: Waer waer_0\n    colour: red\n", "unknown key 'colour'"),
         ("waer.yaml", "waer_missing.yaml", "no such file"),
         ("id: waer_1", "id: waer_0", "cases.1.id: duplicate id 'waer_0'"),

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from functools import partial
 from multiprocessing.context import BaseContext
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -75,6 +76,32 @@ def _failed(err: BaseException, item: Any) -> TaskFailed:
     return TaskFailed(f"a run failed ({type(err).__name__}{': ' + first if first else ''}; task {label})")
 
 
+def _collect[R](
+    result: Callable[[], R], item: Any, lost: type[BaseException] | None = None, lost_as: str = ""
+) -> R:
+    """The result of one task, or the one exception a command prints for its failure.
+
+    Args:
+        result: Gives the task's result or raises its exception (a finished future's `result`).
+        item: The task's item, named in a `TaskFailed`.
+        lost: The exception by which this executor says a worker died, if it has one.
+        lost_as: What `WorkerLost` says before the exception's own text (in brackets).
+
+    Raises:
+        WorkerLost: `result` raised `lost`.
+        InputError: passed through as it is.
+        TaskFailed: `result` raised anything else.
+    """
+    try:
+        return result()
+    except InputError:
+        raise
+    except Exception as err:
+        if lost is not None and isinstance(err, lost):
+            raise WorkerLost(f"{lost_as} ({err})") from None
+        raise _failed(err, item) from err
+
+
 class Executor(Protocol):
     """Runs `function(shared, item)` for each item somewhere; yields (item, result) as they finish."""
 
@@ -108,13 +135,7 @@ class SerialExecutor:
     ) -> Iterator[tuple[T, R]]:
         """Run each item in turn."""
         for item in items:
-            try:
-                result = function(shared, item)
-            except InputError:
-                raise
-            except Exception as err:
-                raise _failed(err, item) from err
-            yield item, result
+            yield item, _collect(partial(function, shared, item), item)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -202,15 +223,7 @@ class PoolExecutor:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     item = pending.pop(future)
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool as err:
-                        raise WorkerLost(f"a worker process died ({err})") from None
-                    except InputError:
-                        raise
-                    except Exception as err:
-                        raise _failed(err, item) from err
-                    yield item, result
+                    yield item, _collect(future.result, item, BrokenProcessPool, "a worker process died")
                 submit_more()
         finally:
             for future in pending:
@@ -275,14 +288,7 @@ class DaskExecutor:
             submit_more()
             for future in finished:
                 item = pending.pop(future)
-                try:
-                    result = future.result()
-                except KilledWorker as err:
-                    raise WorkerLost(f"Dask workers kept dying on a task ({err})") from None
-                except InputError:
-                    raise
-                except Exception as err:
-                    raise _failed(err, item) from err
+                result = _collect(future.result, item, KilledWorker, "Dask workers kept dying on a task")
                 future.release()
                 yield item, result
                 submit_more()

@@ -1,7 +1,7 @@
 """Seeded mutation fuzzing of everything a user hands simkit, through the real command line.
 
 Each case takes one shipped input (a scenario, a trajectory, a sweep spec, a prior
-file, a posterior, a `--set` value or a command-line option), mutates it the way
+file, a posterior, a case set, a `--set` value or a command-line option), mutates it the way
 a careless or hostile user might (flipped bytes, other encodings, deep nesting,
 alias bombs, duplicate keys, missing or unknown keys, NaN, infinities, huge,
 negative and wrongly typed values, impossible dates) and runs the matching
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime as dt
 import random
 import signal
 import time
@@ -32,6 +33,7 @@ import yaml
 from typer.testing import CliRunner
 
 from simkit.cli import app
+from simkit.model import OUTCOMES
 
 ROOT = Path(__file__).resolve().parents[1]
 WAER = ROOT / "scenarios" / "waer.yaml"
@@ -41,8 +43,10 @@ SWEEPS = sorted((ROOT / "sweeps").glob("*.yaml"))
 PRIORS = sorted((ROOT / "calibration").glob("*_priors.yaml"))
 POSTERIOR = ROOT / "calibration" / "waer" / "posterior.parquet"
 WAER_TRAJECTORY = ROOT / "calibration" / "waer_trajectory.yaml"
+CASESET = ROOT / "cases" / "library.yaml"
+LIBRARY_PRIORS = ROOT / "calibration" / "library_priors.yaml"
 
-KINDS = ("scenario", "trajectory", "sweep", "priors", "posterior", "set", "options")
+KINDS = ("scenario", "trajectory", "sweep", "priors", "posterior", "caseset", "set", "options")
 VERDICTS = ("clean", "accepted", "traceback", "unclear", "hang")
 
 HOSTILE: list[Any] = [
@@ -252,6 +256,14 @@ def make_case(kind: str, rng: random.Random) -> Case:
         body, what = mutate_posterior(rng)
         command = ["forecast", str(WAER), "--posterior", "input.parquet", *quick]
         return Case(kind, what, command, {"input.parquet": body})
+    if kind == "caseset":
+        body, what = mutate_caseset(rng)
+        if rng.random() < 0.7:
+            command = ["score", "input.yaml", *quick]
+        else:  # a budget no case set can use: the whole set (and the priors on every case) is read first
+            command = ["calibrate", "input.yaml", "--priors", str(LIBRARY_PRIORS), "--budget", "1", "-o",
+                       "out", "-q"]  # fmt: skip
+        return Case(kind, what, command, {"input.yaml": body})
     if kind == "set":
         path, value, what = mutate_override(rng)
         command = ["validate", str(WAER)] if rng.random() < 0.7 else ["run", str(WAER), *quick]
@@ -259,6 +271,75 @@ def make_case(kind: str, rng: random.Random) -> Case:
     if kind == "options":
         return mutate_options(rng)
     raise ValueError(kind)
+
+
+def _library() -> dict:
+    """The shipped case set with its files named absolutely (a mutated copy is written elsewhere)."""
+    data = yaml.safe_load(CASESET.read_text(encoding="utf-8"))
+    for case in data["cases"]:
+        for key in ("scenario", "trajectory"):
+            case[key] = (CASESET.parent / case[key]).resolve().as_posix()
+    return data
+
+
+CASESET_ENDS: list[bytes] = [
+    b"", b"\n", b"# nothing but a comment\n", b"{}\n", b"[]\n", b"null\n", b"cases: []\n", b"cases:\n",
+    b"name: x\n", b"name: x\ncases: {}\n", b"name: x\ncases: [1, 2]\n", b"name: x\ncases: [{}]\n",
+]  # fmt: skip
+"""Case sets that are empty or all but empty."""
+
+BAD_DATES: list[Any] = [
+    "2017-02-30", "2017-13-01", "17-03-13", "2017-03-13T10:00:00", "13/03/2017", 20170313, "yesterday",
+    "0001-01-01", "9999-12-31", None, "", [2017, 3, 13], {"year": 2017},
+]  # fmt: skip
+"""What a user might write for a date."""
+
+
+def mutate_caseset(rng: random.Random) -> tuple[bytes, str]:
+    """A case set (cases/library.yaml) with missing files, bad dates, wrong types or nothing in it.
+
+    Half the cases are the generic YAML mutations (`mutate_yaml`), half are aimed at what a case set
+    holds: its file names, its dated windows and counts, its outcome classes and ids.
+    """
+    if rng.random() < 0.5:
+        return mutate_yaml(CASESET, rng, lambda _: _library())
+    data = _library()
+    case = rng.choice(data["cases"])
+    op = rng.choice(["file", "file", "date", "date", "order", "empty", "duplicate", "outcome", "count"])
+    if op == "file":
+        key = rng.choice(["scenario", "trajectory"])
+        case[key] = rng.choice([
+            "missing.yaml", "/nonexistent/x.yaml", "", ".", "input.yaml", "../" * 40 + "x.yaml",
+            (ROOT / "scenarios").as_posix(), (ROOT / "scenarios" / "waer.yaml").as_posix(),
+            WAER_TRAJECTORY.as_posix(), LIBRARY_PRIORS.as_posix(), POSTERIOR.as_posix(), "/dev/null",
+        ])  # fmt: skip
+        return _dump(data), f"{case['id']}.{key}: {case[key]:.40}"
+    if op in ("date", "order"):
+        field_name = rng.choice([k for k in ("siege_start", "deal_date", "control_date") if case.get(k)])
+        window = case[field_name]
+        if op == "date":
+            bound = rng.choice(["from", "to"])
+            window[bound] = copy.deepcopy(rng.choice(BAD_DATES))
+            return _dump(data), f"{case['id']}.{field_name}.{bound}: {window[bound]!r:.40}"
+        window["from"], window["to"] = dt.date(2030, 1, 1), dt.date(1990, 1, 1)
+        return _dump(data), f"{case['id']}.{field_name}: 2030 to 1990"
+    if op == "empty":
+        body = rng.choice(CASESET_ENDS)
+        return body, f"case set {body!r:.40}"
+    if op == "duplicate":
+        data["cases"].append(copy.deepcopy(case))
+        return _dump(data), f"{case['id']} twice"
+    if op == "outcome":
+        case["outcome"] = rng.choice([*OUTCOMES, "surrender", "", 3, None, ["stalemate"]])
+        return _dump(data), f"{case['id']}.outcome: {case['outcome']!r}"
+    value = rng.choice([-1, 0, 1e308, float("nan"), float("inf"), "many", 10**30, None, [1, 2]])
+    evacuated = case.setdefault("evacuated", {"low": 1, "high": 2, "source": "fuzz"})
+    evacuated[rng.choice(["low", "high"])] = value
+    return _dump(data), f"{case['id']}.evacuated: {value!r:.40}"
+
+
+def _dump(data: Any) -> bytes:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode()
 
 
 def _parameter_paths() -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dask
@@ -12,9 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from simkit.cli import app
+from simkit.executor import DaskExecutor, TaskFailed, WorkerLost, open_executor
 from simkit.scenario import Scenario
 from simkit.sweep import Sweep, load_sweep_result, run_sweep
 from simkit.sweep.task import simkit_model
+from simkit.yamlio import InputError
 
 distributed = pytest.importorskip("distributed")
 
@@ -36,16 +40,31 @@ def spec(**changes) -> dict:
     return {**base, **changes}
 
 
-@pytest.fixture(scope="module")
-def client():
-    """Two single-threaded worker processes, as on the 2-core CI machine; no dashboard (no port to clash)."""
+@contextmanager
+def local_cluster(workers: int) -> Iterator[distributed.Client]:
+    """A client of a cluster of single-threaded worker processes on this machine.
+
+    The scheduler's HTTP server (it runs even without a dashboard) takes a free loopback port: dask's
+    default 8787 may be held by another cluster, and the warning saying so is an error in the suite.
+    """
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, scheduler_port=0
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address="127.0.0.1:0",
+            scheduler_port=0,
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
         yield client  # the client closes before the cluster it talks to, so shutdown is clean
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two workers, as on the 2-core CI machine."""
+    with local_cluster(2) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +159,40 @@ def test_run_and_forecast_on_a_dask_cluster_equal_one_process(client, tmp_path):
         for where in ({"scheduler": client}, {})
     ]
     pd.testing.assert_frame_equal(drawn[0].runs, drawn[1].runs)
+
+
+def failing(shared: None, item: int) -> int:
+    """Item 2 fails: with a user mistake when `shared` says so, else with a bug of two lines."""
+    if item == 2 and shared == "user":
+        raise InputError("item 2 is refused")
+    if item == 2:
+        raise ValueError("bad value\nsecond line")
+    return item
+
+
+def killing(shared: None, item: int) -> int:
+    """Every try of this task kills the worker process running it."""
+    os.kill(os.getpid(), signal.SIGKILL)
+    return item
+
+
+@pytest.mark.parametrize("where", ["this process", "process pool", "dask"])
+def test_a_failing_task_ends_the_same_way_on_every_executor(where, client):
+    running = DaskExecutor(client) if where == "dask" else open_executor(1 if where == "this process" else 2)
+    try:
+        with pytest.raises(TaskFailed) as failed:
+            list(running.map(failing, range(4), None))
+        assert str(failed.value) == "a run failed (ValueError: bad value; task 2)"
+        with pytest.raises(InputError, match=r"^item 2 is refused$"):  # a user's mistake, as it is
+            list(running.map(failing, range(4), "user"))
+    finally:
+        running.close()
+
+
+def test_a_task_that_keeps_killing_dask_workers_ends_in_worker_lost():
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),  # the first death is final
+        local_cluster(1) as client,
+        pytest.raises(WorkerLost, match=r"^Dask workers kept dying on a task"),
+    ):
+        list(DaskExecutor(client).map(killing, [1], None))

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -162,33 +163,42 @@ def _wait_for_parts(out: Path, process: subprocess.Popen, timeout: float = 120) 
         time.sleep(0.05)
 
 
-def test_no_orphans_after_the_parent_is_killed(tmp_path):
-    out = tmp_path / "e"
-    command = [
-        str(SIMKIT),
-        "run",
-        str(WAER),
-        "-n",
-        "20000",
-        "--workers",
-        "2",
-        "-o",
-        str(out),
-        "-q",
-        "--no-plots",
-    ]
-    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process:
-        _wait_for_parts(out, process)
-        family = _descendants(process.pid)
-        assert len(family) >= 3  # the fork server and two workers (and multiprocessing's helpers)
-        process.kill()
-        process.wait(timeout=30)
-        deadline = time.monotonic() + 15
-        while _alive(family) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        left = _alive(family)
-        for orphan in left:  # do not leave them running even when the test fails
-            orphan.kill()
+@pytest.fixture
+def pooled_run() -> Iterator[Callable[..., tuple[subprocess.Popen, list[str]]]]:
+    """Starts `simkit run` of Waer on two workers in a child process and returns once it saved runs.
+
+    Called with the result folder, the number of runs and further options; gives the process and the
+    arguments after `simkit` (to run the same command again). A process still running when the test ends
+    (a failed test) is killed, not waited for.
+    """
+    started: list[subprocess.Popen] = []
+
+    def start(out: Path, runs: int, *options: str) -> tuple[subprocess.Popen, list[str]]:
+        args = ["run", str(WAER), "-n", str(runs), "--workers", "2", "-o", str(out), "-q", "--no-plots"]
+        args += options
+        started.append(subprocess.Popen([str(SIMKIT), *args], stderr=subprocess.PIPE, text=True))
+        _wait_for_parts(out, started[-1])
+        return started[-1], args
+
+    yield start
+    for process in started:
+        process.kill()  # the workers die with it (the test below checks that)
+        with process:  # closes its pipe and waits for it
+            pass
+
+
+def test_no_orphans_after_the_parent_is_killed(pooled_run, tmp_path):
+    process, _ = pooled_run(tmp_path / "e", 20000)
+    family = _descendants(process.pid)
+    assert len(family) >= 3  # the fork server and two workers (and multiprocessing's helpers)
+    process.kill()
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while _alive(family) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = _alive(family)
+    for orphan in left:  # do not leave them running even when the test fails
+        orphan.kill()
     assert left == []
 
 
@@ -265,27 +275,14 @@ def test_job_sizes_are_checked_before_anything_runs(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_worker_killed_under_the_command_line_is_one_line_and_the_same_command_resumes(tmp_path):
+def test_a_worker_killed_under_the_command_line_is_one_line_and_the_same_command_resumes(
+    pooled_run, tmp_path
+):
     out = tmp_path / "e"
-    args = [
-        "run",
-        str(WAER),
-        "-n",
-        "3000",
-        "--workers",
-        "2",
-        "-o",
-        str(out),
-        "-q",
-        "--no-plots",
-        "--set",
-        "horizon_days=420",
-    ]
-    with subprocess.Popen([str(SIMKIT), *args], stderr=subprocess.PIPE, text=True) as process:
-        _wait_for_parts(out, process)
-        workers = [p for p in _descendants(process.pid) if p.parent().pid != process.pid]
-        workers[0].kill()
-        _, stderr = process.communicate(timeout=120)
+    process, args = pooled_run(out, 3000, "--set", "horizon_days=420")
+    workers = [p for p in _descendants(process.pid) if p.parent().pid != process.pid]
+    workers[0].kill()
+    _, stderr = process.communicate(timeout=120)
     assert process.returncode == 1, stderr
     assert stderr.startswith("error: a worker process died") and stderr.count("\n") == 1, stderr
     assert "runs are saved in" in stderr and "rerun the same command to resume" in stderr

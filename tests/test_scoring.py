@@ -6,6 +6,7 @@ Expected values are worked out by hand from the definitions in docs/scoring.md, 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import math
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from simkit.cli import app
@@ -20,6 +22,7 @@ from simkit.model import OUTCOMES
 from simkit.scoring import baselines, rules
 from simkit.scoring.caseset import Case, load_caseset
 from simkit.scoring.evaluate import CaseForecast, score_cases
+from simkit.scoring.report import print_scores
 from tests.conftest import ROOT
 
 runner = CliRunner()
@@ -146,6 +149,34 @@ def test_pooled_rows_are_means_over_cases_and_skill_of_the_means():
     assert evacuated.loc["a", "model"] == 0.0 and evacuated.loc["b", "model"] == pytest.approx(1000.0)
 
 
+def test_the_printed_tables_write_windows_ranges_and_counts_and_leave_out_what_a_case_lacks():
+    cases = [
+        _case("a", deal=None, deal_date={"from": "2016-07-01", "to": "2016-07-03", "source": "test"},
+              evacuated={"low": 1800, "high": 2000, "source": "test"}),
+        _case("b", outcome="stalemate", deal=None, evacuated={"low": 21_800, "high": 21_800, "source": "t"}),
+    ]  # fmt: skip
+    forecasts = {
+        "a": _forecast(["surrender_evacuation"] * 4, [182] * 4, [1900] * 4),  # day 182 is 2016-07-01
+        "b": _forecast(["stalemate"] * 4, [None] * 4, [21_800] * 4),
+    }
+    console = Console(file=io.StringIO(), width=80)
+    print_scores(*score_cases(cases, forecasts), title="hand-made", console=console)
+    deal, evacuated = console.file.getvalue().split("deal date (")[1].split("evacuated (")
+
+    def rows(text: str) -> dict[str, list[str]]:
+        return {cells[0]: cells for cells in map(str.split, text.splitlines()) if cells[:1] in (["a"], ["b"])}
+
+    # a's deal: a window (+), forecast on its first day (the intervals overlap the window, it is not inside
+    # them): CRPS (0 + 1 + 2) / 3 days; the baseline is b's "no deal" censored at the horizon (day 365),
+    # 182 days from the window's middle; b has no deal, so no row
+    first = "01Jul16"
+    assert rows(deal) == {"a": ["a", first + "+", first, first, first, "ov/ov", "1", "182", "+0.99"]}
+    # evacuated: a range, and 10,000 or more in thousands; b's baseline is a's share of its population
+    # (1,900 of 10,000) times b's (10,000): 19,900 from the documented 21,800
+    assert rows(evacuated)["a"][:5] == ["a", "1,800-2,000", "1,900", "1,900", "1,900"]
+    assert rows(evacuated)["b"] == ["b", "21.8k", "21.8k", "21.8k", "21.8k", "in/in", "0", "19.9k", "+1.00"]
+
+
 # ---------------------------------------------------------------- leave-one-case-out baselines
 def test_base_rate_is_leave_one_out_with_smoothing():
     cases = [_case("a"), _case("b"), _case("c", outcome="military_takeover")]
@@ -234,6 +265,8 @@ def test_a_valid_case_set_loads(tmp_path):
          "evacuated: {low: 14000, high: 20000, note: \"no source\"}", "cases.0.evacuated.source: required"),
         ("evacuated: {low: 14000, high: 20000", "evacuated: {low: 24000, high: 20000",
          "cases.0.evacuated: expected low <= high"),
+        ("evacuated: {low: 14000, high: 20000", "evacuated: {low: 14000, high: 1e308",
+         "cases.0.evacuated: expected at most 10,000,000 people"),
         ("    name: Waer waer_0\n", "    name: Waer waer_0\n    colour: red\n", "unknown key 'colour'"),
         ("waer.yaml", "waer_missing.yaml", "no such file"),
         ("id: waer_1", "id: waer_0", "cases.1.id: duplicate id 'waer_0'"),
@@ -294,6 +327,26 @@ def test_score_runs_every_case_and_writes_its_results(tmp_path):
     )
     assert again.exit_code == 0
     pd.testing.assert_frame_equal(pd.read_parquet(out / "scores.parquet"), table)
+
+
+def test_score_writes_through_the_result_store_never_through_a_link(tmp_path):
+    path, out = _caseset(tmp_path, deals=("2017-03-13",)), tmp_path / "score"
+    out.mkdir()
+    mine = tmp_path / "mine.json"
+    mine.write_text("the user's file\n")
+    (out / "scores.json").symlink_to(mine)
+    command = ["score", str(path), "-n", "2", "-o", str(out), "-q"]
+    refused = runner.invoke(app, command)
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.count("\n") == 1 and "scores.json is a symbolic link" in refused.stderr
+    assert mine.read_text() == "the user's file\n" and not (out / "cases").exists()
+    (out / "scores.json").unlink()
+    assert runner.invoke(app, command).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["written_by"] == "simkit" and manifest["kind"] == "score"
+    # every file the command wrote at the top is listed (so --overwrite and later commands know it)
+    assert manifest["files"] == ["manifest.json", "scores.json", "scores.parquet", "scores.png"]
+    assert sorted(p.name for p in out.iterdir()) == [".simkit.lock", "cases", *manifest["files"]]
 
 
 def test_score_on_a_posterior_draws_parameters_per_run(tmp_path):

@@ -16,6 +16,7 @@ from simkit.cli.app import (
     QuietOption,
     app,
     command_line,
+    out_folder,
     parse_overrides,
     user_errors,
 )
@@ -67,6 +68,7 @@ def score(
     from simkit.report import progress_bar
     from simkit.scoring.caseset import load_caseset
     from simkit.scoring.evaluate import load_cases, manifest, run_cases, score_cases, write_scores
+    from simkit.store import hold, record, refuse_links
 
     loaded = load_caseset(caseset)
     overrides = parse_overrides(set_)
@@ -76,7 +78,7 @@ def score(
         from simkit.calibration.forecast import load_posterior
 
         particles = load_posterior(posterior)
-    out = out or Path("results") / f"score-{caseset.stem}"
+    out = out_folder(out, Path("results") / f"score-{caseset.stem}")
     command = command_line()
 
     @contextmanager
@@ -84,18 +86,21 @@ def score(
         with progress_bar(runs, name, enabled=not quiet) as advance:
             yield advance
 
-    forecasts = run_cases(
-        loaded, scenarios, runs, seed, workers, out,
-        posterior=particles, progress=progress, command=command, overwrite=overwrite,
-    )  # fmt: skip
-    cases = loaded.caseset.cases
-    table, details = score_cases(cases, forecasts)
-    info = manifest(loaded, scenarios, runs, seed, overrides, particles, command)
-    written = write_scores(out, table, details, info)
-    if plots:
-        from simkit.scoring.figures import plot_scores
+    with hold(out):  # one writer from the first run to the figure
+        refuse_links(out)  # before the runs, not only when the scores are written
+        forecasts = run_cases(
+            loaded, scenarios, runs, seed, workers, out,
+            posterior=particles, progress=progress, command=command, overwrite=overwrite,
+        )  # fmt: skip
+        cases = loaded.caseset.cases
+        table, details = score_cases(cases, forecasts)
+        info = manifest(loaded, scenarios, runs, seed, overrides, particles, command)
+        written = write_scores(out, table, details, info)
+        if plots:
+            from simkit.scoring.figures import plot_scores
 
-        written.append(plot_scores(details, out / "scores.png", title=loaded.caseset.name))
+            written.append(plot_scores(details, out / "scores.png", title=loaded.caseset.name))
+            record(out, ["scores.png"])
     if quiet:
         return
     from simkit.scoring.report import print_scores

@@ -6,8 +6,9 @@ began, the documented outcome class, the documented deal and control dates
 (windows where the record gives a period) and the documented number
 evacuated (a range where sources disagree). Every dated or counted entry
 carries its source. The file is validated like a scenario: unknown keys,
-missing fields, reversed windows or ranges, duplicate ids, missing files and
-unknown outcome classes are errors naming the file, the line and the field.
+missing fields, reversed windows or ranges, duplicate ids, missing files,
+unknown outcome classes and counts above the scenarios' limit of people
+(`simkit.scenario.schema.PEOPLE`) are errors naming the file, the line and the field.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pydantic import (
 
 from simkit.calibration.trajectory import Date, Number, OutcomeClass, Text
 from simkit.calibration.trajectory import Slug as Id
+from simkit.scenario.schema import PEOPLE, PEOPLE_WHY
 from simkit.yamlio import InputError, format_validation_error, line_of, read_yaml
 
 __all__ = ["Case", "CaseSet", "DateWindow", "LoadedCaseSet", "NumberRange", "load_caseset"]
@@ -69,7 +71,7 @@ class DateWindow(_Strict):
 
 
 class NumberRange(_Strict):
-    """A documented figure as inclusive bounds `low`..`high` (equal when sources agree)."""
+    """A documented count of people as inclusive bounds `low`..`high` (equal when sources agree)."""
 
     low: Number
     high: Number
@@ -80,6 +82,8 @@ class NumberRange(_Strict):
     def _ordered(self) -> NumberRange:
         if self.low > self.high:
             raise ValueError(f"expected low <= high, found low {self.low} > high {self.high}")
+        if self.high > PEOPLE:
+            raise ValueError(f"expected at most {PEOPLE:,} people ({PEOPLE_WHY}), found high {self.high:g}")
         return self
 
     @property

@@ -369,12 +369,28 @@ def manifest(
 
 
 def write_scores(out: Path, table: pd.DataFrame, details: list[dict], info: dict) -> list[Path]:
-    """Write scores.parquet, scores.json and manifest.json into `out`; return their paths."""
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(out / "scores.parquet", index=False)
-    records = json.loads(table.to_json(orient="records"))  # NaN -> null
-    payload = {"case_set": info["case_set"], "cases": details, "scores": records}
-    (out / "scores.json").write_text(json.dumps(payload, indent=2) + "\n")
-    info = {**info, "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-    (out / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
-    return [out / "scores.parquet", out / "scores.json", out / "manifest.json"]
+    """Write scores.parquet, scores.json and manifest.json into `out`; return their paths.
+
+    Through the result store (`simkit.store`), as every result: under the folder's lock, each file
+    atomically and never through a symbolic link; the manifest lists the files (with any listed before,
+    such as scores.png) so that `--overwrite` and `simkit.store.record` know them.
+
+    Raises:
+        InputError: the folder holds a link, another process writes it, or its manifest is not simkit's.
+    """
+    import pyarrow as pa
+
+    from simkit import store
+
+    out = store.check_out(out)
+    names = ("scores.parquet", "scores.json", store.MANIFEST)
+    with store.hold(out):
+        store.refuse_links(out)
+        listed = (store.read_manifest(out) or {}).get("files", [])
+        store.write_table(out / names[0], pa.Table.from_pandas(table, preserve_index=False))
+        records = json.loads(table.to_json(orient="records"))  # NaN -> null
+        store.write_json(out / names[1], {"case_set": info["case_set"], "cases": details, "scores": records})
+        finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        manifest = {"written_by": store.WRITTEN_BY, **info, "files": sorted({*listed, *names})}
+        store.write_json(out / names[2], {**manifest, "finished": finished})
+    return [out / name for name in names]

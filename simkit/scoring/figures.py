@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from simkit.model import OUTCOMES
+from simkit.store import write_figure
 
 COLOURS = {
     "surrender_evacuation": "#4c72b0",
@@ -74,6 +75,4 @@ def plot_scores(details: list[dict], path: Path, title: str) -> Path:
     right.set_title("50% (thick) and 80% intervals, median (o); documented (red); horizon (|)", fontsize=9)
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return write_figure(path, fig, dpi=120)

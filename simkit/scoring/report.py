@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from rich import box
@@ -34,6 +37,10 @@ def _people(value: float) -> str:
     if value is None or math.isnan(value):
         return "-"
     return f"{value / 1000:.1f}k" if abs(value) >= 10_000 else f"{value:,.0f}"
+
+
+def _whole(value: float) -> str:
+    return _num(value, "{:.0f}")
 
 
 def _skill(value: float) -> str:
@@ -68,6 +75,66 @@ def _flags(intervals: list[dict]) -> str:
     return "/".join(marks)
 
 
+@dataclass(frozen=True)
+class _Quantity:
+    """A forecast quantity's table: where its scores and details are, and how its numbers are written."""
+
+    title: str
+    detail: str
+    """Key of the forecast in a case's details (`score_cases`)."""
+    documented: str
+    """Key of the documented [low, high] in the details' `documented`."""
+    metric: str
+    baseline: str
+    value: Callable[[Any], str]
+    """Writes a documented or forecast value (median, interval ends)."""
+    score: Callable[[float], str]
+    """Writes the CRPS of the model and of the baseline."""
+    window: Callable[[Any, Any], str]
+    """Writes the documented value from its low and high."""
+
+
+DEAL = _Quantity(
+    title="deal date (CRPS in days; base = library siege-to-deal durations; in/ov/- = documented "
+    "inside/overlapping/outside the 50%/80% interval; none = no deal by the horizon; "
+    "+ = a window starting then)",
+    detail="deal", documented="deal_date", metric="crps_deal_days", baseline="durations",
+    value=_date_text, score=_whole, window=lambda low, high: _date_text(low) + ("" if low == high else "+"),
+)  # fmt: skip
+EVACUATED = _Quantity(
+    title="evacuated (CRPS in people; base = other cases' evacuated share x population)",
+    detail="evacuated", documented="evacuated", metric="crps_evacuated", baseline="evacuated_share",
+    value=_people, score=_people,
+    window=lambda low, high: _people(low) if low == high else f"{_people(low)}-{_people(high)}",
+)  # fmt: skip
+
+
+def _quantity_table(table: pd.DataFrame, details: list[dict], quantity: _Quantity) -> Table:
+    """Per case: documented, median, 80% interval, 50/80 flags, CRPS, baseline CRPS, skill; pooled last."""
+    shown = _table(
+        quantity.title, "case", "documented", "median", "p10", "p90", "50/80", "CRPS", "base", "skill"
+    )
+    for d in details:
+        row = _score(table, d["id"], quantity.metric, quantity.baseline)
+        if row is None or quantity.detail not in d:
+            continue
+        low, high = d["documented"][quantity.documented]
+        forecast = d[quantity.detail]
+        widest = forecast["intervals"][-1]
+        shown.add_row(
+            d["id"], quantity.window(low, high), quantity.value(forecast["median"]),
+            quantity.value(widest["low"]), quantity.value(widest["high"]), _flags(forecast["intervals"]),
+            quantity.score(row["model"]), quantity.score(row["baseline_score"]), _skill(row["skill"]),
+        )  # fmt: skip
+    pooled = _score(table, "pooled", quantity.metric, quantity.baseline)
+    if pooled is not None:
+        shown.add_row(
+            "pooled", "", "", "", "", "", quantity.score(pooled["model"]),
+            quantity.score(pooled["baseline_score"]), _skill(pooled["skill"]),
+        )  # fmt: skip
+    return shown
+
+
 def print_scores(
     table: pd.DataFrame, details: list[dict], title: str, console: Console | None = None
 ) -> None:
@@ -96,55 +163,8 @@ def print_scores(
         scores.add_row(*cells, end_section=case == ids[-2])
     console.print(scores)
 
-    deal = _table(
-        "deal date (CRPS in days; base = library siege-to-deal durations; in/ov/- = documented "
-        "inside/overlapping/outside the 50%/80% interval; none = no deal by the horizon; "
-        "+ = a window starting then)",
-        "case", "documented", "median", "p10", "p90", "50/80", "CRPS", "base", "skill",
-    )  # fmt: skip
-    for d in details:
-        row = _score(table, d["id"], "crps_deal_days", "durations")
-        if row is None or "deal" not in d:
-            continue
-        documented = d["documented"]["deal_date"]
-        text = _date_text(documented[0]) + ("" if documented[0] == documented[1] else "+")
-        q = d["deal"]
-        deal.add_row(
-            d["id"], text, _date_text(q["median"]), _date_text(q["intervals"][-1]["low"]),
-            _date_text(q["intervals"][-1]["high"]), _flags(q["intervals"]),
-            _num(row["model"], "{:.0f}"), _num(row["baseline_score"], "{:.0f}"), _skill(row["skill"]),
-        )  # fmt: skip
-    pooled = _score(table, "pooled", "crps_deal_days", "durations")
-    if pooled is not None:
-        deal.add_row(
-            "pooled", "", "", "", "", "", _num(pooled["model"], "{:.0f}"),
-            _num(pooled["baseline_score"], "{:.0f}"), _skill(pooled["skill"]),
-        )  # fmt: skip
-    console.print(deal)
-
-    evacuated = _table(
-        "evacuated (CRPS in people; base = other cases' evacuated share x population)",
-        "case", "documented", "median", "p10", "p90", "50/80", "CRPS", "base", "skill",
-    )  # fmt: skip
-    for d in details:
-        row = _score(table, d["id"], "crps_evacuated", "evacuated_share")
-        if row is None or "evacuated" not in d:
-            continue
-        low, high = d["documented"]["evacuated"]
-        documented = _people(low) if low == high else f"{_people(low)}-{_people(high)}"
-        q = d["evacuated"]
-        evacuated.add_row(
-            d["id"], documented, _people(q["median"]), _people(q["intervals"][-1]["low"]),
-            _people(q["intervals"][-1]["high"]), _flags(q["intervals"]), _people(row["model"]),
-            _people(row["baseline_score"]), _skill(row["skill"]),
-        )  # fmt: skip
-    pooled = _score(table, "pooled", "crps_evacuated", "evacuated_share")
-    if pooled is not None:
-        evacuated.add_row(
-            "pooled", "", "", "", "", "", _people(pooled["model"]),
-            _people(pooled["baseline_score"]), _skill(pooled["skill"]),
-        )  # fmt: skip
-    console.print(evacuated)
+    for quantity in (DEAL, EVACUATED):
+        console.print(_quantity_table(table, details, quantity))
 
 
 def print_leave_one_out(frame: pd.DataFrame, title: str, console: Console | None = None) -> None:
@@ -164,7 +184,7 @@ def print_leave_one_out(frame: pd.DataFrame, title: str, console: Console | None
     for i, row in enumerate(records):
         table.add_row(
             row["case"], _pair(row, "p_documented"), _pair(row, "brier"), _pair(row, "brier_skill", _skill),
-            _pair(row, "crps_deal_days", lambda v: _num(v, "{:.0f}")), _pair(row, "crps_skill", _skill),
+            _pair(row, "crps_deal_days", _whole), _pair(row, "crps_skill", _skill),
             end_section=i == len(records) - 2,
         )  # fmt: skip
     console.print(table)

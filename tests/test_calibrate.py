@@ -277,3 +277,43 @@ def test_the_point_chosen_is_the_candidate_whose_ensemble_best_matches_the_recor
     assert scored["checks_passed"].is_monotonic_decreasing
     last = scored.iloc[-1]
     assert last["candidate"] == "particle 0" and last["D_outcome"] == 1.0 and last["D"] == scored["D"].max()
+
+
+# ---------------------------------------------------------------- pyabc's pieces, made cheap
+
+
+def test_the_flat_prior_has_scipys_uniform_density_and_draws():
+    """Same density on a grid (the bounds included, as scipy counts them), same draws from the same seed."""
+    from scipy import stats
+
+    from simkit.calibration.pyabc_parts import Flat
+
+    for loc, scale in ((0.1, 0.85), (-1.3, 1.3010299956639813), (30.0, 90.0)):
+        flat, uniform = Flat(loc, scale), stats.uniform(loc, scale)
+        grid = [loc - scale, loc, *np.linspace(loc, loc + scale, 17), loc + scale, loc + 2 * scale]
+        assert [flat.pdf(x) for x in grid] == [float(uniform.pdf(x)) for x in grid]
+        np.random.seed(11)
+        ours = [flat.rvs() for _ in range(50)]
+        np.random.seed(11)
+        assert ours == [float(uniform.rvs()) for _ in range(50)]
+
+
+def test_the_kernel_draws_what_pyabcs_kernel_draws():
+    """Fitted on the same weighted particles and seeded alike, both kernels propose the same parameters."""
+    import pyabc
+
+    from simkit.calibration.pyabc_parts import Kernel
+
+    generator = np.random.default_rng(5)
+    particles = pd.DataFrame(generator.random((40, 3)), columns=["a.x", "b", "c.d"])
+    weights = generator.random(40)
+    weights /= weights.sum()
+    ours, theirs = Kernel(), pyabc.MultivariateNormalTransition()
+    ours.fit(particles, weights)
+    theirs.fit(particles, weights)
+    np.random.seed(3)
+    drawn = [ours.rvs() for _ in range(30)]
+    np.random.seed(3)
+    expected = [theirs.rvs() for _ in range(30)]
+    assert [dict(d) for d in drawn] == [dict(e) for e in expected]
+    assert ours.pdf(drawn[0]) == theirs.pdf(drawn[0])

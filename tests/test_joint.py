@@ -129,24 +129,27 @@ def test_the_distance_weighs_each_case_alike_whatever_its_number_of_statistics()
     import pyabc
     from pyabc.population import Particle, Sample
 
-    from simkit.calibration.abc import TIMING
+    from simkit.calibration.abc import TIMING, pack
     from simkit.calibration.distance import TimedDistance, case_weights
 
     statistics = {"a": ["a.x"], "b": ["b.w", "b.x", "b.y", "b.z"]}
+    names = [name for keys in statistics.values() for name in keys]
     weights = case_weights(statistics)
     assert weights["a.x"] == pytest.approx(0.5) and weights["b.w"] == pytest.approx(0.125)
-    observed = {key: 0.0 for keys in statistics.values() for key in keys}
+    zero = dict.fromkeys(names, 0.0)
+    observed = pack(zero, names)
     sample = Sample(record_rejected=True)
     for value, seconds in ((0.0, 0.25), (1.0, 0.75)):
-        stats = {"a.x": 2 * value, **{k: 4 * value for k in statistics["b"]}, TIMING: seconds}
+        values = {"a.x": 2 * value, **{k: 4 * value for k in statistics["b"]}}
+        stats = {**pack(values, names), TIMING: seconds}
         particle = Particle(m=0, parameter=pyabc.Parameter({"p": value}), weight=1.0, sum_stat=stats,
                             distance=0.0, accepted=value == 0.0)  # fmt: skip
         sample.append(particle)
-    distance = TimedDistance(weights)
+    distance = TimedDistance(names, weights)
     distance.initialize(t=0, get_sample=lambda: sample, x_0=observed, total_sims=2)
-    one_in_a = {**observed, "a.x": 1.0, TIMING: 9.0}  # the timing is no statistic: it never counts
-    all_of_b = {**observed, **{k: 2.0 for k in statistics["b"]}}
-    one_of_b = {**observed, "b.y": -2.0}
+    one_in_a = {**pack({**zero, "a.x": 1.0}, names), TIMING: 9.0}  # the timing is no statistic: never counts
+    all_of_b = pack({**zero, **{k: 2.0 for k in statistics["b"]}}, names)
+    one_of_b = pack({**zero, "b.y": -2.0}, names)
     assert distance(one_in_a, observed, t=0) == pytest.approx(0.5)
     assert distance(all_of_b, observed, t=0) == pytest.approx(0.5)
     assert distance(one_of_b, observed, t=0) == pytest.approx(0.125)

@@ -145,15 +145,21 @@ class Prior(BaseModel):
         return 10.0**sampled if self.log_scale else sampled
 
     def pyabc_rv(self) -> Any:
-        """The distribution pyabc samples from (pyabc wraps scipy.stats by name); see `log_scale`."""
+        """The distribution pyabc samples from; see `log_scale`.
+
+        Uniform (and loguniform, uniform on log10 scale) priors are `simkit.calibration.pyabc_parts.Flat`,
+        scipy's uniform without scipy's cost per call; the others are pyabc's wrappers of scipy.stats.
+        """
         import pyabc
+
+        from simkit.calibration.pyabc_parts import Flat
 
         lo, hi = self.support()
         match self.distribution:
             case "uniform":
-                return pyabc.RV("uniform", lo, hi - lo)
+                return Flat(lo, hi - lo)
             case "loguniform":
-                return pyabc.RV("uniform", math.log10(lo), math.log10(hi) - math.log10(lo))
+                return Flat(math.log10(lo), math.log10(hi) - math.log10(lo))
             case "beta":
                 return pyabc.RV("beta", self.a, self.b, loc=lo, scale=hi - lo)
             case _:

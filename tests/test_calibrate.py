@@ -279,6 +279,29 @@ def test_the_point_chosen_is_the_candidate_whose_ensemble_best_matches_the_recor
     assert last["candidate"] == "particle 0" and last["D_outcome"] == 1.0 and last["D"] == scored["D"].max()
 
 
+
+def test_a_screened_point_check_scores_its_finalists_as_a_full_check_would(waer):
+    """Screening reuses the finalists' first runs: their scores equal those of a check of them alone.
+
+    Five candidates, screened on 10 runs; the best 2 run on to 30. Runs i of every candidate share a seed,
+    so a finalist's 30 runs are the same whether or not they were screened first.
+    """
+    targets = Targets.build(load_trajectory(WAER_TRAJECTORY), waer.scenario)
+    model = SimulationModel(waer.scenario, targets, frozenset())
+    path = "committees.0.red_line_firmness"
+    posterior = pd.DataFrame({path: [1.0, 0.2, 0.5, 0.9], "weight": [0.4, 0.3, 0.2, 0.1]})
+    candidates = candidate_points(posterior, {path: 0.6}, count=4)
+    screened = score_candidates({"waer": model}, candidates, runs=30, seed=2, screen_runs=10, finalists=2)
+    assert list(screened["runs"]) == [30, 30, 10, 10, 10]
+    assert sorted(screened["candidate"]) == sorted(candidates["candidate"])
+    finalists = candidates[candidates["candidate"].isin(screened["candidate"].head(2))]
+    alone = score_candidates({"waer": model}, finalists, runs=30, seed=2, screen_runs=10, finalists=2)
+    columns = ["candidate", "checks_passed", "checks", "D"]
+    pd.testing.assert_frame_equal(screened[columns].head(2), alone[columns])
+    # the never-surrendering committee (firmness 1) cannot be a finalist: it fails the outcome check
+    assert "particle 0" not in set(screened["candidate"].head(2))
+
+
 # ---------------------------------------------------------------- pyabc's pieces, made cheap
 
 

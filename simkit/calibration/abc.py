@@ -920,18 +920,35 @@ def _calibrated_point(
     out = folder.out
     if point == "median":
         return medians, f"calibrated: posterior median, {out.as_posix()}/posterior_summary.csv"
-    from simkit.calibration.point import CANDIDATES, candidate_points, score_candidates
+    from simkit.calibration.point import FINALISTS, SCREEN_RUNS, candidate_points, score_candidates
 
-    scored = score_candidates(models, candidate_points(posterior, medians), runs, seed, workers, scheduler)
+    candidates = candidate_points(posterior, medians)
+    scored = score_candidates(models, candidates, runs, seed, workers, scheduler)
     write_bytes(folder.path("candidates.csv"), scored.to_csv(index=False).encode())
     best = scored.iloc[0]
     over = f" over {len(models)} cases" if len(models) > 1 else ""
     each = " per case" if len(models) > 1 else ""
+    screened = int(scored["runs"].min())
+    finalists = int((scored["runs"] == runs).sum())
+    how = (
+        f"{screened} runs each{each}, the best {finalists} then {runs}"
+        if screened < runs
+        else f"{runs} runs each{each}"
+    )
     origin = (
         f"calibrated: {best['candidate']} of the posterior, best check ({best['checks_passed']} of "
-        f"{best['checks']}{over}; D {best['D']:.3f}) of the medians and the {CANDIDATES} heaviest particles "
-        f"({runs} runs each{each}), {out.as_posix()}/candidates.csv"
+        f"{best['checks']}{over}; D {best['D']:.3f}) of the medians and the {len(candidates) - 1} heaviest "
+        f"particles ({how}), {out.as_posix()}/candidates.csv"
     )
+    folder.manifest["point_check"] = {
+        "candidates": len(candidates),
+        "screen_runs": screened,
+        "finalists": finalists,
+        "runs": runs,
+        "simulations": int(scored["runs"].sum()) * len(models),
+        "rule": f"every candidate run {SCREEN_RUNS} times per case; the best {FINALISTS} by checks, then D, "
+        "run on to --point-runs (their first runs reused); the chosen point is the best of those on all runs",
+    }
     return {name: float(best[name]) for name in medians}, origin
 
 

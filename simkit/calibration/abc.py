@@ -527,9 +527,11 @@ def check_options(
         raise InputError(f"--point-runs must be at least 10, found {point_runs}")
 
 
-ABC_DB_STATISTICS = "packed"
-"""How abc.db holds a particle's statistics: one array (`pack`); earlier calibrations held one row each, and
-cannot be resumed by this version (the folder's identity says so)."""
+ABC_DB_STATISTICS = "packed; kernel 2 x covariance"
+"""How abc.db holds a particle's statistics (one array, `pack`) and which kernel made its proposals (twice
+the population's covariance, `simkit.calibration.pyabc_parts.Kernel`); earlier calibrations held one row
+per statistic and used pyabc's default kernel, and are not resumed by this version (the folder's identity
+says so)."""
 
 CALIBRATION_IDENTITY = (
     "scenario_hash", "trajectory_hash", "priors_hash", "population", "seed", "abc_db_statistics",
@@ -611,8 +613,9 @@ def _calibrate_into(
     generations_so_far: list[Generation] = []
     prior_sample: dict | None = None
     try:
+        box = {p.name: p.sampled_support() for p in priors.priors}
         abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=sampler,
-                           model_prior=OneModel(), transitions=Kernel())  # fmt: skip
+                           model_prior=OneModel(), transitions=Kernel(box))  # fmt: skip
         if resumed:
             try:
                 abc.load(f"sqlite:///{db.resolve()}", 1)

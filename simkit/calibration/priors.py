@@ -140,6 +140,11 @@ class Prior(BaseModel):
         """
         return self.distribution == "loguniform"
 
+    def sampled_support(self) -> tuple[float, float]:
+        """Lowest and highest value on the scale pyabc samples (log10 of the bounds for a loguniform)."""
+        lo, hi = self.support()
+        return (math.log10(lo), math.log10(hi)) if self.log_scale else (lo, hi)
+
     def to_value(self, sampled: float) -> float:
         """The parameter value for what pyabc sampled (undoes the log10 scale)."""
         return 10.0**sampled if self.log_scale else sampled

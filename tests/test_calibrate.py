@@ -298,6 +298,7 @@ def test_a_screened_point_check_scores_its_finalists_as_a_full_check_would(waer)
     alone = score_candidates({"waer": model}, finalists, runs=30, seed=2, screen_runs=10, finalists=2)
     columns = ["candidate", "checks_passed", "checks", "D"]
     pd.testing.assert_frame_equal(screened[columns].head(2), alone[columns])
+    assert list(alone.columns) == list(screened.columns)  # one table, screened or not
     # the never-surrendering committee (firmness 1) cannot be a finalist: it fails the outcome check
     assert "particle 0" not in set(screened["candidate"].head(2))
 

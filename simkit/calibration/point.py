@@ -102,7 +102,7 @@ def score_candidates(
         _simulate_runs(pool, scenarios, seed, range(len(points)), len(points), cases, 0, screen, found)
         ranked = _ranked(candidates, models, points, found, range(len(points)), screen)
         if screen == runs:
-            return ranked
+            return ranked.drop(columns="index")
         chosen = [int(k) for k in ranked["index"].head(finalists)]
         _simulate_runs(pool, scenarios, seed, chosen, len(points), cases, screen, runs, found)
     final = _ranked(candidates, models, points, found, chosen, runs)

@@ -277,3 +277,69 @@ def test_the_point_chosen_is_the_candidate_whose_ensemble_best_matches_the_recor
     assert scored["checks_passed"].is_monotonic_decreasing
     last = scored.iloc[-1]
     assert last["candidate"] == "particle 0" and last["D_outcome"] == 1.0 and last["D"] == scored["D"].max()
+
+
+
+def test_a_screened_point_check_scores_its_finalists_as_a_full_check_would(waer):
+    """Screening reuses the finalists' first runs: their scores equal those of a check of them alone.
+
+    Five candidates, screened on 10 runs; the best 2 run on to 30. Runs i of every candidate share a seed,
+    so a finalist's 30 runs are the same whether or not they were screened first.
+    """
+    targets = Targets.build(load_trajectory(WAER_TRAJECTORY), waer.scenario)
+    model = SimulationModel(waer.scenario, targets, frozenset())
+    path = "committees.0.red_line_firmness"
+    posterior = pd.DataFrame({path: [1.0, 0.2, 0.5, 0.9], "weight": [0.4, 0.3, 0.2, 0.1]})
+    candidates = candidate_points(posterior, {path: 0.6}, count=4)
+    screened = score_candidates({"waer": model}, candidates, runs=30, seed=2, screen_runs=10, finalists=2)
+    assert list(screened["runs"]) == [30, 30, 10, 10, 10]
+    assert sorted(screened["candidate"]) == sorted(candidates["candidate"])
+    finalists = candidates[candidates["candidate"].isin(screened["candidate"].head(2))]
+    alone = score_candidates({"waer": model}, finalists, runs=30, seed=2, screen_runs=10, finalists=2)
+    columns = ["candidate", "checks_passed", "checks", "D"]
+    pd.testing.assert_frame_equal(screened[columns].head(2), alone[columns])
+    assert list(alone.columns) == list(screened.columns)  # one table, screened or not
+    # the never-surrendering committee (firmness 1) cannot be a finalist: it fails the outcome check
+    assert "particle 0" not in set(screened["candidate"].head(2))
+
+
+# ---------------------------------------------------------------- pyabc's pieces, made cheap
+
+
+def test_the_flat_prior_has_scipys_uniform_density_and_draws():
+    """Same density on a grid (the bounds included, as scipy counts them), same draws from the same seed."""
+    from scipy import stats
+
+    from simkit.calibration.pyabc_parts import Flat
+
+    for loc, scale in ((0.1, 0.85), (-1.3, 1.3010299956639813), (30.0, 90.0)):
+        flat, uniform = Flat(loc, scale), stats.uniform(loc, scale)
+        grid = [loc - scale, loc, *np.linspace(loc, loc + scale, 17), loc + scale, loc + 2 * scale]
+        assert [flat.pdf(x) for x in grid] == [float(uniform.pdf(x)) for x in grid]
+        np.random.seed(11)
+        ours = [flat.rvs() for _ in range(50)]
+        np.random.seed(11)
+        assert ours == [float(uniform.rvs()) for _ in range(50)]
+
+
+def test_the_kernel_proposes_inside_the_box_with_twice_the_populations_covariance():
+    """Every proposal lies inside the priors' box; unbounded, proposals spread three times as widely.
+
+    The perturbation's covariance is twice the population's, so a proposal (a particle plus the
+    perturbation) varies as the particles' covariance plus twice it.
+    """
+    from simkit.calibration.pyabc_parts import Kernel
+
+    generator = np.random.default_rng(5)
+    particles = pd.DataFrame(generator.random((40, 3)), columns=["a.x", "b", "c.d"])
+    weights = np.full(40, 1 / 40)
+    box = {"a.x": (0.0, 1.0), "b": (0.2, 0.8), "c.d": (0.0, 1.0)}
+    bounded, free = Kernel(box), Kernel()
+    bounded.fit(particles, weights)
+    free.fit(particles, weights)
+    np.random.seed(3)
+    drawn = pd.DataFrame([dict(bounded.rvs()) for _ in range(2000)])
+    assert ((drawn >= [0.0, 0.2, 0.0]) & (drawn <= [1.0, 0.8, 1.0])).all().all()
+    free_draws = pd.DataFrame([dict(free.rvs()) for _ in range(4000)])
+    ratio = np.diag(free_draws.cov().to_numpy()) / np.diag(particles.cov(ddof=0).to_numpy())
+    assert ratio == pytest.approx([3.0, 3.0, 3.0], rel=0.15)

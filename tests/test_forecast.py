@@ -191,3 +191,50 @@ def test_compare_draws_from_a_posterior_when_given_one(tmp_path, posterior_file)
     assert (tmp_path / "c" / "comparison.json").exists()
     lone = runner.invoke(app, [*args, "--all-parameters", "-o", str(tmp_path / "d")])
     assert lone.exit_code == 2 and "--all-parameters needs --posterior" in lone.stderr
+
+
+def test_the_spread_is_split_between_chance_and_the_parameters_drawn():
+    """Hand-made runs: particles that decide the result leave nothing to chance, one particle leaves all."""
+    from simkit.calibration.forecast import chance_share
+
+    decided = chance_share(np.array([1, 1, 1, 0, 0, 0]), np.array([0, 0, 0, 1, 1, 1]))
+    assert decided == pytest.approx(0.0)
+    alone = chance_share(np.array([1, 0, 1, 0, 0, 1]), np.zeros(6, dtype=int))
+    assert alone == pytest.approx(1.0)
+    # half of each particle's runs hit, and particles differ not at all: all chance, whatever the split
+    assert chance_share(np.array([1, 0, 1, 0]), np.array([0, 0, 1, 1])) == pytest.approx(1.0)
+    # every run agrees: no spread to split; no particle drawn twice: no within-particle estimate
+    assert np.isnan(chance_share(np.ones(4), np.array([0, 0, 1, 1])))
+    assert np.isnan(chance_share(np.array([1, 0, 1]), np.array([0, 1, 2])))
+
+
+def test_north_homs_is_forecast_from_a_calibration_folder_with_endings_by_date(tmp_path):
+    """A tiny posterior of the shared parameters in a calibration folder; the report the issue asks for."""
+    from tests.conftest import ROOT
+
+    folder = tmp_path / "joint"
+    folder.mkdir()
+    pd.DataFrame({
+        "regime.implementation": [0.3, 0.9], "committees.0.concession_rate": [0.1, 3.0],
+        "behaviour.weight_threat": [0.0, 6.0], "behaviour.flight_rate": [0.02, 0.3], "weight": [0.5, 0.5],
+    }).to_parquet(folder / "posterior.parquet", index=False)  # fmt: skip
+    out = tmp_path / "nh"
+    args = ["forecast", str(ROOT / "scenarios" / "north_homs.yaml"), "--posterior", str(folder), "-n", "12"]
+    dates = ["--by", "2018-06-30", "--by", "2018-12-31"]
+    result = runner.invoke(app, [*args, *dates, "-o", str(out), "--no-plots"])
+    assert result.exit_code == 0, result.output
+    for text in ("surrender + evacuation", "settlement in place", "2018-06-30", "2018-12-31", "deal dates"):
+        assert text in result.stdout
+    report = json.loads((out / "forecast.json").read_text())
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert report["runs"] == 12 and set(runs["particle"]) <= {0, 1}
+    by = {(row["date"], row["ending"]): row for row in report["by"]}
+    for ending in ("surrender_evacuation", "reconciliation"):
+        early, late = by["2018-06-30", ending], by["2018-12-31", ending]
+        assert 0 <= early["share"] <= late["share"] <= 1  # an ending reached by June is reached by December
+        assert late["share"] <= (runs["outcome"] == ending).mean()
+        assert late["ci95"][0] <= late["share"] <= late["ci95"][1]
+    bad = runner.invoke(app, [*args, "--by", "30/06/2018", "-o", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "--by 30/06/2018: not a date" in bad.stderr
+    empty = runner.invoke(app, ["forecast", str(WAER), "-p", str(tmp_path), "-o", str(tmp_path / "y")])
+    assert empty.exit_code == 2 and "a folder without posterior.parquet" in empty.stderr

@@ -129,24 +129,27 @@ def test_the_distance_weighs_each_case_alike_whatever_its_number_of_statistics()
     import pyabc
     from pyabc.population import Particle, Sample
 
-    from simkit.calibration.abc import TIMING
+    from simkit.calibration.abc import TIMING, pack
     from simkit.calibration.distance import TimedDistance, case_weights
 
     statistics = {"a": ["a.x"], "b": ["b.w", "b.x", "b.y", "b.z"]}
+    names = [name for keys in statistics.values() for name in keys]
     weights = case_weights(statistics)
     assert weights["a.x"] == pytest.approx(0.5) and weights["b.w"] == pytest.approx(0.125)
-    observed = {key: 0.0 for keys in statistics.values() for key in keys}
+    zero = dict.fromkeys(names, 0.0)
+    observed = pack(zero, names)
     sample = Sample(record_rejected=True)
     for value, seconds in ((0.0, 0.25), (1.0, 0.75)):
-        stats = {"a.x": 2 * value, **{k: 4 * value for k in statistics["b"]}, TIMING: seconds}
+        values = {"a.x": 2 * value, **{k: 4 * value for k in statistics["b"]}}
+        stats = {**pack(values, names), TIMING: seconds}
         particle = Particle(m=0, parameter=pyabc.Parameter({"p": value}), weight=1.0, sum_stat=stats,
                             distance=0.0, accepted=value == 0.0)  # fmt: skip
         sample.append(particle)
-    distance = TimedDistance(weights)
+    distance = TimedDistance(names, weights)
     distance.initialize(t=0, get_sample=lambda: sample, x_0=observed, total_sims=2)
-    one_in_a = {**observed, "a.x": 1.0, TIMING: 9.0}  # the timing is no statistic: it never counts
-    all_of_b = {**observed, **{k: 2.0 for k in statistics["b"]}}
-    one_of_b = {**observed, "b.y": -2.0}
+    one_in_a = {**pack({**zero, "a.x": 1.0}, names), TIMING: 9.0}  # the timing is no statistic: never counts
+    all_of_b = pack({**zero, **{k: 2.0 for k in statistics["b"]}}, names)
+    one_of_b = pack({**zero, "b.y": -2.0}, names)
     assert distance(one_in_a, observed, t=0) == pytest.approx(0.5)
     assert distance(all_of_b, observed, t=0) == pytest.approx(0.5)
     assert distance(one_of_b, observed, t=0) == pytest.approx(0.125)
@@ -230,7 +233,8 @@ class _Recorder:
 
 
 def test_leave_one_out_never_simulates_a_case_in_the_fit_that_leaves_it_out(tmp_path, monkeypatch):
-    from simkit.calibration.joint import calibrate_cases, load_joint
+    from simkit.calibration.joint import calibrate_cases, fold_seed, load_joint
+    from simkit.cli.calibrate import _report_leave_one_out
 
     recorder = _Recorder(monkeypatch, tmp_path)
     inputs = load_joint(_caseset(tmp_path), _priors(tmp_path), {})
@@ -252,6 +256,27 @@ def test_leave_one_out_never_simulates_a_case_in_the_fit_that_leaves_it_out(tmp_
         assert len(runs) == 5 and set(runs[PRIOR["path"]]) <= set(fitted[PRIOR["path"]])
     assert list(result.table["case"]) == [*CHEAP, "pooled"]
     assert result.table.filter(like="p_documented").apply(lambda p: p.between(0, 1)).all().all()
+    # each fold draws its own numbers: a seed of its own, derived from the master seed and the case
+    seeds = {case: json.loads((tmp_path / "out" / "loo" / case / "manifest.json").read_text())["seed"]
+             for case in CHEAP}  # fmt: skip
+    assert seeds == {case: fold_seed(3, case) for case in CHEAP}
+    assert len({3, *seeds.values()}) == 3
+    # each case's row says how many effective particles the posterior it was scored on had
+    for case in CHEAP:
+        weights = pd.read_parquet(tmp_path / "out" / "loo" / case / "posterior.parquet")["weight"]
+        row = result.table.set_index("case").loc[case]
+        assert row["ess_out"] == pytest.approx(weights.sum() ** 2 / (weights**2).sum())
+        assert 1 <= row["ess_in"] <= 10 and row["likeliest_in"] in (0, 1) and row["likeliest_out"] in (0, 1)
+    pooled = result.table.set_index("case").loc["pooled"]
+    assert pooled["likeliest_out"] == result.table["likeliest_out"].iloc[:-1].sum()
+    saved = json.loads((tmp_path / "out" / "leave_one_out.json").read_text())
+    assert {fit["seed"] for fit in saved["fits"].values()} == {3, *seeds.values()}
+    # the report: simkit score's tables on both sides, the in/out table and the ESS, saved as text
+    _report_leave_one_out(result, "Test cases", 5, tmp_path / "out", quiet=True)
+    text = (tmp_path / "out" / "leave_one_out.txt").read_text()
+    assert "IN SAMPLE: posterior fitted on all cases" in text
+    assert "OUT OF SAMPLE: fitted without the case" in text
+    assert "documented class the likeliest:" in text and "without moadamiya" in text
     # the printed table fits 80 columns whole, even with the library's longest case id
     console = Console(width=80, record=True, file=io.StringIO())
     longest = result.table.assign(case=result.table["case"].replace({"old_homs": "east_aleppo"}))
@@ -275,6 +300,8 @@ def test_leave_one_out_command_prints_its_table_and_resumes_without_simulating_a
     assert {"leave_one_out.csv", "leave_one_out.json"} <= set(written)
     for side in ("in_sample", "out_of_sample"):
         assert (out / side / "scores.parquet").is_file()
+    assert "OUT OF SAMPLE: fitted without the case" in result.stdout
+    assert (out / "leave_one_out.txt").read_text().strip() in result.stdout
     # rerunning reads every finished fit and scored case back: nothing is simulated again
     before = len(recorder.runs)
     again = runner.invoke(app, args)

@@ -86,6 +86,7 @@ __all__ = [
     "SimulationModel",
     "calibrate",
     "fit",
+    "pack",
     "read_calibration",
     "weighted_quantile",
 ]
@@ -96,6 +97,19 @@ POINTS = ("best", "median")
 TIMING = "_simulate_s"
 """Key of the seconds a model call spent simulating, among the statistics it returns (not itself a statistic:
 the distance compares only the observed statistics' keys; `simkit.calibration.distance` adds it up)."""
+
+STATISTICS = "statistics"
+"""Key of a particle's statistics: one array in the order of their names (`pack`; simkit.calibration.distance
+says why)."""
+
+
+def pack(statistics: Mapping[str, float], names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Named statistics as pyabc sees them: one array under `STATISTICS`, in the order of `names`.
+
+    Raises:
+        KeyError: a name the statistics lack.
+    """
+    return {STATISTICS: np.array([statistics[name] for name in names], dtype=float)}
 
 
 @dataclass(frozen=True)
@@ -163,29 +177,33 @@ class CaseModels:
         return f"{case}.{statistic}" if self.prefixed else statistic
 
     def statistics(self) -> dict[str, list[str]]:
-        """Each case's statistic names (as in `observed`), by case id."""
+        """Each case's statistic names (as in `names`), by case id."""
         return {
             case: [self.key(case, name) for name in observed_statistics(model.targets)]
             for case, model in self.cases
         }
 
-    def observed(self) -> dict[str, float]:
-        """The documented trajectories' statistics, every case's in one mapping."""
-        return {
+    def names(self) -> list[str]:
+        """Every statistic's name, in the order of the packed array pyabc sees (`observed`, a run's)."""
+        return [name for names in self.statistics().values() for name in names]
+
+    def observed(self) -> dict[str, np.ndarray]:
+        """The documented trajectories' statistics, every case's, packed (`pack`)."""
+        values = {
             self.key(case, name): value
             for case, model in self.cases
             for name, value in observed_statistics(model.targets).items()
         }
+        return pack(values, self.names())
 
-    def __call__(self, parameters: Mapping[str, float]) -> dict[str, float]:
-        """One run of each case at these parameters: all their statistics, and the seconds they took."""
+    def __call__(self, parameters: Mapping[str, float]) -> dict[str, np.ndarray | float]:
+        """One run of each case at these parameters: their statistics, packed, and the seconds they took."""
         started = time.perf_counter()
-        stats: dict[str, float] = {}
-        for case, model in self.cases:
-            for name, value in model(parameters).items():
-                stats[self.key(case, name)] = value
-        stats[TIMING] = time.perf_counter() - started
-        return stats
+        values: list[float] = []
+        for _, model in self.cases:
+            stats = model(parameters)
+            values.extend(stats[name] for name in observed_statistics(model.targets))
+        return {STATISTICS: np.array(values, dtype=float), TIMING: time.perf_counter() - started}
 
 
 _bound: set[int] = set()
@@ -384,7 +402,7 @@ def fit(
         models.append((case.id, SimulationModel(scenario, targets, whole, logged, os.getpid())))
     model = CaseModels(tuple(models), prefixed=joint)
     prior = pyabc.Distribution(**{p.name: p.pyabc_rv() for p in priors.priors})
-    distance = TimedDistance(case_weights(model.statistics()) if joint else None)
+    distance = TimedDistance(model.names(), case_weights(model.statistics()) if joint else None)
     manifest = {
         "kind": "calibration",
         **software(command),
@@ -408,7 +426,8 @@ def fit(
             else "pyabc AdaptivePNormDistance(p=1, scale=mean absolute deviation, max weight ratio 100)"
         ),
         "epsilon": "pyabc default: median of the previous generation's distances",
-        "statistics": list(model.observed()),
+        "statistics": model.names(),
+        "abc_db_statistics": ABC_DB_STATISTICS,
         **dict(manifest_extra or {}),
     }
     with ResultFolder(out, manifest, CALIBRATION_IDENTITY, others=_another_calibration) as folder:
@@ -508,7 +527,15 @@ def check_options(
         raise InputError(f"--point-runs must be at least 10, found {point_runs}")
 
 
-CALIBRATION_IDENTITY = ("scenario_hash", "trajectory_hash", "priors_hash", "population", "seed")
+ABC_DB_STATISTICS = "packed; kernel 2 x covariance"
+"""How abc.db holds a particle's statistics (one array, `pack`) and which kernel made its proposals (twice
+the population's covariance, `simkit.calibration.pyabc_parts.Kernel`); earlier calibrations held one row
+per statistic and used pyabc's default kernel, and are not resumed by this version (the folder's identity
+says so)."""
+
+CALIBRATION_IDENTITY = (
+    "scenario_hash", "trajectory_hash", "priors_hash", "population", "seed", "abc_db_statistics",
+)  # fmt: skip
 """What must match for an interrupted calibration in a folder to be resumed (the budget may change)."""
 
 
@@ -550,6 +577,8 @@ def _calibrate_into(
     """ABC-SMC into a locked result folder, new or resumed from its abc.db; then the posterior files."""
     import pyabc
 
+    from simkit.calibration.pyabc_parts import Kernel, OneModel
+
     out = folder.out
     db = folder.path("abc.db")
     runs = len(cases)
@@ -584,7 +613,9 @@ def _calibrate_into(
     generations_so_far: list[Generation] = []
     prior_sample: dict | None = None
     try:
-        abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=sampler)
+        box = {p.name: p.sampled_support() for p in priors.priors}
+        abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=sampler,
+                           model_prior=OneModel(), transitions=Kernel(box))  # fmt: skip
         if resumed:
             try:
                 abc.load(f"sqlite:///{db.resolve()}", 1)
@@ -892,18 +923,35 @@ def _calibrated_point(
     out = folder.out
     if point == "median":
         return medians, f"calibrated: posterior median, {out.as_posix()}/posterior_summary.csv"
-    from simkit.calibration.point import CANDIDATES, candidate_points, score_candidates
+    from simkit.calibration.point import FINALISTS, SCREEN_RUNS, candidate_points, score_candidates
 
-    scored = score_candidates(models, candidate_points(posterior, medians), runs, seed, workers, scheduler)
+    candidates = candidate_points(posterior, medians)
+    scored = score_candidates(models, candidates, runs, seed, workers, scheduler)
     write_bytes(folder.path("candidates.csv"), scored.to_csv(index=False).encode())
     best = scored.iloc[0]
     over = f" over {len(models)} cases" if len(models) > 1 else ""
     each = " per case" if len(models) > 1 else ""
+    screened = int(scored["runs"].min())
+    finalists = int((scored["runs"] == runs).sum())
+    how = (
+        f"{screened} runs each{each}, the best {finalists} then {runs}"
+        if screened < runs
+        else f"{runs} runs each{each}"
+    )
     origin = (
         f"calibrated: {best['candidate']} of the posterior, best check ({best['checks_passed']} of "
-        f"{best['checks']}{over}; D {best['D']:.3f}) of the medians and the {CANDIDATES} heaviest particles "
-        f"({runs} runs each{each}), {out.as_posix()}/candidates.csv"
+        f"{best['checks']}{over}; D {best['D']:.3f}) of the medians and the {len(candidates) - 1} heaviest "
+        f"particles ({how}), {out.as_posix()}/candidates.csv"
     )
+    folder.manifest["point_check"] = {
+        "candidates": len(candidates),
+        "screen_runs": screened,
+        "finalists": finalists,
+        "runs": runs,
+        "simulations": int(scored["runs"].sum()) * len(models),
+        "rule": f"every candidate run {SCREEN_RUNS} times per case; the best {FINALISTS} by checks, then D, "
+        "run on to --point-runs (their first runs reused); the chosen point is the best of those on all runs",
+    }
     return {name: float(best[name]) for name in medians}, origin
 
 

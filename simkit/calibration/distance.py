@@ -17,6 +17,14 @@ the mean over cases of each case's mean scaled deviation. A case with twelve
 statistics (Waer: eight key events, three quantities, the outcome) then counts
 as much as one with five, and no case dominates by the length of its record.
 
+A particle's statistics travel, and are stored in `abc.db`, as one array under
+the key `STATISTICS` (in the order of their names, `pack`), not as one entry per
+statistic: pyabc writes every accepted particle's statistics to its database row
+by row through SQLAlchemy's ORM, and two rows per particle (the array and the time) instead of 47 made
+writing a library population about nine times faster (0.1 s instead of 0.9 s
+for 100 particles). The distance is the same: pyabc's p-norm flattens the array
+in that order, and the fixed weights are given in it (`TimedDistance(names=)`).
+
 The time spent inside the model function (one particle's runs of every case
 and their statistics) travels back with the statistics under the key `TIMING`,
 which the distance ignores (pyabc compares only the observed statistics' keys);
@@ -32,9 +40,9 @@ from collections.abc import Callable, Mapping, Sequence
 import pyabc
 from pyabc.population import Sample
 
-from simkit.calibration.abc import TIMING
+from simkit.calibration.abc import STATISTICS, TIMING, pack
 
-__all__ = ["MAX_SCALE_WEIGHT_RATIO", "TIMING", "TimedDistance", "case_weights"]
+__all__ = ["MAX_SCALE_WEIGHT_RATIO", "STATISTICS", "TIMING", "TimedDistance", "case_weights", "pack"]
 
 MAX_SCALE_WEIGHT_RATIO = 100.0
 """No statistic may weigh more than 100 times another: a near-constant one cannot take over the distance."""
@@ -66,13 +74,23 @@ class TimedDistance(pyabc.AdaptivePNormDistance):
             the first scales), summed over every simulation of the generation.
     """
 
-    def __init__(self, fixed_weights: Mapping[str, float] | None = None):
+    def __init__(self, names: Sequence[str], fixed_weights: Mapping[str, float] | None = None):
+        """The distance on statistics packed in the order of `names`, each weighed by its fixed weight.
+
+        Args:
+            names: the statistics' names, in the order `pack` puts them.
+            fixed_weights: by name; None weighs all alike.
+        """
+        packed = None
+        if fixed_weights:
+            packed = {f"{STATISTICS}:{i}": float(fixed_weights[name]) for i, name in enumerate(names)}
         super().__init__(
             p=1,
             scale_function=pyabc.distance.mean_absolute_deviation,
             max_scale_weight_ratio=MAX_SCALE_WEIGHT_RATIO,
-            fixed_weights=dict(fixed_weights) if fixed_weights else None,
+            fixed_weights=packed,
         )
+        self.names = tuple(names)
         self.simulate_seconds: dict[int, float] = {}
 
     def initialize(self, t: int, get_sample: Callable[[], Sample], x_0: dict, total_sims: int) -> None:

@@ -27,7 +27,9 @@ posterior.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,18 +54,25 @@ if TYPE_CHECKING:
 __all__ = [
     "BEHAVIOURAL",
     "Posterior",
+    "chance_share",
     "draw_particle",
+    "forecast_summary",
     "load_posterior",
+    "posterior_path",
     "run_forecast",
 ]
 
 BEHAVIOURAL: tuple[str, ...] = (
     "regime.implementation",
     "regime.truce_appetite",
+    "regime.ground_rate",
+    "regime.settlement_max_fighter_share",
     "mediator.leverage",
     "committees.0.concession_rate",
     "committees.0.truce_threshold",
     "behaviour.leave_threshold",
+    "behaviour.weight_threat",
+    "behaviour.flight_rate",
 )
 """How the actors behave, carried over from the case a posterior was fitted on (docs/forecast.md)."""
 
@@ -338,3 +347,89 @@ def _manifest(
         "particle_rule": PARTICLE_RULE,
         **software(command),
     }
+
+
+# ---------------------------------------------------------------- what a forecast says
+ENDINGS = ("surrender_evacuation", "reconciliation")
+"""The endings a forecast's report dates: a surrender with evacuation, a settlement in place."""
+
+
+def posterior_path(path: str | Path) -> Path:
+    """The posterior file of `--posterior`: the file itself, or a calibration folder's posterior.parquet.
+
+    A joint calibration's folder (`simkit calibrate cases/library.yaml --out DIR`) holds the posterior of
+    the behavioural parameters shared by every case, so `--posterior DIR` forecasts from it.
+    """
+    path = Path(path)
+    if path.is_dir():
+        if not (path / "posterior.parquet").is_file():
+            raise InputError(
+                f"{path}: a folder without posterior.parquet; give a calibration's result folder "
+                "(simkit calibrate --out) or its posterior.parquet"
+            )
+        return path / "posterior.parquet"
+    return path
+
+
+def chance_share(hit: np.ndarray, particle: np.ndarray) -> float:
+    """Share of the spread of a 0/1 result due to chance (run to run) rather than the parameters drawn.
+
+    By the law of total variance, Var(Y) = E[Var(Y | particle)] + Var(E[Y | particle]); the first term
+    is run-to-run chance at fixed parameters, the second the parameters' uncertainty. The within-particle
+    variance is estimated, without bias, from the particles drawn at least twice (m (1 - m) n / (n - 1),
+    pooled by draws), the total from all runs; the parameters' share is 1 minus this. NaN when every run
+    agrees or no particle was drawn twice.
+    """
+    frame = pd.DataFrame({"y": np.asarray(hit, dtype=float), "k": np.asarray(particle)})
+    n = len(frame)
+    p = float(frame["y"].mean()) if n else math.nan
+    groups = frame.groupby("k")["y"].agg(["mean", "count"])
+    repeated = groups[groups["count"] >= 2]
+    if n < 2 or p in (0.0, 1.0) or repeated.empty or math.isnan(p):
+        return math.nan
+    count, mean = repeated["count"], repeated["mean"]
+    within = float((count * mean * (1 - mean) * count / (count - 1)).sum() / count.sum())
+    total = p * (1 - p) * n / (n - 1)
+    return min(1.0, max(0.0, within / total))
+
+
+def forecast_summary(runs: pd.DataFrame, by: Sequence[dt.date]) -> dict:
+    """The figures a forecast on posterior draws is read for: endings by dates, deal dates, evacuees, spread.
+
+    Args:
+        runs: runs.parquet of a forecast (outcome, deal_date, evacuated, particle).
+        by: dates; for each, the share of runs that ended in each of `ENDINGS` with the deal signed by then.
+
+    Returns:
+        `by`: per date and ending, the share, its 95% Wilson interval and the share of its spread due to
+        chance (`chance_share`; the rest is the parameters'); `deal`: per ending, the share of runs and
+        the p10/p50/p90 deal dates among them; `evacuated`: p10/p50/p90 of people bussed out in the runs
+        ending in surrender with evacuation.
+    """
+    from simkit.sweep.summary import wilson
+
+    n = len(runs)
+    deal = pd.to_datetime(runs["deal_date"])
+    particle = runs["particle"].to_numpy() if "particle" in runs else np.zeros(n, dtype=int)
+    result: dict = {"runs": n, "particles_drawn": int(pd.Series(particle).nunique()), "by": [], "deal": {}}
+    for date in by:
+        for ending in ENDINGS:
+            hit = ((runs["outcome"] == ending) & deal.notna() & (deal <= pd.Timestamp(date))).to_numpy()
+            lo, hi = wilson(np.array([hit.sum()]), np.array([max(n, 1)]))
+            chance = chance_share(hit, particle)
+            result["by"].append({
+                "date": date.isoformat(), "ending": ending, "share": float(hit.mean()) if n else math.nan,
+                "ci95": [float(lo[0]), float(hi[0])], "chance_share": chance,
+                "parameter_share": 1.0 - chance if not math.isnan(chance) else math.nan,
+            })  # fmt: skip
+    for ending in ENDINGS:
+        dates = deal[(runs["outcome"] == ending) & deal.notna()]
+        quantiles = {
+            f"p{int(q * 100)}": dates.quantile(q).date().isoformat() if len(dates) else None
+            for q in (0.1, 0.5, 0.9)
+        }
+        result["deal"][ending] = {"share": len(dates) / n if n else math.nan, **quantiles}
+    evacuated = runs.loc[runs["outcome"] == "surrender_evacuation", "evacuated"]
+    quantiles = {f"p{int(q * 100)}": float(evacuated.quantile(q)) for q in (0.1, 0.5, 0.9) if len(evacuated)}
+    result["evacuated"] = {"runs": len(evacuated), **quantiles}
+    return result

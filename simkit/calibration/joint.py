@@ -22,12 +22,16 @@ only what is missing.
 
 from __future__ import annotations
 
+import json
+import math
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simkit.calibration.abc import CalibrationResult, CaseInput, Generation, fit
@@ -209,35 +213,80 @@ def calibrate_cases(
     }
 
     def one_fit(cases: Sequence[CaseInput], folder: Path, label: str, held_out: str | None, **extra):
+        settings = {"seed": seed, "manifest_extra": {**common, "held_out": held_out}, **options, **extra}
         return fit(
-            cases, inputs.priors, budget, folder, joint=True, workers=workers, seed=seed, command=command,
+            cases, inputs.priors, budget, folder, joint=True, workers=workers, command=command,
             priors_path=priors_path, reuse_finished=True,
             on_start=(lambda earlier: started(label, earlier)) if started else None,
-            progress=(lambda g: progress(label, g)) if progress else None,
-            manifest_extra={**common, "held_out": held_out}, **{**options, **extra},
+            progress=(lambda g: progress(label, g)) if progress else None, **settings,
         )  # fmt: skip
 
     full = one_fit(inputs.cases, out, "all cases", None)
     if not leave_one_out:
         return JointResult(full, {})
-    folds = {
-        case.id: one_fit(
-            [c for c in inputs.cases if c.id != case.id],
-            out / LOO_FOLDER / case.id,
-            f"without {case.id}",
-            case.id,
-            point=None,
-        )
-        for case in inputs.cases
-    }
+    folds = {}
+    for case in inputs.cases:
+        extra = {**common, "held_out": case.id, "master_seed": seed, "fold_seed_rule": FOLD_SEED_RULE}
+        folds[case.id] = one_fit(
+            [c for c in inputs.cases if c.id != case.id], out / LOO_FOLDER / case.id, f"without {case.id}",
+            case.id, point=None, seed=fold_seed(seed, case.id), manifest_extra=extra,
+        )  # fmt: skip
     scores = _score(inputs, full, folds, out, score_runs, seed, workers, command, scoring)
     table = leave_one_out_table(scores["in"][0], scores["in"][1], scores["out"][0], scores["out"][1])
+    table["ess_in"] = [fit_ess(full) if c in folds else math.nan for c in table["case"]]
+    table["ess_out"] = [fit_ess(folds[c]) if c in folds else math.nan for c in table["case"]]
+    fits = {"all cases": _fit_record(full, out, seed)} | {
+        case: _fit_record(result, out, fold_seed(seed, case)) for case, result in folds.items()
+    }
     write_bytes(out / f"{TABLE}.csv", table.to_csv(index=False).encode())
-    write_json(out / f"{TABLE}.json", {"cases": table.to_dict("records"), "folds": {
-        case: (Path(LOO_FOLDER) / case).as_posix() for case in folds
-    }, "in_sample": IN_SAMPLE, "out_of_sample": OUT_OF_SAMPLE})  # fmt: skip
+    write_json(out / f"{TABLE}.json", {
+        "cases": _records(table), "fits": fits, "in_sample": IN_SAMPLE, "out_of_sample": OUT_OF_SAMPLE,
+        "scoring": f"{score_runs} runs per case, master seed {seed} in and out of sample (common random "
+                   "numbers: run i of a case has the same seed on either side)",
+        "fold_seed_rule": FOLD_SEED_RULE,
+    })  # fmt: skip
     record(out, [f"{TABLE}.csv", f"{TABLE}.json"])
     return JointResult(full, folds, table, scores)
+
+
+FOLD_SEED_RULE = (
+    "the fit without case c uses numpy seed "
+    "SeedSequence([master seed, crc32(c)]).generate_state(1, uint32)[0]"
+)
+"""How each leave-one-out fold's seed derives from --seed (its own draws, whatever the order of the cases)."""
+
+
+def fold_seed(seed: int, case: str) -> int:
+    """The numpy seed of the fit without `case`, from the master seed and the case id (`FOLD_SEED_RULE`)."""
+    state = np.random.SeedSequence([seed, zlib.crc32(case.encode())]).generate_state(1, np.uint32)
+    return int(state[0])
+
+
+def fit_ess(result: CalibrationResult) -> float:
+    """Kish effective sample size of a fit's final posterior weights."""
+    weights = result.posterior["weight"].to_numpy(dtype=float)
+    return float(weights.sum() ** 2 / np.sum(weights**2))
+
+
+def _fit_record(result: CalibrationResult, out: Path, seed: int) -> dict[str, Any]:
+    """One fit for leave_one_out.json: where, its seed, and how far it got."""
+    last = result.generations[-1] if result.generations else None
+    return {
+        "folder": result.out.relative_to(out).as_posix() if result.out != out else ".",
+        "seed": seed,
+        "particles": len(result.posterior),
+        "ess": round(fit_ess(result), 1),
+        "generations": len(result.generations),
+        "epsilon": last.epsilon if last else None,
+        "acceptance_rate": last.acceptance_rate if last else None,
+        "simulations": result.total_simulations,
+        "stop_reason": result.stop_reason,
+    }
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    """The table's rows for JSON (NaN as null)."""
+    return json.loads(table.to_json(orient="records"))
 
 
 def _score(
@@ -283,10 +332,12 @@ def _score(
 
 
 COLUMNS = (
-    "case", "p_documented_in", "p_documented_out", "brier_in", "brier_out", "brier_skill_in",
-    "brier_skill_out", "crps_deal_days_in", "crps_deal_days_out", "crps_skill_in", "crps_skill_out",
+    "case", "p_documented_in", "p_documented_out", "likeliest_in", "likeliest_out", "brier_in", "brier_out",
+    "brier_skill_in", "brier_skill_out", "crps_deal_days_in", "crps_deal_days_out", "crps_skill_in",
+    "crps_skill_out",
 )  # fmt: skip
-"""The leave-one-out table: per case (and pooled), in sample beside out of sample."""
+"""The leave-one-out table: per case (and pooled), in sample beside out of sample (`calibrate_cases` adds
+`ess_in` and `ess_out`, the effective sample sizes of the posteriors each case was scored on)."""
 
 
 def leave_one_out_table(
@@ -294,14 +345,20 @@ def leave_one_out_table(
 ) -> pd.DataFrame:
     """Per case and pooled, in sample (`_in`) and out of sample (`_out`): the scores of `leave_one_out`.
 
-    p(documented), the Brier score and its skill against the base rate, the CRPS of the deal date and its
-    skill against the library's siege-to-deal durations.
+    p(documented), whether the documented class is the likeliest (1/0), the Brier score and its skill
+    against the base rate, the CRPS of the deal date and its skill against the library's siege-to-deal
+    durations.
 
-    The pooled row's p(documented) is the mean over cases; its scores and skills are `score_cases`' pooled
-    rows (skill of the mean scores).
+    The pooled row's p(documented) is the mean over cases, its `likeliest` the number of cases whose
+    documented class is the likeliest; its scores and skills are `score_cases`' pooled rows (skill of the
+    mean scores).
     """
     p_in = {d["id"]: d["p_documented"] for d in details_in}
     p_out = {d["id"]: d["p_documented"] for d in details_out}
+    likeliest = {
+        side: {d["id"]: float(d["most_likely"] == d["documented"]["outcome"]) for d in details}
+        for side, details in (("in", details_in), ("out", details_out))
+    }
     rows = []
     for case in [*p_in, "pooled"]:
         row: dict[str, Any] = {"case": case}
@@ -309,6 +366,8 @@ def leave_one_out_table(
             brier = _score_row(table, case, "brier", "base_rate")
             crps = _score_row(table, case, "crps_deal_days", "durations")
             row[f"p_documented_{side}"] = sum(p.values()) / len(p) if case == "pooled" else p[case]
+            hits = likeliest[side]
+            row[f"likeliest_{side}"] = sum(hits.values()) if case == "pooled" else hits[case]
             row[f"brier_{side}"] = brier["model"] if brier is not None else float("nan")
             row[f"brier_skill_{side}"] = brier["skill"] if brier is not None else float("nan")
             row[f"crps_deal_days_{side}"] = crps["model"] if crps is not None else float("nan")

@@ -25,11 +25,17 @@ import pandas as pd
 import pyarrow as pa
 
 from simkit.calibration.compare import Comparison, compare_frames
-from simkit.ensemble import Batch, batches, simulate_batch
+from simkit.ensemble import BATCH_SIZE, Batch, simulate_batch
 from simkit.executor import executor
 
 CANDIDATES = 50
 """Heaviest particles scored besides the medians: with an ESS of tens to a hundred, the rest weigh little."""
+
+SCREEN_RUNS = 20
+"""Runs per candidate and case in the screening stage of `score_candidates`."""
+
+FINALISTS = 8
+"""Candidates run to the full --point-runs after the screening (docs/calibration.md says why eight)."""
 
 if TYPE_CHECKING:
     from simkit.calibration.abc import SimulationModel
@@ -57,8 +63,18 @@ def score_candidates(
     seed: int,
     workers: int = 1,
     scheduler: str | None = None,
+    *,
+    screen_runs: int = SCREEN_RUNS,
+    finalists: int = FINALISTS,
 ) -> pd.DataFrame:
     """Each candidate's checks passed and distance D over all cases, runs i seeded alike; best first.
+
+    In two stages when there are more than `finalists` candidates: every candidate is run
+    `screen_runs` times per case and ranked; the best `finalists` are then run up to `runs`
+    (their first `screen_runs` runs are the same runs, so they are reused, not repeated) and
+    ranked again on all their runs. The finalists come first, ranked on `runs`; the others
+    follow in their screening order. The `runs` column says how many runs each row's scores
+    are on.
 
     With several cases (a joint calibration), a candidate's checks are added up
     over the cases and its D and D's parts are the means over the cases (each case
@@ -68,32 +84,60 @@ def score_candidates(
     Args:
         models: each case's model (its scenario and targets), by case id.
         candidates: `candidate_points`.
-        runs: runs per candidate and case.
+        runs: runs per finalist and case.
         seed: master seed (run i of every candidate and case uses the same seed).
         workers: local processes; ignored with `scheduler`.
         scheduler: a Dask scheduler address.
+        screen_runs: runs per candidate and case in the screening stage.
+        finalists: candidates run to `runs`.
     """
     names = [c for c in candidates.columns if c not in ("candidate", "weight")]
     points = [{n: float(row[n]) for n in names} for _, row in candidates.iterrows()]
+    candidates = candidates.reset_index(drop=True)
     cases = list(models)
     scenarios = [models[case].scenario_at(values) for case in cases for values in points]
-    jobs = [(i, batch) for i in range(len(scenarios)) for batch in batches(runs)]
+    screen = min(screen_runs, runs) if len(points) > finalists else runs
     found: dict[tuple[int, int], tuple[pa.Table, pa.Table]] = {}
-    with executor(workers, scheduler) as pool, closing(pool.map(_simulate, jobs, (scenarios, seed))) as done:
+    with executor(workers, scheduler) as pool:
+        _simulate_runs(pool, scenarios, seed, range(len(points)), len(points), cases, 0, screen, found)
+        ranked = _ranked(candidates, models, points, found, range(len(points)), screen)
+        if screen == runs:
+            return ranked.drop(columns="index")
+        chosen = [int(k) for k in ranked["index"].head(finalists)]
+        _simulate_runs(pool, scenarios, seed, chosen, len(points), cases, screen, runs, found)
+    final = _ranked(candidates, models, points, found, chosen, runs)
+    rest = ranked[~ranked["index"].isin(chosen)]
+    return pd.concat([final, rest], ignore_index=True).drop(columns="index")
+
+
+def _simulate_runs(pool, scenarios, seed, chosen, count, cases, start, stop, found) -> None:
+    """Runs start..stop-1 of the chosen candidates on every case, into `found` by (scenario, batch start)."""
+    jobs = [
+        (c * count + k, Batch(first, min(first + BATCH_SIZE, stop)))
+        for k in chosen
+        for c in range(len(cases))
+        for first in range(start, stop, BATCH_SIZE)
+    ]
+    with closing(pool.map(_simulate, jobs, (scenarios, seed))) as done:
         for (i, batch), result in done:
             found[i, batch.start] = result
+
+
+def _ranked(candidates, models, points, found, chosen, runs: int) -> pd.DataFrame:
+    """The chosen candidates scored on their runs 0..runs-1, best check first, then lowest D."""
+    cases = list(models)
     scored = []
-    for k in range(len(points)):
+    for k in chosen:
         per_case = {}
         for c, case in enumerate(cases):
             i = c * len(points) + k
-            tables = [found[i, batch.start] for batch in batches(runs)]
+            tables = [table for (j, start), table in sorted(found.items()) if j == i and start < runs]
             run_df = pa.concat_tables([t[0] for t in tables]).to_pandas()
             events = pa.concat_tables([t[1] for t in tables]).to_pandas()
             per_case[case] = compare_frames(models[case].targets, run_df, events)
-        scored.append(_scores(per_case))
-    result = pd.concat([candidates.reset_index(drop=True), pd.DataFrame(scored)], axis=1)
-    return result.sort_values(["checks_passed", "D"], ascending=[False, True], kind="stable").reset_index(
+        scored.append({"index": k, "runs": runs, **_scores(per_case)})
+    frame = pd.concat([candidates.iloc[list(chosen)].reset_index(drop=True), pd.DataFrame(scored)], axis=1)
+    return frame.sort_values(["checks_passed", "D"], ascending=[False, True], kind="stable").reset_index(
         drop=True
     )
 

@@ -140,20 +140,31 @@ class Prior(BaseModel):
         """
         return self.distribution == "loguniform"
 
+    def sampled_support(self) -> tuple[float, float]:
+        """Lowest and highest value on the scale pyabc samples (log10 of the bounds for a loguniform)."""
+        lo, hi = self.support()
+        return (math.log10(lo), math.log10(hi)) if self.log_scale else (lo, hi)
+
     def to_value(self, sampled: float) -> float:
         """The parameter value for what pyabc sampled (undoes the log10 scale)."""
         return 10.0**sampled if self.log_scale else sampled
 
     def pyabc_rv(self) -> Any:
-        """The distribution pyabc samples from (pyabc wraps scipy.stats by name); see `log_scale`."""
+        """The distribution pyabc samples from; see `log_scale`.
+
+        Uniform (and loguniform, uniform on log10 scale) priors are `simkit.calibration.pyabc_parts.Flat`,
+        scipy's uniform without scipy's cost per call; the others are pyabc's wrappers of scipy.stats.
+        """
         import pyabc
+
+        from simkit.calibration.pyabc_parts import Flat
 
         lo, hi = self.support()
         match self.distribution:
             case "uniform":
-                return pyabc.RV("uniform", lo, hi - lo)
+                return Flat(lo, hi - lo)
             case "loguniform":
-                return pyabc.RV("uniform", math.log10(lo), math.log10(hi) - math.log10(lo))
+                return Flat(math.log10(lo), math.log10(hi) - math.log10(lo))
             case "beta":
                 return pyabc.RV("beta", self.a, self.b, loc=lo, scale=hi - lo)
             case _:

@@ -293,18 +293,50 @@ def _calibrate_cases(
             file=sys.stderr,
         )
         raise typer.Exit(130) from None
-    if quiet:
-        return
-    _print_result(result.full, cases=len(ids))
+    if not quiet:
+        _print_result(result.full, cases=len(ids))
     if result.table is not None:
-        from simkit.scoring.report import print_leave_one_out
+        _report_leave_one_out(result, inputs.caseset.caseset.name, score_runs, out, quiet)
 
-        print_leave_one_out(
-            result.table, f"leave one case out: {inputs.caseset.caseset.name}, {score_runs} runs per case"
-        )
+
+def _report_leave_one_out(result, name: str, score_runs: int, out: Path, quiet: bool) -> None:
+    """`simkit score`'s tables in sample and out of sample, the in/out table and each fit's ESS.
+
+    Printed (unless quiet) and always saved as OUT/leave_one_out.txt, the text to report.
+    """
+    import io
+
+    from rich.console import Console
+
+    from simkit.calibration.joint import TABLE, fit_ess
+    from simkit.scoring.report import print_leave_one_out, print_scores
+    from simkit.store import record, write_bytes
+
+    console = Console(file=io.StringIO() if quiet else sys.stdout, record=True, width=80)
+    runs = f"{score_runs} runs per case"
+    for side, label in (("in", "IN SAMPLE: posterior fitted on all cases"),
+                        ("out", "OUT OF SAMPLE: fitted without the case")):  # fmt: skip
+        table, details = result.scores[side]
+        print_scores(table, details, f"{name}, {runs}\n{label}", console)
+    print_leave_one_out(result.table, f"leave one case out: {name}, {runs}", console)
+    pooled = result.table.set_index("case").loc["pooled"]
+    cases = len(result.table) - 1
+    console.print(
+        f"documented class the likeliest: {pooled['likeliest_in']:.0f} of {cases} in sample, "
+        f"{pooled['likeliest_out']:.0f} of {cases} out of sample",
+        highlight=False,
+    )
+    full = result.full
+    ess = [f"all cases {fit_ess(full):.0f} of {len(full.posterior)}"]
+    ess += [f"without {case} {fit_ess(f):.0f} of {len(f.posterior)}" for case, f in result.folds.items()]
+    console.print("posterior ESS: " + "; ".join(ess), highlight=False)
+    write_bytes(out / f"{TABLE}.txt", console.export_text().encode())
+    record(out, [f"{TABLE}.txt"])
+    if not quiet:
         typer.echo(
-            f"wrote {out}/: leave_one_out.csv, leave_one_out.json, loo/<case>/ (a calibration without each "
-            "case), in_sample/ and out_of_sample/ (simkit score's files)"
+            f"wrote {out}/: leave_one_out.txt (these tables), leave_one_out.csv, leave_one_out.json, "
+            "loo/<case>/ (a calibration without each case), in_sample/ and out_of_sample/ (simkit score's "
+            "files)"
         )
 
 

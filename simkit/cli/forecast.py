@@ -35,7 +35,8 @@ def forecast(
         typer.Option(
             "--posterior",
             "-p",
-            help="posterior.parquet of simkit calibrate, e.g. calibration/waer/posterior.parquet.",
+            help="posterior.parquet of simkit calibrate, or its result folder (e.g. that of "
+            "simkit calibrate cases/library.yaml: the behavioural parameters shared by every case).",
             show_default=False,
         ),
     ],
@@ -62,6 +63,15 @@ def forecast(
             help="Draw every posterior parameter the scenario has, not only the behavioural ones.",
         ),
     ] = False,
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by",
+            help="A date (YYYY-MM-DD; repeat for several): the share of runs ending in surrender with "
+            "evacuation and in a settlement in place with the deal signed by then. Default: the horizon's "
+            "last day.",
+        ),
+    ] = None,
     plots: PlotsOption = True,
     overwrite: OverwriteOption = False,
     quiet: QuietOption = False,
@@ -80,13 +90,14 @@ def forecast(
     and figures. The result does not depend on --workers or --scheduler; an
     interrupted forecast resumes, like `simkit run`, when the same command is run again.
     """
-    from simkit.calibration.forecast import load_posterior
+    from simkit.calibration.forecast import forecast_summary, load_posterior, posterior_path
     from simkit.report import print_summary, progress_bar
     from simkit.scenario import load_scenario
-    from simkit.store import claim, record
+    from simkit.store import claim, record, write_json
 
     loaded = load_scenario(scenario, parse_overrides(set_))
-    particles = load_posterior(posterior)
+    particles = load_posterior(posterior_path(posterior))
+    dates = _dates(by, loaded.scenario)
     out = out_folder(out, Path("results") / f"{scenario.stem}_forecast")
     label = f"{loaded.scenario.name} (posterior draws)"
     with claim(out):  # one writer from the first run to the last figure
@@ -100,6 +111,9 @@ def forecast(
 
             figures = write_figures(ensemble, out)
             record(out, [f.name for f in figures])
+        report = forecast_summary(ensemble.runs, dates)
+        write_json(out / "forecast.json", report)
+        record(out, ["forecast.json"])
     if quiet:
         return
     from simkit.manifest import scenario_label
@@ -107,7 +121,8 @@ def forecast(
     title = f"{scenario_label(ensemble.manifest)}: {runs} runs on posterior draws, seed {seed}"
     print_summary(ensemble.summary, title=title)
     _print_drawn(ensemble, particles)
-    written = ["runs.parquet", "events.parquet", "summary.json", "manifest.json"]
+    _print_forecast(report)
+    written = ["runs.parquet", "events.parquet", "summary.json", "forecast.json", "manifest.json"]
     typer.echo(f"wrote {out}/: " + ", ".join(written + [f.name for f in figures]))
 
 
@@ -132,3 +147,55 @@ def _print_drawn(ensemble, posterior) -> None:
     console.print(table)
     for path, reason in manifest["not_drawn"].items():
         console.print(f"not drawn: {path}: {reason}", highlight=False)
+
+
+def _dates(by: list[str] | None, scenario) -> list:
+    """The --by dates, or the horizon's last day; a date that is not YYYY-MM-DD is an input error."""
+    import datetime as dt
+
+    from simkit.yamlio import InputError
+
+    if not by:
+        return [scenario.end]
+    dates = []
+    for text in by:
+        try:
+            dates.append(dt.date.fromisoformat(text))
+        except ValueError:
+            raise InputError(f"--by {text}: not a date (expected YYYY-MM-DD, e.g. 2018-06-30)") from None
+    return dates
+
+
+def _print_forecast(report: dict) -> None:
+    """Endings by each date (share, 95% interval, share of the spread due to chance), deal dates, evacuees."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=sys.stdout)
+    labels = {"surrender_evacuation": "surrender + evacuation", "reconciliation": "settlement in place"}
+    table = Table(
+        title=f"endings with the deal signed by each date ({report['runs']} runs, "
+        f"{report['particles_drawn']} particles); chance = share of the spread from run to run at fixed "
+        "parameters, the rest is the parameters'",
+        title_justify="left",
+    )
+    for column in ("by", "ending", "share", "95% CI", "chance"):
+        table.add_column(column, justify="left" if column in ("by", "ending") else "right")
+    for row in report["by"]:
+        lo, hi = row["ci95"]
+        chance = "n/a" if row["chance_share"] != row["chance_share"] else f"{row['chance_share']:.0%}"
+        table.add_row(row["date"], labels[row["ending"]], f"{row['share']:.1%}", f"{lo:.1%}-{hi:.1%}", chance)
+    console.print(table)
+    deal = Table(title="deal dates of the runs ending so (p10, median, p90)", title_justify="left")
+    for column in ("ending", "share", "p10", "p50", "p90"):
+        deal.add_column(column, justify="left" if column == "ending" else "right")
+    for ending, row in report["deal"].items():
+        deal.add_row(labels[ending], f"{row['share']:.1%}", *(row[k] or "-" for k in ("p10", "p50", "p90")))
+    console.print(deal)
+    evacuated = report["evacuated"]
+    if evacuated["runs"]:
+        console.print(
+            f"evacuated in the {evacuated['runs']} runs ending in surrender with evacuation: "
+            f"p10 {evacuated['p10']:,.0f}, median {evacuated['p50']:,.0f}, p90 {evacuated['p90']:,.0f}",
+            highlight=False,
+        )

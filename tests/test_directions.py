@@ -114,8 +114,8 @@ def _offensive(day, force):
 
 
 def test_with_food_held_high_a_stronger_offensive_brings_a_deal_sooner():
-    """P(deal within 60 days of an offensive's start) rises with the offensive's strength (binomial test)."""
-    from scipy.stats import binomtest
+    """P(deal within 60 days of an offensive's start) rises with the offensive's strength (Fisher's test)."""
+    from scipy.stats import fisher_exact
 
     fed = {"residents.Waer.local_production": 1.0, "mediator.present_at_start": True}
     start = load_scenario(WAER).scenario.start
@@ -126,8 +126,9 @@ def test_with_food_held_high_a_stronger_offensive_brings_a_deal_sooner():
         runs = run_ensemble(_scenario(WAER, fed, _offensive(date, force)), RUNS, seed=11).runs
         deal = runs["deal_day"].to_numpy(dtype=float)
         deals[force] = int(((deal >= day) & (deal <= day + 60)).sum())
-    # the weaker offensive's share is the null for the stronger one
-    p = binomtest(deals[1.6], RUNS, max(deals[1.0], 1) / RUNS, alternative="greater").pvalue
+    # both shares are observed: Fisher's exact test on the 2 x 2 table, one-sided
+    table = [[deals[1.6], RUNS - deals[1.6]], [deals[1.0], RUNS - deals[1.0]]]
+    p = fisher_exact(table, alternative="greater").pvalue
     assert p < 1e-3, f"deals within 60 days: {deals}, p = {p:.2g}"
 
 

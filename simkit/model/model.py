@@ -58,6 +58,7 @@ class SiegeModel(mesa.Model):
         self.events = EventLog()
         self.listed = scenario.detainees.listed.value
         self.released = 0
+        self.evacuated_fighters = 0  # fighters who left on truce waves and surrender convoys
         self.agreements_signed = 0
         self.agreements_collapsed = 0
         self.aid_open = True
@@ -164,7 +165,7 @@ class SiegeModel(mesa.Model):
 
         1. `fire_dated_events`: the scenario's events dated today take effect, before anyone acts.
         2. The regime: offensives and ultimatums, bombardment or storming, truce breaches, terms due.
-        3. Factions: spoilers attack, and the regime shells back, so residents feel it today.
+        3. Factions: those that attack do, and the regime shells back, so residents feel it today.
         4. Resident groups: food, hunger deaths, shelling deaths (today's shelling, whoever caused it).
         5. The mediator (or direct talks): rounds of talks, decided on today's state.
         6. Committees: strain fades; outsiders' deals reviewed; too much strain collapses a truce.
@@ -395,9 +396,8 @@ class SiegeModel(mesa.Model):
             )
             civilians = group.population - group_fighters - families
             group.fighters_to_leave = group_fighters
-            group.to_leave = (
-                group_fighters + families + round(civilians * group.leaving_share(committee.trust, guarantor))
-            )
+            registering = int(self.rng.binomial(civilians, group.leaving_share(committee.trust, guarantor)))
+            group.to_leave = group_fighters + families + registering
             group.settlement_leavers = 0
             group.terms = terms
             group.status = GroupStatus.EVACUATING
@@ -420,6 +420,16 @@ class SiegeModel(mesa.Model):
         committee.agreement = None
         self.agreements_collapsed += 1
         self.regime.escalate(day, self.regime.spec.escalation_jump.value, "ceasefire collapsed")
+
+    def lapse(self, committee: Committee) -> None:
+        """A ceasefire declared for the talks ends at the ultimatum's deadline: siege again, trust untouched.
+
+        It was a pause while terms were weighed, not a deal either side broke: no collapse is counted,
+        the committee learns nothing about the regime's word, and the offensive sets the shelling.
+        """
+        self.log(self.day, EventType.CEASEFIRE_LAPSED, committee.name, 0, "ultimatum deadline")
+        committee.phase = Phase.SIEGE
+        committee.agreement = None
 
     def violation(self, committee: Committee, actor: str) -> None:
         """A breach adds strain; the other side answers (factions retaliate, the regime shells back)."""
@@ -504,7 +514,7 @@ class SiegeModel(mesa.Model):
                 self._evacuation_convoy(day, committee, evacuating)
 
     def _truce_wave(self, day: int, committee: Committee, agreement: Agreement) -> None:
-        available = sum(f.fighters for f in self.factions if not f.spoiler)
+        available = sum(f.fighters for f in self.factions if not f.outside)
         wave = min(agreement.wave_size, agreement.fighters_to_go, available)
         agreement.next_wave_day = day + agreement.wave_interval
         agreement.fighters_to_go -= wave if wave else agreement.fighters_to_go
@@ -513,7 +523,8 @@ class SiegeModel(mesa.Model):
         people = round(wave * (1.0 + self.spec.behaviour.family_per_fighter.value))
         left = self._remove_from(committee.holding_groups, people)
         fighters = min(wave, left)  # fighters board first; families fill the rest
-        self._remove_fighters(fighters, spoilers=False)
+        self._remove_fighters(fighters, outside=False)
+        self.evacuated_fighters += fighters
         self.log(day, EventType.EVACUATION_CONVOY, committee.name, left, f"fighters={fighters}")
         self.log(day, EventType.TERM_IMPLEMENTED, committee.name, fighters, "fighters out")
 
@@ -536,7 +547,8 @@ class SiegeModel(mesa.Model):
             if group.to_leave <= 0 or group.population == 0:
                 self._settle(group, settlement_class(group.terms))
         if people:
-            self._remove_fighters(fighters, spoilers=True)
+            self._remove_fighters(fighters, outside=True)
+            self.evacuated_fighters += fighters
             self.log(day, EventType.EVACUATION_CONVOY, committee.name, people, f"fighters={fighters}")
         if all(g.status is GroupStatus.SETTLED for g in committee.groups):
             committee.phase = Phase.SETTLED
@@ -563,11 +575,11 @@ class SiegeModel(mesa.Model):
         fighters = sum(f.fighters for f in self.factions)
         return min(group.population, round(fighters * group.population / inside))
 
-    def _remove_fighters(self, count: int, spoilers: bool) -> None:
+    def _remove_fighters(self, count: int, outside: bool) -> None:
         for faction in self.factions:
             if count <= 0:
                 break
-            if faction.spoiler and not spoilers:
+            if faction.outside and not outside:
                 continue
             gone = min(count, faction.fighters)
             faction.fighters -= gone

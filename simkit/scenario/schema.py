@@ -90,17 +90,26 @@ class Regime(Section):
     )
     ultimatum_days: bounded(
         Days,
-        "days the regime gives a committee to accept surrender terms before it launches an offensive; "
-        "an ultimatum is issued once its force here reaches the offensive level (behavioural)",
+        "days the regime gives a committee to accept surrender terms before it launches an offensive "
+        "(behavioural)",
         high=DAYS,
         why=DAYS_WHY,
     )
+    ultimatum_rate: Share = Field(
+        description="daily probability that the regime issues an ultimatum to a committee while its force "
+        "here is at the offensive level and no ultimatum or offensive stands (behavioural)"
+    )
     offensive_days: bounded(
         Days,
-        "days an offensive (launched on a refused ultimatum, or a scheduled `campaign`) is sustained "
-        "before the regime pauses; with force still at the offensive level a new ultimatum follows",
+        "mean days an offensive (launched on a refused ultimatum, or a scheduled `campaign`) is sustained "
+        "before the regime pauses (each run draws its length from a geometric distribution with this "
+        "mean); with force still at the offensive level a new ultimatum may follow",
         high=DAYS,
         why=DAYS_WHY,
+    )
+    outside_group_bars_amnesty: Share = Field(
+        description="probability that the regime tables an evacuation rather than an amnesty (settlement in "
+        "place) while a faction `outside_every_deal` still has fighters inside (behavioural)"
     )
     settlement_max_fighter_share: Share = Field(
         description="the regime tables a settlement in place (amnesty, weapons handed over, most stay, "
@@ -234,20 +243,40 @@ class Committee(Section):
     )
 
 
+class Designation(Section):
+    """`outside_every_deal:` when and by whom a faction was put outside every deal, before the start date."""
+
+    designated: dt.date = Field(
+        description="date of the designation (e.g. the UN Security Council's sanctions listing); it must "
+        "come before the scenario's start"
+    )
+    source: str = Field(min_length=1, description="who designated it, and where this is documented")
+
+
 class Faction(Section):
-    """`factions[]:` an armed group inside; a `spoiler` stands outside every deal and attacks regardless."""
+    """`factions[]:` an armed group inside.
+
+    Two separate facts: whether it `attacks` regardless of ceasefires (at `attack_rate`), and whether it
+    stands `outside_every_deal` (designated before the start date: an amnesty rarely covers it, and it
+    leaves only on the buses of a surrender, never in a truce's waves).
+    """
 
     name: str
     fighters: bounded(Count, "fighters at the start", high=PEOPLE, why=PEOPLE_WHY)
-    spoiler: bool = Field(
-        default=False, description="outside every deal (e.g. HTS): attacks regardless of ceasefires"
+    attacks: bool = Field(
+        default=False, description="attacks regardless of ceasefires, at `attack_rate` a day"
+    )
+    outside_every_deal: Designation | None = Field(
+        default=None,
+        description="the designation, dated before the start, that puts it outside every deal (e.g. HTS and "
+        "Jabhat Fatah al-Sham, listed as al-Nusrah Front by the UN Security Council on 14 May 2013)",
     )
     retaliation: Share = Field(description="probability of retaliating for a regime violation")
     veto: Share = Field(description="probability of blocking surrender terms when residents' pressure is nil")
     evacuation_stance: Share = Field(description="share of its fighters who leave rather than take amnesty")
     attack_rate: bounded(
         NonNegative,
-        "daily probability of an attack of its own (spoilers)",
+        "daily probability of an attack of its own (factions that `attack`)",
         high=1.0,
         why="it is drawn as a probability per day; 1 is an attack every day",
     )
@@ -615,6 +644,13 @@ class Scenario(Section):
         for m in mediators:
             if m.identity is MediatorIdentity.NONE and m.present_at_start:
                 raise ValueError(f"mediator {m.name!r} has identity none: it cannot be present_at_start")
+        for faction in self.factions:
+            designation = faction.outside_every_deal
+            if designation is not None and designation.designated >= self.start:
+                raise ValueError(
+                    f"faction {faction.name!r} is outside_every_deal from {designation.designated}, "
+                    f"not before the start ({self.start}): a scenario holds only what was known at its start"
+                )
         end = self.end
         for event in self.events:
             if isinstance(event, MediatorEntry):

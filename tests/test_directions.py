@@ -144,7 +144,7 @@ def test_a_stronger_guarantor_lowers_the_share_evacuated():
 
 def test_open_corridors_lower_the_population_at_the_deal():
     corridor = [{"date": "2016-06-01", "type": "corridor", "days": {"value": 30, "assumed": "test"},
-                 "detained_share": {"value": 0.0, "assumed": "test"}}]  # fmt: skip
+                 "detained_share": {"value": 0.0, "assumed": "test"}, "guarantor": "regime"}]  # fmt: skip
     base = load_scenario(WAER).scenario.model_dump(mode="json")["events"]
     at_deal = {}
     for name, events in (("closed", base), ("open", base + corridor)):
@@ -168,3 +168,25 @@ def test_a_tighter_siege_brings_hunger_deaths_earlier():
         first[tightness] = starved.reindex(result.runs["run"], fill_value=horizon).to_numpy()
     p = mannwhitneyu(first[0.6], first[0.95], alternative="greater").pvalue
     assert p < 1e-3, f"means {first[0.6].mean():.3g} vs {first[0.95].mean():.3g}, p = {p:.2g}"
+
+
+def _fled_through_a_corridor(overrides, guarantor="regime"):
+    """Waer with a 30-day corridor in Jun 2016 and its documented events: people fled (or held) per run."""
+    corridor = [{"date": "2016-06-01", "type": "corridor", "days": {"value": 30, "assumed": "test"},
+                 "detained_share": {"value": 0.0, "assumed": "test"}, "guarantor": guarantor}]  # fmt: skip
+    base = load_scenario(WAER).scenario.model_dump(mode="json")["events"]
+    runs = run_ensemble(_scenario(WAER, overrides, base + corridor), RUNS, seed=11).runs
+    return runs["fled"] + runs["detained"]
+
+
+def test_a_faction_holding_people_back_lowers_flight_through_open_lines():
+    free = _fled_through_a_corridor({"factions.Waer rebels.holds_back": 0.0})
+    held = _fled_through_a_corridor({"factions.Waer rebels.holds_back": 0.8})
+    assert_greater(free, held)
+
+
+def test_a_guarantor_behind_the_corridor_raises_flight_through_it():
+    # The UN (present from the start in Waer) with full guarantor capacity against the regime's word alone.
+    regime = _fled_through_a_corridor({"other_mediators.0.guarantor": 1.0}, "regime")
+    guaranteed = _fled_through_a_corridor({"other_mediators.0.guarantor": 1.0}, "UN")
+    assert_greater(guaranteed, regime)

@@ -211,7 +211,7 @@ def test_a_spoiler_attack_under_a_truce_brings_shelling_that_kills(north_homs):
 
 def test_a_corridor_lets_people_flee_and_screening_holds_some(waer):
     events = [{"date": "2016-01-10", "type": "corridor", "days": {"value": 10, "assumed": "test"},
-               "detained_share": {"value": 0.3, "assumed": "test"}}]  # fmt: skip
+               "detained_share": {"value": 0.3, "assumed": "test"}, "guarantor": "regime"}]  # fmt: skip
     scenario = _with(waer, {"regime.siege_tightness": 1.0, "behaviour.flight_rate": 0.5}, events)
     model = SiegeModel(scenario, rng=4)
     model.run()
@@ -225,7 +225,7 @@ def test_a_corridor_lets_people_flee_and_screening_holds_some(waer):
 
 def test_people_who_want_a_way_out_flee_first(waer):
     events = [{"date": "2016-01-10", "type": "corridor", "days": {"value": 20, "assumed": "test"},
-               "detained_share": {"value": 0.0, "assumed": "test"}}]  # fmt: skip
+               "detained_share": {"value": 0.0, "assumed": "test"}, "guarantor": "regime"}]  # fmt: skip
     scenario = _with(waer, {"behaviour.flight_rate": 0.5, "mediator.talks_rate": 0.0,
                             "other_mediators.0.talks_rate": 0.0,  # the UN mediates from the start
                             "mediator.direct_talks_rate": 0.0}, events)  # fmt: skip
@@ -417,7 +417,7 @@ def test_a_spoiler_attack_under_siege_brings_shelling_that_kills_the_same_day(no
 @pytest.mark.parametrize("fighters", [0, 60000])
 def test_fighters_do_not_flee_through_a_corridor(waer, fighters):
     events = [{"date": "2016-01-10", "type": "corridor", "days": {"value": 20, "assumed": "test"},
-               "detained_share": {"value": 0.0, "assumed": "test"}}]  # fmt: skip
+               "detained_share": {"value": 0.0, "assumed": "test"}, "guarantor": "regime"}]  # fmt: skip
     scenario = _with(
         waer,
         {"behaviour.flight_rate": 1.0, "factions.Waer rebels.fighters": fighters,

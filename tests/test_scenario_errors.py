@@ -173,3 +173,10 @@ def test_a_faction_designated_before_the_start_is_outside_every_deal(tmp_path):
 def test_the_old_spoiler_switch_is_an_unknown_key(tmp_path):
     path = write_variant(tmp_path, lambda d: d["factions"][0].update(spoiler=True))
     assert "spoiler" in error_for(path)
+
+
+def test_a_corridor_guaranteed_by_an_unknown_actor_is_rejected(tmp_path):
+    corridor = {"date": "2016-01-10", "type": "corridor", "days": {"value": 3, "assumed": "test"},
+                "detained_share": {"value": 0.0, "assumed": "test"}, "guarantor": "Iran"}  # fmt: skip
+    message = error_for(write_variant(tmp_path, lambda d: d["events"].append(corridor)))
+    assert "guarantor 'Iran'" in message and "neither `regime` nor a mediator" in message

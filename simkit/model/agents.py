@@ -345,16 +345,18 @@ class ResidentGroup(mesa.Agent):
         )
         return float(expit(logit) @ self.share)
 
-    def flee(self, detained_share: float) -> None:
+    def flee(self, detained_share: float, passage: float = 1.0) -> None:
         """The lines are open today: households that want a way out leave, the least hard-line first.
 
-        Household i leaves with probability `flight_rate x c_i`, so the people who stay are ever more
-        those who back the hard line; `detained_share` of those who leave are held at screening.
+        Household i leaves with probability `flight_rate x passage x c_i`, so the people who stay are
+        ever more those who back the hard line; `passage` is the chance a crossing is let through and
+        believed safe (factions holding people back, trust in the corridor's guarantor: `_move_people`);
+        `detained_share` of those who leave are held at screening.
         """
         if not self.population:
             return
         model = self.model
-        leaving = self.behaviour.flight_rate.value * self.wish_to_concede()
+        leaving = self.behaviour.flight_rate.value * passage * self.wish_to_concede()
         rate = float(leaving @ self.share)
         if rate <= 0.0:
             return

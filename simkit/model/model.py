@@ -65,6 +65,7 @@ class SiegeModel(mesa.Model):
         self.aid_cut_day = -1
         self.corridor_until = -1  # last day the lines are open through a scheduled corridor
         self.corridor_detained_share = 0.0
+        self.corridor_guarantor = 0.0  # the guarantor capacity of whoever stands behind the open corridor
         self.release_shortfall = False  # a release stage delivered less than partial_release_max_share
         self.outcome: RunOutcome | None = None
         self.deal_days: dict[str, int] = {}  # locality -> day its surrender was signed or it was taken
@@ -147,9 +148,12 @@ class SiegeModel(mesa.Model):
                 for committee in self.committees:
                     if committee.holding_groups:
                         self.regime.launch_offensive(committee, "scheduled offensive", level.value)
-            case schema.Corridor(days=days, detained_share=detained):
+            case schema.Corridor(days=days, detained_share=detained, guarantor=guarantor):
                 self.corridor_until = max(self.corridor_until, day + days.value - 1)
                 self.corridor_detained_share = detained.value
+                self.corridor_guarantor = (
+                    0.0 if guarantor == "regime" else self.mediator.profiles[guarantor].guarantor.value
+                )
                 self.log(day, EventType.CORRIDOR, "regime", days.value, event.note)
             case schema.OutsideAgreement(legitimacy=legitimacy, release_pledged=pledged):
                 for committee in self.committees:
@@ -502,10 +506,18 @@ class SiegeModel(mesa.Model):
     def _move_people(self, day: int) -> None:
         """Flight where the lines are open, truce waves, and the buses of signed surrenders."""
         corridor = day <= self.corridor_until
+        if corridor:
+            held_back = 1.0
+            for faction in self.factions:
+                if faction.fighters > 0:
+                    held_back *= 1.0 - faction.spec.holds_back.value
         for committee in self.committees:
             if corridor:
+                # Who holds the lines (factions stopping crossings) and belief in safe passage scale flight.
+                trust = committee.trust
+                passage = held_back * (trust + (1.0 - trust) * self.corridor_guarantor)
                 for group in committee.holding_groups:
-                    group.flee(self.corridor_detained_share)
+                    group.flee(self.corridor_detained_share, passage)
             agreement = committee.agreement
             if committee.phase is Phase.TRUCE and agreement.fighters_to_go and day >= agreement.next_wave_day:
                 self._truce_wave(day, committee, agreement)

@@ -274,6 +274,10 @@ class Faction(Section):
     retaliation: Share = Field(description="probability of retaliating for a regime violation")
     veto: Share = Field(description="probability of blocking surrender terms when residents' pressure is nil")
     evacuation_stance: Share = Field(description="share of its fighters who leave rather than take amnesty")
+    holds_back: Share = Field(
+        description="share of the residents who would cross open lines that this faction stops while it has "
+        "fighters inside (checkpoints, snipers, fire on the crossings; structural, per case)"
+    )
     attack_rate: bounded(
         NonNegative,
         "daily probability of an attack of its own (factions that `attack`)",
@@ -563,6 +567,11 @@ class Corridor(EventBase):
     detained_share: Share = Field(
         description="share of those who leave through it who are detained at screening (0 = no screening)"
     )
+    guarantor: str = Field(
+        min_length=1,
+        description="who stands behind safe passage: `regime`, or the name of one of the scenario's "
+        "mediators (its `guarantor` then makes the crossing more credible than the regime's word alone)",
+    )
 
 
 class OutsideAgreement(EventBase):
@@ -662,6 +671,11 @@ class Scenario(Section):
                     )
                 if entering.identity is MediatorIdentity.NONE:
                     raise ValueError(f"mediator_entry on {event.date}: {who!r} has identity none")
+            if isinstance(event, Corridor) and event.guarantor != "regime" and event.guarantor not in names:
+                raise ValueError(
+                    f"corridor on {event.date}: guarantor {event.guarantor!r} is neither `regime` nor a "
+                    f"mediator (known: {', '.join(names)})"
+                )
             for date in (event.date, event.latest or event.date):
                 if not self.start <= date <= end:
                     raise ValueError(

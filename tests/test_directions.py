@@ -37,8 +37,8 @@ def assert_greater(larger, smaller):
 
 
 def test_more_mediator_leverage_frees_more_of_the_list():
-    low = ensemble(WAER, {"mediator.leverage": 0.0})
-    high = ensemble(WAER, {"mediator.leverage": 0.6})
+    low = ensemble(WAER, {"mediators.russia.leverage": 0.0})
+    high = ensemble(WAER, {"mediators.russia.leverage": 0.6})
     assert_greater(high["released_share"], low["released_share"])
 
 
@@ -135,7 +135,8 @@ def test_with_food_held_high_a_stronger_offensive_brings_a_deal_sooner():
 def test_a_stronger_guarantor_lowers_the_share_evacuated():
     runs = {}
     for guarantor in (0.0, 1.0):
-        result = run_ensemble(load_scenario(WAER, {"mediator.guarantor": guarantor}), RUNS, seed=11).runs
+        scenario = load_scenario(WAER, {"mediators.russia.guarantor": guarantor})
+        result = run_ensemble(scenario, RUNS, seed=11).runs
         settled = result[result["outcome"] == "surrender_evacuation"]
         runs[guarantor] = settled["evacuated"] / load_scenario(WAER).scenario.residents[0].population.value
     p = mannwhitneyu(runs[0.0], runs[1.0], alternative="greater").pvalue
@@ -187,6 +188,6 @@ def test_a_faction_holding_people_back_lowers_flight_through_open_lines():
 
 def test_a_guarantor_behind_the_corridor_raises_flight_through_it():
     # The UN (present from the start in Waer) with full guarantor capacity against the regime's word alone.
-    regime = _fled_through_a_corridor({"other_mediators.0.guarantor": 1.0}, "regime")
-    guaranteed = _fled_through_a_corridor({"other_mediators.0.guarantor": 1.0}, "UN")
+    regime = _fled_through_a_corridor({"mediators.un.guarantor": 1.0}, "regime")
+    guaranteed = _fled_through_a_corridor({"mediators.un.guarantor": 1.0}, "UN")
     assert_greater(guaranteed, regime)

@@ -196,7 +196,7 @@ def test_a_spoiler_attack_under_a_truce_brings_shelling_that_kills(north_homs):
     scenario = _with(
         north_homs,
         {"factions.HTS.attack_rate": 1.0, "regime.lethality": 5.0, "committees.0.collapse_tolerance": 1e6,
-         "regime.violation_rate": 0.0, "mediator.talks_rate": 0.0},
+         "regime.violation_rate": 0.0, "mediators.russia.talks_rate": 0.0},
         events,
     )  # fmt: skip
     model = SiegeModel(scenario, rng=1)
@@ -226,8 +226,8 @@ def test_a_corridor_lets_people_flee_and_screening_holds_some(waer):
 def test_people_who_want_a_way_out_flee_first(waer):
     events = [{"date": "2016-01-10", "type": "corridor", "days": {"value": 20, "assumed": "test"},
                "detained_share": {"value": 0.0, "assumed": "test"}, "guarantor": "regime"}]  # fmt: skip
-    scenario = _with(waer, {"behaviour.flight_rate": 0.5, "mediator.talks_rate": 0.0,
-                            "other_mediators.0.talks_rate": 0.0,  # the UN mediates from the start
+    scenario = _with(waer, {"behaviour.flight_rate": 0.5, "mediators.russia.talks_rate": 0.0,
+                            "mediators.un.talks_rate": 0.0,  # the UN mediates from the start
                             "mediator.direct_talks_rate": 0.0}, events)  # fmt: skip
     model = SiegeModel(scenario, rng=4)
     day = (dt.date(2016, 1, 10) - scenario.start).days
@@ -246,7 +246,8 @@ def test_an_ultimatum_is_weighed_each_day_until_its_deadline_not_decided_on_its_
     scenario = _with(
         waer,
         {"regime.force_here": 1.0, "committees.0.red_line_firmness": 0.0, "mediator.direct_talks_rate": 0.0,
-         "mediator.talks_rate": 0.0, "other_mediators.0.talks_rate": 0.0, "factions.Waer rebels.veto": 0.0},
+         "mediators.russia.talks_rate": 0.0, "mediators.un.talks_rate": 0.0,
+         "factions.Waer rebels.veto": 0.0},
         [],
     )  # fmt: skip
     window = scenario.regime.ultimatum_days.value
@@ -269,8 +270,8 @@ def test_no_second_surrender_is_tabled_while_an_ultimatum_stands(waer):
     # declares its ceasefire for the talks; the committee weighs the standing terms itself.
     scenario = _with(
         waer,
-        {"regime.force_here": 1.0, "mediator.present_at_start": True, "mediator.talks_rate": 1.0,
-         "mediator.bias": 1.0, "committees.0.red_line_firmness": 1.0},
+        {"regime.force_here": 1.0, "mediator.present_at_start": True, "mediators.russia.talks_rate": 1.0,
+         "mediators.russia.bias": 1.0, "committees.0.red_line_firmness": 1.0},
         [],
     )  # fmt: skip
     window = scenario.regime.ultimatum_days.value
@@ -303,8 +304,8 @@ def _campaign_alone(waer, days):
     events = [{"date": "2016-01-10", "type": "campaign", "escalation": {"value": 1.0, "assumed": "test"}}]
     return _with(
         waer,
-        {"regime.offensive_days": days, "mediator.direct_talks_rate": 0.0, "mediator.talks_rate": 0.0,
-         "other_mediators.0.talks_rate": 0.0},
+        {"regime.offensive_days": days, "mediator.direct_talks_rate": 0.0, "mediators.russia.talks_rate": 0.0,
+         "mediators.un.talks_rate": 0.0},
         events,
     )  # fmt: skip
 
@@ -348,7 +349,7 @@ def test_an_ultimatum_is_issued_at_a_daily_hazard_once_force_allows(waer, rate):
     scenario = _with(
         waer,
         {"regime.force_here": 1.0, "regime.ultimatum_rate": rate, "mediator.direct_talks_rate": 0.0,
-         "mediator.talks_rate": 0.0, "other_mediators.0.talks_rate": 0.0},
+         "mediators.russia.talks_rate": 0.0, "mediators.un.talks_rate": 0.0},
         [],
     )  # fmt: skip
     days = _first_ultimatum_days(scenario, 6, 60)
@@ -366,8 +367,8 @@ def test_a_ceasefire_for_talks_lapses_at_the_ultimatum_deadline_without_a_collap
     # each ultimatum ends in an offensive: the ceasefire lapses, nothing collapses, trust is untouched.
     scenario = _with(
         waer,
-        {"regime.force_here": 1.0, "mediator.present_at_start": True, "mediator.talks_rate": 1.0,
-         "mediator.bias": 1.0, "committees.0.red_line_firmness": 1.0, "regime.violation_rate": 0.0,
+        {"regime.force_here": 1.0, "mediator.present_at_start": True, "mediators.russia.talks_rate": 1.0,
+         "mediators.russia.bias": 1.0, "committees.0.red_line_firmness": 1.0, "regime.violation_rate": 0.0,
          "factions.Waer rebels.attack_rate": 0.0, "committees.0.collapse_tolerance": 1e6,
          "detainees.listed": 0},
         [],
@@ -403,7 +404,7 @@ def test_a_spoiler_attack_under_siege_brings_shelling_that_kills_the_same_day(no
     scenario = _with(
         north_homs,
         {"factions.HTS.attack_rate": 1.0, "regime.lethality": 5.0, "regime.baseline_escalation": 0.0,
-         "mediator.talks_rate": 0.0, "mediator.direct_talks_rate": 0.0},
+         "mediators.russia.talks_rate": 0.0, "mediator.direct_talks_rate": 0.0},
         [],
     )  # fmt: skip
     for seed in range(5):
@@ -421,8 +422,8 @@ def test_fighters_do_not_flee_through_a_corridor(waer, fighters):
     scenario = _with(
         waer,
         {"behaviour.flight_rate": 1.0, "factions.Waer rebels.fighters": fighters,
-         "behaviour.family_per_fighter": 0.0, "mediator.talks_rate": 0.0,
-         "other_mediators.0.talks_rate": 0.0, "mediator.direct_talks_rate": 0.0},
+         "behaviour.family_per_fighter": 0.0, "mediators.russia.talks_rate": 0.0,
+         "mediators.un.talks_rate": 0.0, "mediator.direct_talks_rate": 0.0},
         events,
     )  # fmt: skip
     model = SiegeModel(scenario, rng=4)

@@ -49,11 +49,11 @@ def test_the_mediator_present_is_whoever_entered_last(waer):
 
 def test_the_guarantor_and_leverage_are_the_present_mediators(waer):
     model = SiegeModel(waer.scenario, rng=1)
-    un = waer.scenario.other_mediators[0]
+    un = waer.scenario.mediators.un  # the UN mediates in Waer from the start
     assert model.mediator.effective_guarantor == un.guarantor.value
     assert model.mediator.effective_leverage == un.leverage.value
     model.mediator.enter()
-    assert model.mediator.effective_guarantor == waer.scenario.mediator.guarantor.value
+    assert model.mediator.effective_guarantor == waer.scenario.mediators.russia.guarantor.value
     assert model.mediator.name == "Russia"
 
 
@@ -137,8 +137,8 @@ def test_an_offensive_that_takes_ground_kills_more():
     # Waer with no talks at all (nobody can give way) and a documented-style offensive from 1 Mar 2016:
     # force at the offensive level (no surplus, so no storming), a campaign at full intensity.
     no_talks = {
-        "mediator.talks_rate": 0.0,
-        "other_mediators.0.talks_rate": 0.0,
+        "mediators.russia.talks_rate": 0.0,
+        "mediators.un.talks_rate": 0.0,
         "mediator.direct_talks_rate": 0.0,
         "horizon_days": 200,
     }

@@ -180,3 +180,8 @@ def test_a_corridor_guaranteed_by_an_unknown_actor_is_rejected(tmp_path):
                 "detained_share": {"value": 0.0, "assumed": "test"}, "guarantor": "Iran"}  # fmt: skip
     message = error_for(write_variant(tmp_path, lambda d: d["events"].append(corridor)))
     assert "guarantor 'Iran'" in message and "neither `regime` nor a mediator" in message
+
+
+def test_a_mediators_values_live_in_the_mediators_table_not_on_the_mediator(tmp_path):
+    path = write_variant(tmp_path, lambda d: d["mediator"].update(leverage={"value": 0.5, "assumed": "x"}))
+    assert "mediator.leverage" in error_for(path)

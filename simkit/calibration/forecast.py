@@ -60,7 +60,7 @@ __all__ = [
 BEHAVIOURAL: tuple[str, ...] = (
     "regime.implementation",
     "regime.truce_appetite",
-    "mediator.leverage",
+    "mediators.russia.leverage",
     "committees.0.concession_rate",
     "committees.0.truce_threshold",
     "behaviour.leave_threshold",

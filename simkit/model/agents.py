@@ -195,22 +195,30 @@ class Regime(mesa.Agent):
 class Mediator(mesa.Agent):
     """Whoever mediates today: convenes talks, tables packages; its leverage and monitors shape what is kept.
 
-    The identity is data: the scenario's principal `mediator` and its `other_mediators` each carry their
-    own leverage, bias and guarantor; a `mediator_entry` event brings one in, replacing any other.
+    The identity is data: the scenario's principal `mediator` and its `other_mediators` name who may
+    mediate; each one's leverage, bias, guarantor and talks rate are the `mediators:` table's values
+    for its identity; a `mediator_entry` event brings one in, replacing any other.
     """
 
     model: SiegeModel
 
     def __init__(
-        self, model: SiegeModel, spec: schema.Mediator, others: list[schema.OtherMediator] | None = None
+        self,
+        model: SiegeModel,
+        spec: schema.Mediator,
+        others: list[schema.OtherMediator],
+        table: schema.Mediators,
     ) -> None:
         super().__init__(model)
         self.spec = spec  # the principal mediator (its direct_talks_rate applies while none is present)
-        self.profiles: dict[str, schema.MediatorProfile] = {m.name: m for m in [spec, *(others or [])]}
+        # each named mediator's values, by its identity (identity `none` is never present)
+        self.profiles: dict[str, schema.MediatorValues | None] = {
+            m.name: getattr(table, m.identity.value, None) for m in [spec, *others]
+        }
         # Present at the start: the principal if it is, else the first other mediator that is.
-        self.current: schema.MediatorProfile | None = next(
-            (m for m in [spec, *(others or [])] if m.present_at_start), None
-        )
+        first = next((m for m in [spec, *others] if m.present_at_start), None)
+        self.current_name: str | None = None if first is None else first.name
+        self.current: schema.MediatorValues | None = None if first is None else self.profiles[first.name]
 
     @property
     def present(self) -> bool:
@@ -220,7 +228,7 @@ class Mediator(mesa.Agent):
     @property
     def name(self) -> str:
         """The present mediator's name (`direct` while none is present)."""
-        return self.current.name if self.current is not None else "direct"
+        return self.current_name if self.current is not None else "direct"
 
     @property
     def effective_leverage(self) -> float:
@@ -237,10 +245,11 @@ class Mediator(mesa.Agent):
         """How often the present mediator tables the regime's preferred package."""
         return self.current.bias.value if self.current is not None else 1.0
 
-    def enter(self, name: str = "") -> schema.MediatorProfile:
-        """A mediator (`name`, or the principal one) starts mediating, replacing any other; returns it."""
-        self.current = self.profiles[name or self.spec.name]
-        return self.current
+    def enter(self, name: str = "") -> str:
+        """A mediator (`name`, or the principal) starts mediating, replacing any other; returns the name."""
+        self.current_name = name or self.spec.name
+        self.current = self.profiles[self.current_name]
+        return self.current_name
 
     def step(self) -> None:
         """One day: a round of talks, at the current talks rate, with each committee open to talks."""
@@ -437,7 +446,8 @@ class ResidentGroup(mesa.Agent):
         held = round(self.ground * self.spec.area_km2.value * HECTARES_PER_KM2)
         if share <= 0.0 or held <= 0:
             return
-        lost = int(self.model.rng.binomial(held, min(1.0, share)))
+        # the last hectare is never taken by attrition: taking the whole area is a takeover (`take_over`)
+        lost = min(int(self.model.rng.binomial(held, min(1.0, share))), held - 1)
         if not lost:
             return
         before = self.ground

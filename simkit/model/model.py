@@ -73,7 +73,7 @@ class SiegeModel(mesa.Model):
 
         # Who acts when is written out in `step`, not implied by this creation order.
         self.regime = Regime(self, scenario.regime)
-        self.mediator = Mediator(self, scenario.mediator, scenario.other_mediators)
+        self.mediator = Mediator(self, scenario.mediator, scenario.other_mediators, scenario.mediators)
         self.groups = [ResidentGroup(self, spec, scenario.behaviour) for spec in scenario.residents]
         self.factions = [Faction(self, spec) for spec in scenario.factions]
         by_locality = {group.locality: group for group in self.groups}
@@ -125,7 +125,7 @@ class SiegeModel(mesa.Model):
         match event:
             case schema.MediatorEntry(mediator=name):
                 entering = self.mediator.enter(name)
-                self.log(day, EventType.MEDIATOR_ENTRY, entering.name, 0, event.note)
+                self.log(day, EventType.MEDIATOR_ENTRY, entering, 0, event.note)
             case schema.ForcesChange(delta=delta):
                 self.regime.force = max(0.0, self.regime.force + delta.value)
                 self.log(day, EventType.FORCES_CHANGE, "regime", round(100 * delta.value), event.note)
@@ -151,9 +151,8 @@ class SiegeModel(mesa.Model):
             case schema.Corridor(days=days, detained_share=detained, guarantor=guarantor):
                 self.corridor_until = max(self.corridor_until, day + days.value - 1)
                 self.corridor_detained_share = detained.value
-                self.corridor_guarantor = (
-                    0.0 if guarantor == "regime" else self.mediator.profiles[guarantor].guarantor.value
-                )
+                behind = self.mediator.profiles.get(guarantor)  # None for the regime (or identity none)
+                self.corridor_guarantor = 0.0 if behind is None else behind.guarantor.value
                 self.log(day, EventType.CORRIDOR, "regime", days.value, event.note)
             case schema.OutsideAgreement(legitimacy=legitimacy, release_pledged=pledged):
                 for committee in self.committees:

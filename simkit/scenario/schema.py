@@ -133,16 +133,9 @@ class MediatorIdentity(StrEnum):
     NONE = "none"
 
 
-class MediatorProfile(Section):
-    """One outside mediator: who it is, and how far it moves the regime, favours it, and guarantees.
+class MediatorValues(Section):
+    """How far one mediator identity moves the regime, favours it, guarantees, and convenes talks."""
 
-    Its numbers go with its identity: the same identity carries the same values in every scenario.
-    """
-
-    name: str = "mediator"
-    identity: MediatorIdentity = Field(
-        description="who mediates (un, russia, turkey_russia, iran, none): the values below go with it"
-    )
     leverage: Share = Field(
         description="how far it moves the regime on release offers and on implementing them"
     )
@@ -151,13 +144,37 @@ class MediatorProfile(Section):
     )
     guarantor: Share = Field(
         description="share of violations its monitors prevent once it is present; also what makes an "
-        "amnesty credible where the regime's word is not"
+        "amnesty or a corridor it stands behind credible where the regime's word is not"
     )
     talks_rate: bounded(
         NonNegative,
         "daily probability of a round of talks while it mediates",
         high=1.0,
         why="a probability per day; 1 is a round every day",
+    )
+
+
+class Mediators(Section):
+    """`mediators:` the values that go with each mediator identity: one table, the same in every scenario.
+
+    A scenario's `mediator` and `other_mediators` name who mediates (and when); what they can do is
+    read here by their `identity`, so Russia is the same Russia in Waer and in north Homs.
+    Override one with e.g. `--set mediators.russia.leverage=0.3`.
+    """
+
+    un: MediatorValues
+    russia: MediatorValues
+    turkey_russia: MediatorValues
+    iran: MediatorValues
+
+
+class MediatorProfile(Section):
+    """One outside mediator: who it is (`identity`, whose values are in `mediators:`)."""
+
+    name: str = "mediator"
+    identity: MediatorIdentity = Field(
+        description="who mediates (un, russia, turkey_russia, iran, none): its leverage, bias, guarantor and "
+        "talks rate are the `mediators:` table's for this identity"
     )
 
 
@@ -605,6 +622,7 @@ class Scenario(Section):
     )
     horizon_days: bounded(Days, "days simulated", high=DAYS, why=DAYS_WHY)
     regime: Regime
+    mediators: Mediators
     mediator: Mediator
     other_mediators: list[OtherMediator] = Field(
         default_factory=list, max_length=MAX_ITEMS, description="mediators besides the principal one"

@@ -585,9 +585,10 @@ class Corridor(EventBase):
         description="share of those who leave through it who are detained at screening (0 = no screening)"
     )
     guarantor: str = Field(
+        default="regime",
         min_length=1,
-        description="who stands behind safe passage: `regime`, or the name of one of the scenario's "
-        "mediators (its `guarantor` then makes the crossing more credible than the regime's word alone)",
+        description="who stands behind safe passage: `regime` (the default: its word alone), or the name of "
+        "one of the scenario's mediators (its `guarantor` then makes the crossing more credible)",
     )
 
 

@@ -352,7 +352,8 @@ class ResidentGroup(mesa.Agent):
             - b.leave_threshold.value
             + self.disposition
         )
-        return float(expit(logit) @ self.share)
+        # a share-weighted mean of values in [0, 1]; min() drops the last bit of rounding in the weights
+        return min(1.0, float(expit(logit) @ self.share))
 
     def flee(self, detained_share: float, passage: float = 1.0) -> None:
         """The lines are open today: households that want a way out leave, the least hard-line first.

@@ -37,7 +37,7 @@ def sweep_of(levels: int, replicates: int, batch_size: int) -> Sweep:
         name="bench_leverage_siege",
         scenario=WAER,
         parameters={
-            "mediator.leverage": {"min": 0.0, "max": 0.6, "levels": levels},
+            "mediators.russia.leverage": {"min": 0.0, "max": 0.6, "levels": levels},
             "regime.siege_tightness": {"min": 0.5, "max": 1.0, "levels": levels},
         },
         design="grid",

@@ -51,7 +51,7 @@ def commands(work: Path) -> dict[str, list[str]]:
                 "name": "interruptions",
                 "scenario": str(WAER),
                 "overrides": {"horizon_days": 420},
-                "parameters": {"mediator.leverage": {"min": 0.0, "max": 0.6, "levels": 10}},
+                "parameters": {"mediators.russia.leverage": {"min": 0.0, "max": 0.6, "levels": 10}},
                 "replicates": 120,
                 "batch_size": 100,
                 "seed": 2,

@@ -36,7 +36,7 @@ def _version(package: str) -> str:
 
 
 def scenario_label(manifest: Mapping[str, Any]) -> str:
-    """`Waer` or `Waer with mediator.leverage=0.5, ...`: the scenario as run, for headers and titles."""
+    """`Waer` or `Waer with regime.implementation=0.5, ...`: the scenario as run, for headers and titles."""
     name = manifest.get("scenario_name") or Path(str(manifest.get("scenario", "?"))).stem
     overrides = manifest.get("overrides") or {}
     if not overrides:

@@ -108,23 +108,16 @@ def test_behaviour_is_carried_over_from_waer_as_in_north_homs(case: dict[str, An
     carried = load_scenario(NORTH_HOMS).scenario
     scenario = _scenario(case)
     for path in BEHAVIOURAL:
-        if path.startswith("mediator.") and scenario.mediator.identity != carried.mediator.identity:
-            continue  # a mediator's values go with its identity (the UN's are not Russia's)
         assert parameter_value(scenario, path) == parameter_value(carried, path), path
 
 
 def test_a_mediator_identity_carries_the_same_values_in_every_scenario() -> None:
+    # One table of mediator values (numbers and provenance) in every scenario file, Waer's included.
     scenarios = [_scenario(case) for case in CASES] + [load_scenario(NORTH_HOMS).scenario]
-    values: dict[str, tuple] = {}
-    for scenario in scenarios:
-        for mediator in [scenario.mediator, *scenario.other_mediators]:
-            if mediator.identity == "none":
-                continue  # never present: its numbers are unused
-            these = (mediator.bias.value, mediator.guarantor.value)
-            if scenario.name != "Waer":  # Waer's own scenario keeps its hand-set Russian leverage
-                these += (mediator.leverage.value,)
-            known = values.setdefault(mediator.identity, these)
-            assert known[: len(these)] == these[: len(known)], (scenario.name, mediator.name)
+    tables = {scenario.name: scenario.mediators.model_dump() for scenario in scenarios}
+    first = next(iter(tables.values()))
+    for name, table in tables.items():
+        assert table == first, f"{name}'s mediators: table differs"
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

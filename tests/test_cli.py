@@ -94,9 +94,9 @@ def test_version_and_headers_name_the_overrides(tmp_path):
     assert result.exit_code == 0 and result.output.strip() == f"simkit {__version__}"
     out = tmp_path / "o"
     result = runner.invoke(app, ["run", str(WAER), "-n", "8", "-o", str(out), "--no-plots",
-                                 "--set", "mediator.leverage=0.5"])  # fmt: skip
+                                 "--set", "regime.lethality=0.5"])  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("Waer with mediator.leverage=0.5: 8 runs, seed 1")
+    assert result.output.startswith("Waer with regime.lethality=0.5: 8 runs, seed 1")
     assert "partial_release" not in result.output
     assert "unresolved at the horizon" in result.output
 

@@ -30,7 +30,7 @@ def spec(**changes) -> dict:
     base = {
         "scenario": str(WAER),
         "parameters": {
-            "mediator.leverage": {"values": [0.0, 0.3, 0.6]},
+            "mediators.russia.leverage": {"values": [0.0, 0.3, 0.6]},
             "regime.siege_tightness": {"values": [0.6, 0.9]},
         },
         "replicates": 6,
@@ -124,7 +124,7 @@ def test_unreachable_scheduler_is_a_one_line_error(tmp_path):
 def dying_model(scenario: Scenario, params: dict, seed: int) -> dict:
     """The siege model, except that a worker process dies once (the description names a marker file)."""
     marker = Path(scenario.description)
-    if params["mediator.leverage"] == 0.3 and marker.exists():
+    if params["mediators.russia.leverage"] == 0.3 and marker.exists():
         marker.unlink()
         os.kill(os.getpid(), signal.SIGKILL)
     return simkit_model(scenario, params, seed)

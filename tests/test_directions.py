@@ -37,8 +37,8 @@ def assert_greater(larger, smaller):
 
 
 def test_more_mediator_leverage_frees_more_of_the_list():
-    low = ensemble(WAER, {"mediator.leverage": 0.0})
-    high = ensemble(WAER, {"mediator.leverage": 0.6})
+    low = ensemble(WAER, {"mediators.russia.leverage": 0.0})
+    high = ensemble(WAER, {"mediators.russia.leverage": 0.6})
     assert_greater(high["released_share"], low["released_share"])
 
 
@@ -114,8 +114,8 @@ def _offensive(day, force):
 
 
 def test_with_food_held_high_a_stronger_offensive_brings_a_deal_sooner():
-    """P(deal within 60 days of an offensive's start) rises with the offensive's strength (binomial test)."""
-    from scipy.stats import binomtest
+    """P(deal within 60 days of an offensive's start) rises with the offensive's strength (Fisher's test)."""
+    from scipy.stats import fisher_exact
 
     fed = {"residents.Waer.local_production": 1.0, "mediator.present_at_start": True}
     start = load_scenario(WAER).scenario.start
@@ -126,15 +126,17 @@ def test_with_food_held_high_a_stronger_offensive_brings_a_deal_sooner():
         runs = run_ensemble(_scenario(WAER, fed, _offensive(date, force)), RUNS, seed=11).runs
         deal = runs["deal_day"].to_numpy(dtype=float)
         deals[force] = int(((deal >= day) & (deal <= day + 60)).sum())
-    # the weaker offensive's share is the null for the stronger one
-    p = binomtest(deals[1.6], RUNS, max(deals[1.0], 1) / RUNS, alternative="greater").pvalue
+    # both shares are observed: Fisher's exact test on the 2 x 2 table, one-sided
+    table = [[deals[1.6], RUNS - deals[1.6]], [deals[1.0], RUNS - deals[1.0]]]
+    p = fisher_exact(table, alternative="greater").pvalue
     assert p < 1e-3, f"deals within 60 days: {deals}, p = {p:.2g}"
 
 
 def test_a_stronger_guarantor_lowers_the_share_evacuated():
     runs = {}
     for guarantor in (0.0, 1.0):
-        result = run_ensemble(load_scenario(WAER, {"mediator.guarantor": guarantor}), RUNS, seed=11).runs
+        scenario = load_scenario(WAER, {"mediators.russia.guarantor": guarantor})
+        result = run_ensemble(scenario, RUNS, seed=11).runs
         settled = result[result["outcome"] == "surrender_evacuation"]
         runs[guarantor] = settled["evacuated"] / load_scenario(WAER).scenario.residents[0].population.value
     p = mannwhitneyu(runs[0.0], runs[1.0], alternative="greater").pvalue
@@ -143,7 +145,7 @@ def test_a_stronger_guarantor_lowers_the_share_evacuated():
 
 def test_open_corridors_lower_the_population_at_the_deal():
     corridor = [{"date": "2016-06-01", "type": "corridor", "days": {"value": 30, "assumed": "test"},
-                 "detained_share": {"value": 0.0, "assumed": "test"}}]  # fmt: skip
+                 "detained_share": {"value": 0.0, "assumed": "test"}, "guarantor": "regime"}]  # fmt: skip
     base = load_scenario(WAER).scenario.model_dump(mode="json")["events"]
     at_deal = {}
     for name, events in (("closed", base), ("open", base + corridor)):
@@ -167,3 +169,25 @@ def test_a_tighter_siege_brings_hunger_deaths_earlier():
         first[tightness] = starved.reindex(result.runs["run"], fill_value=horizon).to_numpy()
     p = mannwhitneyu(first[0.6], first[0.95], alternative="greater").pvalue
     assert p < 1e-3, f"means {first[0.6].mean():.3g} vs {first[0.95].mean():.3g}, p = {p:.2g}"
+
+
+def _fled_through_a_corridor(overrides, guarantor="regime"):
+    """Waer with a 30-day corridor in Jun 2016 and its documented events: people fled (or held) per run."""
+    corridor = [{"date": "2016-06-01", "type": "corridor", "days": {"value": 30, "assumed": "test"},
+                 "detained_share": {"value": 0.0, "assumed": "test"}, "guarantor": guarantor}]  # fmt: skip
+    base = load_scenario(WAER).scenario.model_dump(mode="json")["events"]
+    runs = run_ensemble(_scenario(WAER, overrides, base + corridor), RUNS, seed=11).runs
+    return runs["fled"] + runs["detained"]
+
+
+def test_a_faction_holding_people_back_lowers_flight_through_open_lines():
+    free = _fled_through_a_corridor({"factions.Waer rebels.holds_back": 0.0})
+    held = _fled_through_a_corridor({"factions.Waer rebels.holds_back": 0.8})
+    assert_greater(free, held)
+
+
+def test_a_guarantor_behind_the_corridor_raises_flight_through_it():
+    # The UN (present from the start in Waer) with full guarantor capacity against the regime's word alone.
+    regime = _fled_through_a_corridor({"mediators.un.guarantor": 1.0}, "regime")
+    guaranteed = _fled_through_a_corridor({"mediators.un.guarantor": 1.0}, "UN")
+    assert_greater(guaranteed, regime)

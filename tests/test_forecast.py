@@ -24,7 +24,7 @@ runner = CliRunner()
 # not behavioural (a deal term, case-specific evidence) and must be left as the scenario has them.
 PARTICLES = {
     "regime.implementation": [0.2, 0.5, 0.8, 0.95],
-    "mediator.leverage": [0.01, 0.1, 0.25, 0.3],
+    "mediators.russia.leverage": [0.01, 0.1, 0.25, 0.3],
     "behaviour.leave_threshold": [2.0, 4.0, 6.0, 7.0],
     "committees.0.concession_rate": [0.1, 0.5, 2.0, 3.0],
     "packages.truce.release_due_days": [40.4, 60.6, 100.2, 120.0],

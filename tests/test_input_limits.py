@@ -209,16 +209,16 @@ def _spec(tmp_path, body: str):
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("parameters:\n  mediator.leverage: {min: 0, max: 0.5, levels: 3}\nreplicates: 1e9\n",
+        ("parameters:\n  mediators.russia.leverage: {min: 0, max: 0.5, levels: 3}\nreplicates: 1e9\n",
          "replicates: Input should be less than or equal to 10000000"),
-        ("parameters:\n  mediator.leverage: {min: 0, max: 0.5, levels: 1e9}\nreplicates: 2\n",
+        ("parameters:\n  mediators.russia.leverage: {min: 0, max: 0.5, levels: 1e9}\nreplicates: 2\n",
          "levels: Input should be less than or equal to 1000"),
-        ("parameters:\n  mediator.leverage: {min: 0, max: 0.5, levels: 1000}\n"
-         "  mediator.bias: {min: 0, max: 0.5, levels: 1000}\nreplicates: 20\n",
+        ("parameters:\n  mediators.russia.leverage: {min: 0, max: 0.5, levels: 1000}\n"
+         "  mediators.russia.bias: {min: 0, max: 0.5, levels: 1000}\nreplicates: 20\n",
          "1,000,000 points x 20 replicates = 20,000,000 runs; at most 10 million runs"),
-        ("parameters:\n  mediator.leverage: {min: .nan, max: 0.5, levels: 3}\nreplicates: 2\n",
+        ("parameters:\n  mediators.russia.leverage: {min: .nan, max: 0.5, levels: 3}\nreplicates: 2\n",
          "min: expected a finite number"),
-        ("parameters:\n  mediator.leverage: {min: 0, max: .inf, levels: 3}\nreplicates: 2\n",
+        ("parameters:\n  mediators.russia.leverage: {min: 0, max: .inf, levels: 3}\nreplicates: 2\n",
          "max: expected a finite number"),
     ],
 )  # fmt: skip

@@ -72,8 +72,39 @@ PARAMETERS["residents.0.population"] = (1, PARAMETERS["residents.0.population"][
 
 
 @st.composite
+def _generated_events(draw, base: Scenario, end: dt.date) -> list[dict]:
+    """Up to 6 dated drivers within the run: corridors (flight, screening), campaigns, mediators, forces."""
+    span = (end - base.start).days
+    mediators = [m.name for m in [base.mediator, *base.other_mediators] if m.identity != "none"]
+
+    def share():
+        return {"value": draw(st.floats(0.0, 1.0)), "assumed": "generated"}
+
+    events = []
+    for _ in range(draw(st.integers(0, 6))):
+        date = (base.start + dt.timedelta(days=draw(st.integers(0, span)))).isoformat()
+        kind = draw(st.sampled_from(["corridor", "campaign", "mediator_entry", "forces_change"]))
+        if kind == "corridor":
+            events.append({"date": date, "type": kind, "days": {"value": draw(st.integers(1, 60)),
+                           "assumed": "generated"}, "detained_share": share(),
+                           "guarantor": draw(st.sampled_from(["regime", *mediators]))})  # fmt: skip
+        elif kind == "campaign":
+            events.append({"date": date, "type": kind, "escalation": share()})
+        elif kind == "mediator_entry" and mediators:
+            events.append({"date": date, "type": kind, "mediator": draw(st.sampled_from(mediators))})
+        elif kind == "forces_change":
+            delta = draw(st.floats(-2.0, 2.0))
+            events.append({"date": date, "type": kind, "delta": {"value": delta, "assumed": "generated"}})
+    return events
+
+
+@st.composite
 def scenarios(draw):
-    """A valid scenario: a shipped one with up to 8 parameters drawn anywhere within the schema's bounds."""
+    """A valid scenario: a shipped one with up to 8 parameters drawn within the schema's bounds.
+
+    Up to 6 generated dated events join its own, so that flight, screening, offensives and mediators
+    entering are exercised.
+    """
     base = BASES[draw(st.sampled_from(sorted(BASES)))]
     chosen = draw(st.sets(st.sampled_from(sorted(PARAMETERS)), max_size=8))
     overrides = {"horizon_days": draw(st.one_of(st.integers(1, 400), st.integers(1, DAYS)))}
@@ -89,6 +120,7 @@ def scenarios(draw):
     for event in data["events"]:  # a date window may reach past the shortened horizon: clip it
         if event.get("latest") and dt.date.fromisoformat(event["latest"]) > end:
             event["latest"] = end.isoformat()
+    data["events"] += draw(_generated_events(base, end))
     people = sum(group["population"]["value"] for group in data["residents"])
     per_faction = people / len(data["factions"]) / (1.0 + data["behaviour"]["family_per_fighter"]["value"])
     for faction in data["factions"]:  # fighters and their families are among the residents

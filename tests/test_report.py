@@ -17,7 +17,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "waer"
-    run_ensemble(load_scenario(WAER, {"mediator.leverage": 0.5}), runs=15, seed=3, out=out)
+    run_ensemble(load_scenario(WAER, {"mediators.russia.leverage": 0.5}), runs=15, seed=3, out=out)
     return out
 
 
@@ -44,16 +44,17 @@ def compared(tmp_path_factory):
 
 
 def test_provenance_table_marks_every_parameter_and_the_override():
-    table = provenance_table(load_scenario(WAER, {"mediator.leverage": 0.5}).scenario).set_index("parameter")
+    scenario = load_scenario(WAER, {"mediators.russia.leverage": 0.5}).scenario
+    table = provenance_table(scenario).set_index("parameter")
     assert set(table["basis"]) == {"sourced", "assumed"}
     assert table["source or reason"].str.len().min() > 0
-    assert table.loc["mediator.leverage", "value"] == 0.5
-    assert table.loc["mediator.leverage", "source or reason"].startswith("override")
+    assert table.loc["mediators.russia.leverage", "value"] == 0.5
+    assert table.loc["mediators.russia.leverage", "source or reason"].startswith("override")
 
 
 def test_report_names_what_was_run_and_embeds_everything(folder):
     page = build_report(folder)
-    assert "Waer with mediator.leverage=0.5: 15 runs, seed 3" in page
+    assert "Waer with mediators.russia.leverage=0.5: 15 runs, seed 3" in page
     assert 'src="data:image/png;base64,' in page and "http://" not in page and "https://" not in page
     assert "Against the documented record" not in page
     result = runner.invoke(app, ["report", str(folder)])

@@ -42,7 +42,7 @@ def posterior_file(tmp_path_factory):
     pd.DataFrame(
         {
             "regime.implementation": [0.2, 0.5, 0.8],
-            "mediator.leverage": [0.01, 0.1, 0.25],
+            "mediators.russia.leverage": [0.01, 0.1, 0.25],
             "weight": [0.5, 0.3, 0.2],
         }
     ).to_parquet(path, index=False)
@@ -255,7 +255,7 @@ def test_job_sizes_are_checked_before_anything_runs(tmp_path):
             {
                 "scenario": str(WAER),
                 "replicates": 5 * 10**6,
-                "parameters": {"mediator.leverage": {"values": [0.1, 0.2]}},
+                "parameters": {"mediators.russia.leverage": {"values": [0.1, 0.2]}},
             }
         )
     )
@@ -267,7 +267,7 @@ def test_job_sizes_are_checked_before_anything_runs(tmp_path):
                 "scenario": str(WAER),
                 "replicates": 2,
                 "seed": -1,
-                "parameters": {"mediator.leverage": {"values": [0.1, 0.2]}},
+                "parameters": {"mediators.russia.leverage": {"values": [0.1, 0.2]}},
             }
         )
     )

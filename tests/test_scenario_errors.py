@@ -150,3 +150,38 @@ def test_override_with_invalid_value_is_reported():
 def test_uninhabited_locality_is_rejected(tmp_path):
     path = write_variant(tmp_path, lambda d: d["residents"][0]["population"].update(value=0))
     assert "needs a population of at least 1" in error_for(path)
+
+
+@pytest.mark.parametrize("designated", ["2015-12-01", "2016-06-01"])
+def test_a_faction_designated_outside_every_deal_on_or_after_the_start_is_rejected(tmp_path, designated):
+    # A scenario holds only what was known at its start (Waer starts on 1 Dec 2015).
+    def edit(data):
+        data["factions"][0]["outside_every_deal"] = {"designated": designated, "source": "test"}
+
+    message = error_for(write_variant(tmp_path, edit))
+    assert "outside_every_deal" in message and "before the start" in message
+
+
+def test_a_faction_designated_before_the_start_is_outside_every_deal(tmp_path):
+    def edit(data):
+        data["factions"][0]["outside_every_deal"] = {"designated": "2013-05-14", "source": "test"}
+
+    loaded = load_scenario(write_variant(tmp_path, edit))
+    assert loaded.scenario.factions[0].outside_every_deal.designated.isoformat() == "2013-05-14"
+
+
+def test_the_old_spoiler_switch_is_an_unknown_key(tmp_path):
+    path = write_variant(tmp_path, lambda d: d["factions"][0].update(spoiler=True))
+    assert "spoiler" in error_for(path)
+
+
+def test_a_corridor_guaranteed_by_an_unknown_actor_is_rejected(tmp_path):
+    corridor = {"date": "2016-01-10", "type": "corridor", "days": {"value": 3, "assumed": "test"},
+                "detained_share": {"value": 0.0, "assumed": "test"}, "guarantor": "Iran"}  # fmt: skip
+    message = error_for(write_variant(tmp_path, lambda d: d["events"].append(corridor)))
+    assert "guarantor 'Iran'" in message and "neither `regime` nor a mediator" in message
+
+
+def test_a_mediators_values_live_in_the_mediators_table_not_on_the_mediator(tmp_path):
+    path = write_variant(tmp_path, lambda d: d["mediator"].update(leverage={"value": 0.5, "assumed": "x"}))
+    assert "mediator.leverage" in error_for(path)

@@ -76,7 +76,7 @@ def test_sensitivity_command_on_a_small_sobol_sweep_of_waer(tmp_path):
         tmp_path,
         {"type": "sobol", "n": 4},
         {
-            "mediator.leverage": {"min": 0.0, "max": 0.6},
+            "mediators.russia.leverage": {"min": 0.0, "max": 0.6},
             "committees.0.red_line_firmness": {"min": 0.2, "max": 0.95},
             "packages.truce.release_due_days": {"min": 30, "max": 120},
         },
@@ -92,7 +92,7 @@ def test_sensitivity_command_on_a_small_sobol_sweep_of_waer(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "Sobol indices" in result.output and "P(surrender_evacuation)" in result.output
-    assert "mediator.leverage" in result.output and "sensitivity.png" in result.output
+    assert "mediators.russia.leverage" in result.output and "sensitivity.png" in result.output
     # at 80 columns, parameter paths longer than a third of the screen stay whole, and so do the numbers
     lines = [line for line in result.output.splitlines() if not line.startswith("wrote ")]  # a path
     assert max(map(len, lines)) <= 80 and "…" not in result.output
@@ -113,7 +113,10 @@ def test_grid_sweep_has_heat_maps_but_no_indices(tmp_path):
     path = write(
         tmp_path,
         "grid",
-        {"mediator.leverage": {"values": [0.0, 0.6]}, "regime.siege_tightness": {"values": [0.5, 0.9]}},
+        {
+            "mediators.russia.leverage": {"values": [0.0, 0.6]},
+            "regime.siege_tightness": {"values": [0.5, 0.9]},
+        },
     )
     out = tmp_path / "out"
     result = runner.invoke(app, ["sweep", str(path), "-o", str(out)], env={"COLUMNS": "80"})
@@ -123,7 +126,7 @@ def test_grid_sweep_has_heat_maps_but_no_indices(tmp_path):
     assert "heatmaps.png" in result.output and (out / "heatmaps.png").read_bytes()[:4] == b"\x89PNG"
     manifest = json.loads((out / "manifest.json").read_text())
     # waer.yaml's values, marked on the heat maps
-    assert manifest["base"] == {"mediator.leverage": 0.05, "regime.siege_tightness": 0.9}
+    assert manifest["base"] == {"mediators.russia.leverage": 0.165, "regime.siege_tightness": 0.9}
     words = " ".join(result.output.split())  # the title may wrap at 80 columns
     assert "share of runs ending in each outcome" in words and "%" in result.output  # the table
     result = runner.invoke(app, ["sensitivity", str(out)])
@@ -201,7 +204,7 @@ def test_heat_map_cells_carry_wilson_half_widths_and_the_base_scenario_is_ringed
 
     from simkit.sweep.figures import plot_heatmap
 
-    a, b = "mediator.leverage", "regime.siege_tightness"
+    a, b = "mediators.russia.leverage", "regime.siege_tightness"
     grid = pd.DataFrame({"point": range(4), a: [0.0, 0.2, 0.0, 0.2], b: [0.5, 0.5, 1.0, 1.0], "runs": 100,
                          "share_stalemate": [0.5, 0.5, 0.5, 0.0]})  # fmt: skip
     ax = plot_heatmap(grid, "share_stalemate", base={a: 0.05, b: 1.0})

@@ -146,7 +146,7 @@ def test_a_sweep_name_cannot_leave_results(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path / "work")
     base = {
         "scenario": str(WAER),
-        "parameters": {"mediator.leverage": {"values": [0.1, 0.2]}},
+        "parameters": {"mediators.russia.leverage": {"values": [0.1, 0.2]}},
         "replicates": 2,
         "overrides": {"horizon_days": 420},
     }

@@ -14,7 +14,7 @@ from simkit.sweep.spec import point_count, prepare
 
 WAER = Path(__file__).resolve().parents[1] / "scenarios" / "waer.yaml"
 BOX = {
-    "mediator.leverage": {"min": 0.0, "max": 0.6},
+    "mediators.russia.leverage": {"min": 0.0, "max": 0.6},
     "regime.siege_tightness": {"min": 0.5, "max": 1.0},
     "residents.Waer.population": {"min": 30000, "max": 70000},  # a whole-number parameter
 }
@@ -33,11 +33,12 @@ def test_grid_is_the_full_product_first_parameter_slowest():
     points = points_of(
         "grid",
         {
-            "mediator.leverage": {"min": 0.0, "max": 0.6, "levels": 4},
+            "mediators.russia.leverage": {"min": 0.0, "max": 0.6, "levels": 4},
             "regime.siege_tightness": {"values": [0.5, 0.9]},
         },
     )
-    assert list(points["mediator.leverage"]) == [0.0, 0.0, 0.2, 0.2, 0.4, 0.4, 0.6, 0.6]  # 0.2, not 0.19999…
+    # 0.2, not 0.19999…
+    assert list(points["mediators.russia.leverage"]) == [0.0, 0.0, 0.2, 0.2, 0.4, 0.4, 0.6, 0.6]
     assert list(points["regime.siege_tightness"]) == [0.5, 0.9] * 4
 
 

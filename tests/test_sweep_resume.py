@@ -29,7 +29,7 @@ def spec(**changes) -> dict:
     base = {
         "scenario": str(WAER),
         "parameters": {
-            "mediator.leverage": {"values": [0.0, 0.3, 0.6]},
+            "mediators.russia.leverage": {"values": [0.0, 0.3, 0.6]},
             "regime.siege_tightness": {"values": [0.6, 0.9]},
         },
         "replicates": 8,
@@ -104,7 +104,7 @@ def dying_model(scenario: Scenario, params: dict, seed: int) -> dict:
     that sees it deletes it and kills its own process, as the OOM killer would.
     """
     marker = Path(scenario.description)
-    if params["mediator.leverage"] == 0.6 and marker.exists():
+    if params["mediators.russia.leverage"] == 0.6 and marker.exists():
         marker.unlink()
         os.kill(os.getpid(), signal.SIGKILL)
     return simkit_model(scenario, params, seed)

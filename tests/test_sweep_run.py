@@ -26,7 +26,7 @@ def small(**changes) -> Sweep:
     spec = {
         "scenario": WAER,
         "parameters": {
-            "mediator.leverage": {"values": [0.0, 0.6]},
+            "mediators.russia.leverage": {"values": [0.0, 0.6]},
             "regime.siege_tightness": {"values": [0.5, 0.95]},
         },
         "replicates": REPLICATES,
@@ -43,7 +43,7 @@ def serial(tmp_path_factory):
 
 def test_tables_have_one_row_per_point_and_per_run(serial):
     points, runs, summary = serial.points, serial.runs, serial.summary
-    assert list(points.columns) == ["point", "mediator.leverage", "regime.siege_tightness"]
+    assert list(points.columns) == ["point", "mediators.russia.leverage", "regime.siege_tightness"]
     assert len(points) == 4 and len(runs) == 4 * REPLICATES and len(summary) == 4
     assert list(runs["run"]) == list(range(len(runs)))
     assert (runs["point"] == runs["run"] // REPLICATES).all()
@@ -109,7 +109,7 @@ def test_manifest_records_what_reproduces_the_sweep(serial):
     assert manifest["scenario_hash"] == load_scenario(WAER).hash
     assert manifest["master_seed"] == 7 and manifest["replicates"] == REPLICATES and manifest["runs"] == 24
     assert manifest["model"] == "simkit.sweep.task:simkit_model"
-    assert manifest["spec"]["parameters"]["mediator.leverage"] == {"values": [0.0, 0.6]}
+    assert manifest["spec"]["parameters"]["mediators.russia.leverage"] == {"values": [0.0, 0.6]}
     assert {"mesa", "SALib", "dask"} <= set(manifest["packages"])
     assert "finished" in manifest
 

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WAER = ROOT / "scenarios" / "waer.yaml"
 GOOD = {
     "scenario": str(WAER),
-    "parameters": {"mediator.leverage": {"min": 0.0, "max": 0.6, "levels": 3}},
+    "parameters": {"mediators.russia.leverage": {"min": 0.0, "max": 0.6, "levels": 3}},
     "design": "grid",
     "replicates": 2,
 }
@@ -53,11 +53,11 @@ def with_(**changes) -> dict:
 
 BAD = [
     pytest.param(
-        with_(parameters={"mediator.levrage": {"min": 0, "max": 1, "levels": 2}}),
+        with_(parameters={"mediators.russia.levrage": {"min": 0, "max": 1, "levels": 2}}),
         [
             "spec.yaml:",
-            "parameters.mediator.levrage: unknown parameter",
-            "no field 'mediator.levrage'",
+            "parameters.mediators.russia.levrage: unknown parameter",
+            "no field 'mediators.russia.levrage'",
             "leverage, ",
         ],
         id="unknown-path-names-what-exists",
@@ -78,8 +78,8 @@ BAD = [
         id="not-a-number",
     ),
     pytest.param(
-        with_(parameters={"mediator.leverage": {"min": 0.6, "max": 0.2, "levels": 2}}),
-        ["parameters.mediator.leverage", "`min` must be below `max`, found min 0.6, max 0.2"],
+        with_(parameters={"mediators.russia.leverage": {"min": 0.6, "max": 0.2, "levels": 2}}),
+        ["parameters.mediators.russia.leverage", "`min` must be below `max`, found min 0.6, max 0.2"],
         id="min-above-max",
     ),
     pytest.param(
@@ -100,12 +100,15 @@ BAD = [
     pytest.param(with_(replicates=None), ["replicates: required but missing"], id="missing-replicates"),
     pytest.param({**GOOD, "replicate": 3}, ["replicate: unknown key"], id="typo-key"),
     pytest.param(
-        with_(parameters={"mediator.leverage": {"min": 0, "max": 0.5}}),
+        with_(parameters={"mediators.russia.leverage": {"min": 0, "max": 0.5}}),
         ["a grid needs `levels`"],
         id="grid-no-levels",
     ),
     pytest.param(
-        with_(parameters={"mediator.leverage": {"min": 0, "max": 0.5}}, design={"type": "sobol", "n": 100}),
+        with_(
+            parameters={"mediators.russia.leverage": {"min": 0, "max": 0.5}},
+            design={"type": "sobol", "n": 100},
+        ),
         ["design: sobol `n` must be a power of 2", "found 100; try 64 or 128"],
         id="sobol-n",
     ),
@@ -115,7 +118,7 @@ BAD = [
         id="levels-on-sobol",
     ),
     pytest.param(
-        with_(parameters={"mediator.leverage": {"min": 0, "max": 0.5}}, design={"type": "lhs"}),
+        with_(parameters={"mediators.russia.leverage": {"min": 0, "max": 0.5}}, design={"type": "lhs"}),
         ["a lhs design needs `points`"],
         id="lhs-without-size",
     ),
@@ -139,7 +142,7 @@ def test_errors_point_at_the_line_of_the_spec(tmp_path):
     path.write_text(
         f"scenario: {WAER}\n"
         "parameters:\n"
-        "  mediator.leverage: {min: 0, max: 0.5, levels: 3}\n"
+        "  mediators.russia.leverage: {min: 0, max: 0.5, levels: 3}\n"
         "  regime.siege_tightnes: {min: 0.5, max: 1.0, levels: 3}\n"
         "replicates: 5\n"
     )

@@ -67,7 +67,7 @@ BEHAVIOURAL: tuple[str, ...] = (
     "regime.truce_appetite",
     "regime.ground_rate",
     "regime.settlement_max_fighter_share",
-    "mediator.leverage",
+    "mediators.russia.leverage",
     "committees.0.concession_rate",
     "committees.0.truce_threshold",
     "behaviour.leave_threshold",

@@ -30,6 +30,11 @@ from simkit.scenario import schema
 if TYPE_CHECKING:
     from simkit.model.model import SiegeModel
 
+ULTIMATUM_REFUSED = "ultimatum refused"
+"""The cause an offensive launched at an ultimatum's deadline logs."""
+HECTARES_PER_KM2 = 100
+"""Ground is taken in hectares (a city block): the grain of the binomial draw in `lose_ground`."""
+
 
 class Regime(mesa.Agent):
     """Besieges, bombards, issues ultimatums, launches offensives, signs, and implements or reneges."""
@@ -82,12 +87,14 @@ class Regime(mesa.Agent):
 
         The regime's aim is control: where armed men are a small share of the population an amnesty
         with weapons handed over secures it (Moadamiya, 2016); where they are many it wants them out.
-        An amnesty cannot cover a group outside every deal (a `spoiler`: the groups designated terrorist,
-        excluded from the cessation of hostilities by UN Security Council resolution 2268, Feb 2016), so
-        while one still has fighters inside the terms are an evacuation.
+        An amnesty rarely covers a group outside every deal (designated terrorist, excluded from the
+        cessation of hostilities by UN Security Council resolution 2268, Feb 2016): while one still has
+        fighters inside, the terms are an evacuation with probability `outside_group_bars_amnesty`.
         """
         model = self.model
-        if any(f.spoiler and f.fighters > 0 for f in model.factions):
+        if any(f.outside and f.fighters > 0 for f in model.factions) and (
+            model.random.random() < self.spec.outside_group_bars_amnesty.value
+        ):
             return Terms.EVACUATION
         inside = sum(g.population for g in model.groups if g.status is GroupStatus.HOLDING)
         fighters = sum(f.fighters for f in model.factions)
@@ -109,27 +116,42 @@ class Regime(mesa.Agent):
     def launch_offensive(self, committee: Committee, cause: str, level: float = 1.0) -> None:
         """An assault on a committee's area: any truce ends, bombardment rises to `level`, ground is taken.
 
-        It lasts `offensive_days`; while it lasts the regime storms the area with daily hazard
-        `takeover_rate x surplus force x escalation`, and households feel the threat of the assault.
+        Its length is geometric with mean `offensive_days` (a daily chance 1/offensive_days that the
+        regime pauses); while it lasts the regime storms the area with daily hazard
+        `takeover_rate x surplus force x escalation`, and households feel the threat of the assault. A
+        ceasefire declared for the talks on a refused ultimatum lapses at the deadline: it was never a
+        deal, so it is neither a collapse nor a broken promise.
         """
         model, day = self.model, self.model.day
         self.ultimatum_due.pop(committee, None)
         self.ultimatum_terms.pop(committee, None)
-        self.offensive_until[committee] = day + self.spec.offensive_days.value - 1  # its last day
+        length = int(model.rng.geometric(1.0 / self.spec.offensive_days.value))
+        self.offensive_until[committee] = day + length - 1  # its last day
         model.log(day, EventType.OFFENSIVE, "regime", round(100 * level), f"{committee.name}: {cause}")
         if committee.phase is Phase.TRUCE:
-            model.collapse(committee, "regime offensive")
+            if committee.agreement.kind is PackageKind.CEASEFIRE and cause == ULTIMATUM_REFUSED:
+                model.lapse(committee)
+            else:
+                model.collapse(committee, "regime offensive")
         self.escalation = max(self.escalation, level)
 
     def _decide_coercion(self, committee: Committee, day: int) -> None:
-        """Offensives run their course; with force to spare, an ultimatum; a refused one, an offensive."""
+        """Offensives run their course; with force to spare, an ultimatum; a refused one, an offensive.
+
+        The ultimatum comes at daily hazard `ultimatum_rate`, not on the first day force allows.
+        """
         until = self.offensive_until.get(committee)
         if until is not None and day > until:
             del self.offensive_until[committee]
         due = self.ultimatum_due.get(committee)
         if due is not None and day >= due:
-            self.launch_offensive(committee, "ultimatum refused")
-        elif due is None and committee not in self.offensive_until and self.wants_surrender:
+            self.launch_offensive(committee, ULTIMATUM_REFUSED)
+        elif (
+            due is None
+            and committee not in self.offensive_until
+            and self.wants_surrender
+            and self.model.random.random() < self.spec.ultimatum_rate.value
+        ):
             self.issue_ultimatum(committee)
 
     def step(self) -> None:
@@ -173,22 +195,30 @@ class Regime(mesa.Agent):
 class Mediator(mesa.Agent):
     """Whoever mediates today: convenes talks, tables packages; its leverage and monitors shape what is kept.
 
-    The identity is data: the scenario's principal `mediator` and its `other_mediators` each carry their
-    own leverage, bias and guarantor; a `mediator_entry` event brings one in, replacing any other.
+    The identity is data: the scenario's principal `mediator` and its `other_mediators` name who may
+    mediate; each one's leverage, bias, guarantor and talks rate are the `mediators:` table's values
+    for its identity; a `mediator_entry` event brings one in, replacing any other.
     """
 
     model: SiegeModel
 
     def __init__(
-        self, model: SiegeModel, spec: schema.Mediator, others: list[schema.OtherMediator] | None = None
+        self,
+        model: SiegeModel,
+        spec: schema.Mediator,
+        others: list[schema.OtherMediator],
+        table: schema.Mediators,
     ) -> None:
         super().__init__(model)
         self.spec = spec  # the principal mediator (its direct_talks_rate applies while none is present)
-        self.profiles: dict[str, schema.MediatorProfile] = {m.name: m for m in [spec, *(others or [])]}
+        # each named mediator's values, by its identity (identity `none` is never present)
+        self.profiles: dict[str, schema.MediatorValues | None] = {
+            m.name: getattr(table, m.identity.value, None) for m in [spec, *others]
+        }
         # Present at the start: the principal if it is, else the first other mediator that is.
-        self.current: schema.MediatorProfile | None = next(
-            (m for m in [spec, *(others or [])] if m.present_at_start), None
-        )
+        first = next((m for m in [spec, *others] if m.present_at_start), None)
+        self.current_name: str | None = None if first is None else first.name
+        self.current: schema.MediatorValues | None = None if first is None else self.profiles[first.name]
 
     @property
     def present(self) -> bool:
@@ -198,7 +228,7 @@ class Mediator(mesa.Agent):
     @property
     def name(self) -> str:
         """The present mediator's name (`direct` while none is present)."""
-        return self.current.name if self.current is not None else "direct"
+        return self.current_name if self.current is not None else "direct"
 
     @property
     def effective_leverage(self) -> float:
@@ -215,10 +245,11 @@ class Mediator(mesa.Agent):
         """How often the present mediator tables the regime's preferred package."""
         return self.current.bias.value if self.current is not None else 1.0
 
-    def enter(self, name: str = "") -> schema.MediatorProfile:
-        """A mediator (`name`, or the principal one) starts mediating, replacing any other; returns it."""
-        self.current = self.profiles[name or self.spec.name]
-        return self.current
+    def enter(self, name: str = "") -> str:
+        """A mediator (`name`, or the principal) starts mediating, replacing any other; returns the name."""
+        self.current_name = name or self.spec.name
+        self.current = self.profiles[self.current_name]
+        return self.current_name
 
     def step(self) -> None:
         """One day: a round of talks, at the current talks rate, with each committee open to talks."""
@@ -321,18 +352,21 @@ class ResidentGroup(mesa.Agent):
             - b.leave_threshold.value
             + self.disposition
         )
-        return float(expit(logit) @ self.share)
+        # a share-weighted mean of values in [0, 1]; min() drops the last bit of rounding in the weights
+        return min(1.0, float(expit(logit) @ self.share))
 
-    def flee(self, detained_share: float) -> None:
+    def flee(self, detained_share: float, passage: float = 1.0) -> None:
         """The lines are open today: households that want a way out leave, the least hard-line first.
 
-        Household i leaves with probability `flight_rate x c_i`, so the people who stay are ever more
-        those who back the hard line; `detained_share` of those who leave are held at screening.
+        Household i leaves with probability `flight_rate x passage x c_i`, so the people who stay are
+        ever more those who back the hard line; `passage` is the chance a crossing is let through and
+        believed safe (factions holding people back, trust in the corridor's guarantor: `_move_people`);
+        `detained_share` of those who leave are held at screening.
         """
         if not self.population:
             return
         model = self.model
-        leaving = self.behaviour.flight_rate.value * self.wish_to_concede()
+        leaving = self.behaviour.flight_rate.value * passage * self.wish_to_concede()
         rate = float(leaving @ self.share)
         if rate <= 0.0:
             return
@@ -403,15 +437,22 @@ class ResidentGroup(mesa.Agent):
         return value
 
     def lose_ground(self, share: float) -> None:
-        """An offensive takes `share` of the area still held: people crowd into the rest, farmland is lost.
+        """An offensive takes on average `share` of the area still held: people crowd into the rest.
 
+        Ground is taken hectare by hectare: of the hectares still held each falls today with probability
+        `share` (a binomial draw), so two offensives of the same strength take different ground.
         Casualties scale with the square root of density (`_density_factor`) and local production with
         the ground held; each tenth of the original area lost is logged (`ground_taken`).
         """
-        if share <= 0.0:
+        held = round(self.ground * self.spec.area_km2.value * HECTARES_PER_KM2)
+        if share <= 0.0 or held <= 0:
+            return
+        # the last hectare is never taken by attrition: taking the whole area is a takeover (`take_over`)
+        lost = min(int(self.model.rng.binomial(held, min(1.0, share))), held - 1)
+        if not lost:
             return
         before = self.ground
-        self.ground *= 1.0 - share
+        self.ground *= 1.0 - lost / held
         self._density_factor = math.sqrt(self._base_density / max(self.ground, 1e-9))
         if math.ceil(10.0 * self.ground) < math.ceil(10.0 * before):
             model = self.model
@@ -433,7 +474,7 @@ class ResidentGroup(mesa.Agent):
 
 
 class Faction(mesa.Agent):
-    """An armed group: retaliates for violations, may veto surrender, and spoilers attack regardless."""
+    """An armed group: retaliates for violations, may veto surrender; some attack regardless of deals."""
 
     model: SiegeModel
 
@@ -442,28 +483,28 @@ class Faction(mesa.Agent):
         self.spec = spec
         self.name = spec.name
         self.fighters = spec.fighters.value
-        self.spoiler = spec.spoiler
+        self.outside = spec.outside_every_deal is not None
 
     def vetoes(self, pressure: float) -> bool:
         """Hard factions block surrender terms unless residents' pressure overrides them."""
         return (
-            not self.spoiler
+            not self.outside
             and self.fighters > 0
             and self.model.random.random() < self.spec.veto.value * (1.0 - pressure)
         )
 
     def retaliates(self) -> bool:
-        """Whether it answers a regime violation today (never a spoiler, never without fighters)."""
+        """Whether it answers a regime violation today (never outside every deal, nor without fighters)."""
         return (
-            not self.spoiler
+            not self.outside
             and self.fighters > 0
             and self.model.random.random() < self.spec.retaliation.value
         )
 
     def step(self) -> None:
-        """One day: a spoiler may attack, a violation of any truce and an escalation against any siege."""
+        """One day: a faction that `attacks` may attack: a truce is violated, a siege escalated."""
         if (
-            not self.spoiler
+            not self.spec.attacks
             or self.fighters == 0
             or self.model.random.random() >= self.spec.attack_rate.value
         ):

@@ -35,6 +35,7 @@ class EventType(StrEnum):
     OFFENSIVE = "offensive"
     GROUND_TAKEN = "ground_taken"
     CEASEFIRE_COLLAPSED = "ceasefire_collapsed"
+    CEASEFIRE_LAPSED = "ceasefire_lapsed"
     # people and supplies
     AID_CONVOY = "aid_convoy"
     AID_BLOCKED = "aid_blocked"
@@ -251,6 +252,14 @@ EVENTS: dict[EventType, EventInfo] = {
         "% of its original area still held",
         "`offensive`",
         "The offensive took ground in {actor}: {count}% of its area is still held.",
+    ),
+    EventType.CEASEFIRE_LAPSED: EventInfo(
+        "a ceasefire declared for the talks ends at an ultimatum's deadline as the offensive begins: not a "
+        "collapse, and no lesson about the regime's word",
+        "the committee",
+        "0",
+        "`ultimatum deadline`",
+        "The ceasefire for the talks with {actor} lapsed at the ultimatum's deadline.",
     ),
     EventType.CEASEFIRE_COLLAPSED: EventInfo(
         "a truce ends and the siege resumes",

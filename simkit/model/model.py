@@ -58,12 +58,14 @@ class SiegeModel(mesa.Model):
         self.events = EventLog()
         self.listed = scenario.detainees.listed.value
         self.released = 0
+        self.evacuated_fighters = 0  # fighters who left on truce waves and surrender convoys
         self.agreements_signed = 0
         self.agreements_collapsed = 0
         self.aid_open = True
         self.aid_cut_day = -1
         self.corridor_until = -1  # last day the lines are open through a scheduled corridor
         self.corridor_detained_share = 0.0
+        self.corridor_guarantor = 0.0  # the guarantor capacity of whoever stands behind the open corridor
         self.release_shortfall = False  # a release stage delivered less than partial_release_max_share
         self.outcome: RunOutcome | None = None
         self.deal_days: dict[str, int] = {}  # locality -> day its surrender was signed or it was taken
@@ -71,7 +73,7 @@ class SiegeModel(mesa.Model):
 
         # Who acts when is written out in `step`, not implied by this creation order.
         self.regime = Regime(self, scenario.regime)
-        self.mediator = Mediator(self, scenario.mediator, scenario.other_mediators)
+        self.mediator = Mediator(self, scenario.mediator, scenario.other_mediators, scenario.mediators)
         self.groups = [ResidentGroup(self, spec, scenario.behaviour) for spec in scenario.residents]
         self.factions = [Faction(self, spec) for spec in scenario.factions]
         by_locality = {group.locality: group for group in self.groups}
@@ -123,7 +125,7 @@ class SiegeModel(mesa.Model):
         match event:
             case schema.MediatorEntry(mediator=name):
                 entering = self.mediator.enter(name)
-                self.log(day, EventType.MEDIATOR_ENTRY, entering.name, 0, event.note)
+                self.log(day, EventType.MEDIATOR_ENTRY, entering, 0, event.note)
             case schema.ForcesChange(delta=delta):
                 self.regime.force = max(0.0, self.regime.force + delta.value)
                 self.log(day, EventType.FORCES_CHANGE, "regime", round(100 * delta.value), event.note)
@@ -146,9 +148,11 @@ class SiegeModel(mesa.Model):
                 for committee in self.committees:
                     if committee.holding_groups:
                         self.regime.launch_offensive(committee, "scheduled offensive", level.value)
-            case schema.Corridor(days=days, detained_share=detained):
+            case schema.Corridor(days=days, detained_share=detained, guarantor=guarantor):
                 self.corridor_until = max(self.corridor_until, day + days.value - 1)
                 self.corridor_detained_share = detained.value
+                behind = self.mediator.profiles.get(guarantor)  # None for the regime (or identity none)
+                self.corridor_guarantor = 0.0 if behind is None else behind.guarantor.value
                 self.log(day, EventType.CORRIDOR, "regime", days.value, event.note)
             case schema.OutsideAgreement(legitimacy=legitimacy, release_pledged=pledged):
                 for committee in self.committees:
@@ -164,7 +168,7 @@ class SiegeModel(mesa.Model):
 
         1. `fire_dated_events`: the scenario's events dated today take effect, before anyone acts.
         2. The regime: offensives and ultimatums, bombardment or storming, truce breaches, terms due.
-        3. Factions: spoilers attack, and the regime shells back, so residents feel it today.
+        3. Factions: those that attack do, and the regime shells back, so residents feel it today.
         4. Resident groups: food, hunger deaths, shelling deaths (today's shelling, whoever caused it).
         5. The mediator (or direct talks): rounds of talks, decided on today's state.
         6. Committees: strain fades; outsiders' deals reviewed; too much strain collapses a truce.
@@ -395,9 +399,8 @@ class SiegeModel(mesa.Model):
             )
             civilians = group.population - group_fighters - families
             group.fighters_to_leave = group_fighters
-            group.to_leave = (
-                group_fighters + families + round(civilians * group.leaving_share(committee.trust, guarantor))
-            )
+            registering = int(self.rng.binomial(civilians, group.leaving_share(committee.trust, guarantor)))
+            group.to_leave = group_fighters + families + registering
             group.settlement_leavers = 0
             group.terms = terms
             group.status = GroupStatus.EVACUATING
@@ -420,6 +423,16 @@ class SiegeModel(mesa.Model):
         committee.agreement = None
         self.agreements_collapsed += 1
         self.regime.escalate(day, self.regime.spec.escalation_jump.value, "ceasefire collapsed")
+
+    def lapse(self, committee: Committee) -> None:
+        """A ceasefire declared for the talks ends at the ultimatum's deadline: siege again, trust untouched.
+
+        It was a pause while terms were weighed, not a deal either side broke: no collapse is counted,
+        the committee learns nothing about the regime's word, and the offensive sets the shelling.
+        """
+        self.log(self.day, EventType.CEASEFIRE_LAPSED, committee.name, 0, "ultimatum deadline")
+        committee.phase = Phase.SIEGE
+        committee.agreement = None
 
     def violation(self, committee: Committee, actor: str) -> None:
         """A breach adds strain; the other side answers (factions retaliate, the regime shells back)."""
@@ -492,10 +505,18 @@ class SiegeModel(mesa.Model):
     def _move_people(self, day: int) -> None:
         """Flight where the lines are open, truce waves, and the buses of signed surrenders."""
         corridor = day <= self.corridor_until
+        if corridor:
+            held_back = 1.0
+            for faction in self.factions:
+                if faction.fighters > 0:
+                    held_back *= 1.0 - faction.spec.holds_back.value
         for committee in self.committees:
             if corridor:
+                # Who holds the lines (factions stopping crossings) and belief in safe passage scale flight.
+                trust = committee.trust
+                passage = held_back * (trust + (1.0 - trust) * self.corridor_guarantor)
                 for group in committee.holding_groups:
-                    group.flee(self.corridor_detained_share)
+                    group.flee(self.corridor_detained_share, passage)
             agreement = committee.agreement
             if committee.phase is Phase.TRUCE and agreement.fighters_to_go and day >= agreement.next_wave_day:
                 self._truce_wave(day, committee, agreement)
@@ -504,7 +525,7 @@ class SiegeModel(mesa.Model):
                 self._evacuation_convoy(day, committee, evacuating)
 
     def _truce_wave(self, day: int, committee: Committee, agreement: Agreement) -> None:
-        available = sum(f.fighters for f in self.factions if not f.spoiler)
+        available = sum(f.fighters for f in self.factions if not f.outside)
         wave = min(agreement.wave_size, agreement.fighters_to_go, available)
         agreement.next_wave_day = day + agreement.wave_interval
         agreement.fighters_to_go -= wave if wave else agreement.fighters_to_go
@@ -513,7 +534,8 @@ class SiegeModel(mesa.Model):
         people = round(wave * (1.0 + self.spec.behaviour.family_per_fighter.value))
         left = self._remove_from(committee.holding_groups, people)
         fighters = min(wave, left)  # fighters board first; families fill the rest
-        self._remove_fighters(fighters, spoilers=False)
+        self._remove_fighters(fighters, outside=False)
+        self.evacuated_fighters += fighters
         self.log(day, EventType.EVACUATION_CONVOY, committee.name, left, f"fighters={fighters}")
         self.log(day, EventType.TERM_IMPLEMENTED, committee.name, fighters, "fighters out")
 
@@ -536,7 +558,8 @@ class SiegeModel(mesa.Model):
             if group.to_leave <= 0 or group.population == 0:
                 self._settle(group, settlement_class(group.terms))
         if people:
-            self._remove_fighters(fighters, spoilers=True)
+            self._remove_fighters(fighters, outside=True)
+            self.evacuated_fighters += fighters
             self.log(day, EventType.EVACUATION_CONVOY, committee.name, people, f"fighters={fighters}")
         if all(g.status is GroupStatus.SETTLED for g in committee.groups):
             committee.phase = Phase.SETTLED
@@ -563,11 +586,11 @@ class SiegeModel(mesa.Model):
         fighters = sum(f.fighters for f in self.factions)
         return min(group.population, round(fighters * group.population / inside))
 
-    def _remove_fighters(self, count: int, spoilers: bool) -> None:
+    def _remove_fighters(self, count: int, outside: bool) -> None:
         for faction in self.factions:
             if count <= 0:
                 break
-            if faction.spoiler and not spoilers:
+            if faction.outside and not outside:
                 continue
             gone = min(count, faction.fighters)
             faction.fighters -= gone

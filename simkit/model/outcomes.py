@@ -115,11 +115,7 @@ def classify(model: SiegeModel, day: int) -> RunOutcome:
     control_day = model.control_day
     listed = max(model.listed, 1)
     evacuated = sum(group.evacuated for group in model.groups)
-    fighters = sum(
-        int(detail.removeprefix("fighters="))
-        for _, kind, _, _, detail in model.events.rows
-        if kind == "evacuation_convoy" and detail.startswith("fighters=")
-    )
+    fighters = model.evacuated_fighters
     return RunOutcome(
         outcome=outcome,
         partial_release=model.released > 0 and model.release_shortfall,

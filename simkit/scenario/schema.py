@@ -90,17 +90,26 @@ class Regime(Section):
     )
     ultimatum_days: bounded(
         Days,
-        "days the regime gives a committee to accept surrender terms before it launches an offensive; "
-        "an ultimatum is issued once its force here reaches the offensive level (behavioural)",
+        "days the regime gives a committee to accept surrender terms before it launches an offensive "
+        "(behavioural)",
         high=DAYS,
         why=DAYS_WHY,
     )
+    ultimatum_rate: Share = Field(
+        description="daily probability that the regime issues an ultimatum to a committee while its force "
+        "here is at the offensive level and no ultimatum or offensive stands (behavioural)"
+    )
     offensive_days: bounded(
         Days,
-        "days an offensive (launched on a refused ultimatum, or a scheduled `campaign`) is sustained "
-        "before the regime pauses; with force still at the offensive level a new ultimatum follows",
+        "mean days an offensive (launched on a refused ultimatum, or a scheduled `campaign`) is sustained "
+        "before the regime pauses (each run draws its length from a geometric distribution with this "
+        "mean); with force still at the offensive level a new ultimatum may follow",
         high=DAYS,
         why=DAYS_WHY,
+    )
+    outside_group_bars_amnesty: Share = Field(
+        description="probability that the regime tables an evacuation rather than an amnesty (settlement in "
+        "place) while a faction `outside_every_deal` still has fighters inside (behavioural)"
     )
     settlement_max_fighter_share: Share = Field(
         description="the regime tables a settlement in place (amnesty, weapons handed over, most stay, "
@@ -124,16 +133,9 @@ class MediatorIdentity(StrEnum):
     NONE = "none"
 
 
-class MediatorProfile(Section):
-    """One outside mediator: who it is, and how far it moves the regime, favours it, and guarantees.
+class MediatorValues(Section):
+    """How far one mediator identity moves the regime, favours it, guarantees, and convenes talks."""
 
-    Its numbers go with its identity: the same identity carries the same values in every scenario.
-    """
-
-    name: str = "mediator"
-    identity: MediatorIdentity = Field(
-        description="who mediates (un, russia, turkey_russia, iran, none): the values below go with it"
-    )
     leverage: Share = Field(
         description="how far it moves the regime on release offers and on implementing them"
     )
@@ -142,13 +144,37 @@ class MediatorProfile(Section):
     )
     guarantor: Share = Field(
         description="share of violations its monitors prevent once it is present; also what makes an "
-        "amnesty credible where the regime's word is not"
+        "amnesty or a corridor it stands behind credible where the regime's word is not"
     )
     talks_rate: bounded(
         NonNegative,
         "daily probability of a round of talks while it mediates",
         high=1.0,
         why="a probability per day; 1 is a round every day",
+    )
+
+
+class Mediators(Section):
+    """`mediators:` the values that go with each mediator identity: one table, the same in every scenario.
+
+    A scenario's `mediator` and `other_mediators` name who mediates (and when); what they can do is
+    read here by their `identity`, so Russia is the same Russia in Waer and in north Homs.
+    Override one with e.g. `--set mediators.russia.leverage=0.3`.
+    """
+
+    un: MediatorValues
+    russia: MediatorValues
+    turkey_russia: MediatorValues
+    iran: MediatorValues
+
+
+class MediatorProfile(Section):
+    """One outside mediator: who it is (`identity`, whose values are in `mediators:`)."""
+
+    name: str = "mediator"
+    identity: MediatorIdentity = Field(
+        description="who mediates (un, russia, turkey_russia, iran, none): its leverage, bias, guarantor and "
+        "talks rate are the `mediators:` table's for this identity"
     )
 
 
@@ -234,20 +260,44 @@ class Committee(Section):
     )
 
 
+class Designation(Section):
+    """`outside_every_deal:` when and by whom a faction was put outside every deal, before the start date."""
+
+    designated: dt.date = Field(
+        description="date of the designation (e.g. the UN Security Council's sanctions listing); it must "
+        "come before the scenario's start"
+    )
+    source: str = Field(min_length=1, description="who designated it, and where this is documented")
+
+
 class Faction(Section):
-    """`factions[]:` an armed group inside; a `spoiler` stands outside every deal and attacks regardless."""
+    """`factions[]:` an armed group inside.
+
+    Two separate facts: whether it `attacks` regardless of ceasefires (at `attack_rate`), and whether it
+    stands `outside_every_deal` (designated before the start date: an amnesty rarely covers it, and it
+    leaves only on the buses of a surrender, never in a truce's waves).
+    """
 
     name: str
     fighters: bounded(Count, "fighters at the start", high=PEOPLE, why=PEOPLE_WHY)
-    spoiler: bool = Field(
-        default=False, description="outside every deal (e.g. HTS): attacks regardless of ceasefires"
+    attacks: bool = Field(
+        default=False, description="attacks regardless of ceasefires, at `attack_rate` a day"
+    )
+    outside_every_deal: Designation | None = Field(
+        default=None,
+        description="the designation, dated before the start, that puts it outside every deal (e.g. HTS and "
+        "Jabhat Fatah al-Sham, listed as al-Nusrah Front by the UN Security Council on 14 May 2013)",
     )
     retaliation: Share = Field(description="probability of retaliating for a regime violation")
     veto: Share = Field(description="probability of blocking surrender terms when residents' pressure is nil")
     evacuation_stance: Share = Field(description="share of its fighters who leave rather than take amnesty")
+    holds_back: Share = Field(
+        description="share of the residents who would cross open lines that this faction stops while it has "
+        "fighters inside (checkpoints, snipers, fire on the crossings; structural, per case)"
+    )
     attack_rate: bounded(
         NonNegative,
-        "daily probability of an attack of its own (spoilers)",
+        "daily probability of an attack of its own (factions that `attack`)",
         high=1.0,
         why="it is drawn as a probability per day; 1 is an attack every day",
     )
@@ -534,6 +584,12 @@ class Corridor(EventBase):
     detained_share: Share = Field(
         description="share of those who leave through it who are detained at screening (0 = no screening)"
     )
+    guarantor: str = Field(
+        default="regime",
+        min_length=1,
+        description="who stands behind safe passage: `regime` (the default: its word alone), or the name of "
+        "one of the scenario's mediators (its `guarantor` then makes the crossing more credible)",
+    )
 
 
 class OutsideAgreement(EventBase):
@@ -567,6 +623,7 @@ class Scenario(Section):
     )
     horizon_days: bounded(Days, "days simulated", high=DAYS, why=DAYS_WHY)
     regime: Regime
+    mediators: Mediators
     mediator: Mediator
     other_mediators: list[OtherMediator] = Field(
         default_factory=list, max_length=MAX_ITEMS, description="mediators besides the principal one"
@@ -615,6 +672,13 @@ class Scenario(Section):
         for m in mediators:
             if m.identity is MediatorIdentity.NONE and m.present_at_start:
                 raise ValueError(f"mediator {m.name!r} has identity none: it cannot be present_at_start")
+        for faction in self.factions:
+            designation = faction.outside_every_deal
+            if designation is not None and designation.designated >= self.start:
+                raise ValueError(
+                    f"faction {faction.name!r} is outside_every_deal from {designation.designated}, "
+                    f"not before the start ({self.start}): a scenario holds only what was known at its start"
+                )
         end = self.end
         for event in self.events:
             if isinstance(event, MediatorEntry):
@@ -626,6 +690,11 @@ class Scenario(Section):
                     )
                 if entering.identity is MediatorIdentity.NONE:
                     raise ValueError(f"mediator_entry on {event.date}: {who!r} has identity none")
+            if isinstance(event, Corridor) and event.guarantor != "regime" and event.guarantor not in names:
+                raise ValueError(
+                    f"corridor on {event.date}: guarantor {event.guarantor!r} is neither `regime` nor a "
+                    f"mediator (known: {', '.join(names)})"
+                )
             for date in (event.date, event.latest or event.date):
                 if not self.start <= date <= end:
                     raise ValueError(

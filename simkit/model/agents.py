@@ -50,6 +50,9 @@ class Regime(mesa.Agent):
         self.ultimatum_due: dict[Committee, int] = {}  # committee -> deadline day
         self.ultimatum_terms: dict[Committee, Terms] = {}  # committee -> the terms its ultimatum stands on
         self.offensive_until: dict[Committee, int] = {}  # committee -> last day of the offensive
+        # Whether this run's regime refuses an amnesty while a group outside every deal is inside: a
+        # policy held for the whole run, drawn once here from the model's RNG (docs/model.md, "Terms").
+        self.bars_amnesty = model.random.random() < spec.outside_group_bars_amnesty.value
 
     @property
     def wants_surrender(self) -> bool:
@@ -88,13 +91,12 @@ class Regime(mesa.Agent):
         The regime's aim is control: where armed men are a small share of the population an amnesty
         with weapons handed over secures it (Moadamiya, 2016); where they are many it wants them out.
         An amnesty rarely covers a group outside every deal (designated terrorist, excluded from the
-        cessation of hostilities by UN Security Council resolution 2268, Feb 2016): while one still has
-        fighters inside, the terms are an evacuation with probability `outside_group_bars_amnesty`.
+        cessation of hostilities by UN Security Council resolution 2268, Feb 2016): in a share
+        `outside_group_bars_amnesty` of runs (`bars_amnesty`, drawn once per run), the terms are an
+        evacuation while one still has fighters inside.
         """
         model = self.model
-        if any(f.outside and f.fighters > 0 for f in model.factions) and (
-            model.random.random() < self.spec.outside_group_bars_amnesty.value
-        ):
+        if self.bars_amnesty and any(f.outside and f.fighters > 0 for f in model.factions):
             return Terms.EVACUATION
         inside = sum(g.population for g in model.groups if g.status is GroupStatus.HOLDING)
         fighters = sum(f.fighters for f in model.factions)

@@ -223,6 +223,40 @@ def test_a_corridor_lets_people_flee_and_screening_holds_some(waer):
     assert 0.2 < detained / (fled + detained) < 0.4
 
 
+def _corridor(date: str, days: int, detained: float, guarantor: str) -> dict:
+    return {"date": date, "type": "corridor", "days": {"value": days, "assumed": "test"},
+            "detained_share": {"value": detained, "assumed": "test"}, "guarantor": guarantor}  # fmt: skip
+
+
+def test_a_corridors_guarantor_counts_only_while_that_mediator_is_present(waer):
+    # Waer in Jan 2016: the UN is present, Russia not yet. Russia behind the corridor is then the regime's
+    # word alone (the very same runs); the UN behind it, present, makes the crossing more credible.
+    settings = {"regime.siege_tightness": 1.0, "behaviour.flight_rate": 0.5}
+    fled = {}
+    for guarantor in ("regime", "Russia", "UN"):
+        scenario = _with(waer, settings, [_corridor("2016-01-10", 10, 0.0, guarantor)])
+        fled[guarantor] = [m.outcome.fled for m in finished_runs(scenario, 0, 20)]
+    assert fled["Russia"] == fled["regime"]
+    assert sum(fled["UN"]) > sum(fled["regime"])
+
+
+def test_a_new_corridor_does_not_change_the_terms_of_one_still_open(waer):
+    # A long corridor without screening, and a one-day one that detains everyone who takes it: once the
+    # short one has closed, nobody more is detained on the long one.
+    events = [_corridor("2016-01-10", 30, 0.0, "regime"), _corridor("2016-01-12", 1, 1.0, "regime")]
+    scenario = _with(waer, {"regime.siege_tightness": 1.0, "behaviour.flight_rate": 0.5}, events)
+    closed = (dt.date(2016, 1, 13) - scenario.start).days
+    for seed in range(5):
+        model = SiegeModel(scenario, rng=seed)
+        while model.day < closed:
+            model.step()
+        detained, fled = sum(g.detained for g in model.groups), sum(g.fled for g in model.groups)
+        for _ in range(20):
+            model.step()
+        assert sum(g.detained for g in model.groups) == detained
+        assert sum(g.fled for g in model.groups) > fled
+
+
 def test_people_who_want_a_way_out_flee_first(waer):
     events = [{"date": "2016-01-10", "type": "corridor", "days": {"value": 20, "assumed": "test"},
                "detained_share": {"value": 0.0, "assumed": "test"}, "guarantor": "regime"}]  # fmt: skip

@@ -24,6 +24,7 @@ from simkit.model.negotiation import (
     Terms,
     assault_threat,
     committee_accepts_surrender,
+    credibility,
 )
 from simkit.scenario import schema
 
@@ -347,9 +348,8 @@ class ResidentGroup(mesa.Agent):
         the ground stands in for it: credibility = trust + (1 - trust) x guarantor.
         """
         b = self.behaviour
-        credibility = trust + (1.0 - trust) * guarantor
         logit = (
-            4.0 * (1.0 - credibility)
+            4.0 * (1.0 - credibility(trust, guarantor))
             + b.weight_detainee_tie.value * self.tie
             - b.leave_threshold.value
             + self.disposition

@@ -95,6 +95,15 @@ def truce_release_offer(listed: int, released: int, max_share: float, leverage: 
     return max(0, min(listed - released, round(share * listed)))
 
 
+def credibility(trust: float, guarantor: float) -> float:
+    """How far a promise of safe passage or amnesty is believed: trust + (1 - trust) x guarantor.
+
+    The regime's word is believed as far as the committee trusts it; where the word fails, a guarantor
+    on the ground (a mediator's `guarantor` capacity) stands in for it.
+    """
+    return trust + (1.0 - trust) * guarantor
+
+
 def assault_threat(force: float, force_for_offensive: float) -> float:
     """Believed chance an assault succeeds: 1 - exp(-surplus / offensive level), 0 without a surplus.
 

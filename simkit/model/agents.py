@@ -18,10 +18,12 @@ from scipy.special import expit
 from simkit.model.events import EventType
 from simkit.model.negotiation import (
     GroupStatus,
+    OffensiveCause,
     PackageKind,
     Phase,
     Posture,
     Terms,
+    TruceEnd,
     assault_threat,
     committee_accepts_surrender,
     credibility,
@@ -31,8 +33,6 @@ from simkit.scenario import schema
 if TYPE_CHECKING:
     from simkit.model.model import SiegeModel
 
-ULTIMATUM_REFUSED = "ultimatum refused"
-"""The cause an offensive launched at an ultimatum's deadline logs."""
 HECTARES_PER_KM2 = 100
 """Ground is taken in hectares (a city block): the grain of the binomial draw in `lose_ground`."""
 
@@ -116,7 +116,7 @@ class Regime(mesa.Agent):
         self.model.log(day, EventType.ULTIMATUM, "regime", self.spec.ultimatum_days.value, committee.name)
         self.model.log(day, EventType.PACKAGE_OFFERED, "regime", 0, f"surrender: {terms.value}")
 
-    def launch_offensive(self, committee: Committee, cause: str, level: float = 1.0) -> None:
+    def launch_offensive(self, committee: Committee, cause: OffensiveCause, level: float = 1.0) -> None:
         """An assault on a committee's area: any truce ends, bombardment rises to `level`, ground is taken.
 
         Its length is geometric with mean `offensive_days` (a daily chance 1/offensive_days that the
@@ -132,10 +132,11 @@ class Regime(mesa.Agent):
         self.offensive_until[committee] = day + length - 1  # its last day
         model.log(day, EventType.OFFENSIVE, "regime", round(100 * level), f"{committee.name}: {cause}")
         if committee.phase is Phase.TRUCE:
-            if committee.agreement.kind is PackageKind.CEASEFIRE and cause == ULTIMATUM_REFUSED:
+            talks_pause = committee.agreement.kind is PackageKind.CEASEFIRE
+            if talks_pause and cause is OffensiveCause.ULTIMATUM_REFUSED:
                 model.lapse(committee)
             else:
-                model.collapse(committee, "regime offensive")
+                model.collapse(committee, TruceEnd.REGIME_OFFENSIVE)
         self.escalation = max(self.escalation, level)
 
     def _decide_coercion(self, committee: Committee, day: int) -> None:
@@ -148,7 +149,7 @@ class Regime(mesa.Agent):
             del self.offensive_until[committee]
         due = self.ultimatum_due.get(committee)
         if due is not None and day >= due:
-            self.launch_offensive(committee, ULTIMATUM_REFUSED)
+            self.launch_offensive(committee, OffensiveCause.ULTIMATUM_REFUSED)
         elif (
             due is None
             and committee not in self.offensive_until
@@ -636,4 +637,4 @@ class Committee(mesa.Agent):
                 model.day, EventType.AGREEMENT_DEFUNCT, self.name, 0, "signatories do not represent the area"
             )
         if self.strain > self.spec.collapse_tolerance.value * agreement.legitimacy:
-            model.collapse(self, "violations beyond what the committee can sell")
+            model.collapse(self, TruceEnd.VIOLATIONS)

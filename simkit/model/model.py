@@ -14,9 +14,11 @@ from simkit.model.events import EventLog, EventType
 from simkit.model.negotiation import (
     Agreement,
     GroupStatus,
+    OffensiveCause,
     PackageKind,
     Phase,
     Terms,
+    TruceEnd,
     committee_accepts_truce,
     committee_walks_out,
     credibility,
@@ -156,7 +158,7 @@ class SiegeModel(mesa.Model):
                 self.regime.escalation = max(self.regime.escalation, level.value)
                 for committee in self.committees:
                     if committee.holding_groups:
-                        self.regime.launch_offensive(committee, "scheduled offensive", level.value)
+                        self.regime.launch_offensive(committee, OffensiveCause.SCHEDULED, level.value)
             case schema.Corridor(days=days, detained_share=detained, guarantor=guarantor):
                 self.corridors.append(OpenCorridor(day + days.value - 1, detained.value, guarantor))
                 self.log(day, EventType.CORRIDOR, "regime", days.value, event.note)
@@ -419,11 +421,14 @@ class SiegeModel(mesa.Model):
         committee.phase = Phase.EVACUATION if len(adopting) == len(holding) else Phase.SIEGE
         self._next_convoy[committee.name] = day + self.spec.packages.surrender.first_convoy_days.value
 
-    def collapse(self, committee: Committee, reason: str) -> None:
-        """End the truce: siege again and an escalation jump; a collapse the regime caused lowers trust."""
+    def collapse(self, committee: Committee, cause: TruceEnd, detail: str = "") -> None:
+        """End the truce: siege again and an escalation jump; the regime's offensive lowers trust.
+
+        `detail` is what the log says (the cause's own words unless given).
+        """
         day = self.day
-        self.log(day, EventType.CEASEFIRE_COLLAPSED, committee.name, 0, reason)
-        if reason.startswith("regime"):
+        self.log(day, EventType.CEASEFIRE_COLLAPSED, committee.name, 0, detail or cause.value)
+        if cause is TruceEnd.REGIME_OFFENSIVE:
             committee.learn(0.0)
         committee.phase = Phase.SIEGE
         committee.agreement = None
@@ -492,7 +497,7 @@ class SiegeModel(mesa.Model):
         if core and self.random.random() < committee_walks_out(
             1.0 - delivered, committee.pressure(), committee.spec.truce_sensitivity.value
         ):
-            self.collapse(committee, f"{term} reneged")
+            self.collapse(committee, TruceEnd.RENEGED, f"{term} reneged")
 
     def take_over(self, committee: Committee) -> None:
         """The regime storms the area: every town still holding out is settled as a military takeover."""

@@ -77,6 +77,25 @@ class Agreement:
     defunct: bool = False
 
 
+class OffensiveCause(StrEnum):
+    """Why the regime launches an offensive (the value is what the event log says)."""
+
+    SCHEDULED = "scheduled offensive"
+    ULTIMATUM_REFUSED = "ultimatum refused"
+
+
+class TruceEnd(StrEnum):
+    """Why a truce collapses (the value is what the event log says).
+
+    Only `REGIME_OFFENSIVE` teaches the committee that the regime's word failed: a reneged term has
+    already been learnt from when it was reneged, and violations are strain, not a broken promise.
+    """
+
+    REGIME_OFFENSIVE = "regime offensive"
+    RENEGED = "reneged"
+    VIOLATIONS = "violations beyond what the committee can sell"
+
+
 def sigmoid(x: float) -> float:
     """The logistic function 1 / (1 + exp(-x)), computed without overflow for large negative x."""
     if x >= 0:

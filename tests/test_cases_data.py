@@ -17,7 +17,6 @@ import pytest
 import yaml
 
 from simkit.calibration.forecast import BEHAVIOURAL
-from simkit.calibration.priors import parameter_value
 from simkit.calibration.trajectory import Event, OutcomeClass, Trajectory, load_trajectory
 from simkit.model import OUTCOMES
 from simkit.scenario import Scenario, load_scenario
@@ -46,7 +45,6 @@ Written out rather than read from the schema, so that a new event type (say, a h
 or a signed deal) has to be judged and added here on purpose before a library scenario may use it.
 """
 
-CALIBRATION_CASE = "waer"
 MIN_DAYS_PAST_CONTROL = 60  # "a horizon well past the documented ending"
 
 
@@ -103,12 +101,51 @@ def test_scenario_schedules_only_exogenous_drivers_from_its_start(case: dict[str
     assert (scenario.end - case["control_date"]["to"]).days >= MIN_DAYS_PAST_CONTROL
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c["id"] != CALIBRATION_CASE], ids=lambda c: c["id"])
-def test_behaviour_is_carried_over_from_waer_as_in_north_homs(case: dict[str, Any]) -> None:
-    carried = load_scenario(NORTH_HOMS).scenario
-    scenario = _scenario(case)
-    for path in BEHAVIOURAL:
-        assert parameter_value(scenario, path) == parameter_value(carried, path), path
+SHARED_BLOCKS = ("regime", "behaviour", "mediators", "committees.0")
+"""Where shared behavioural values live: a faction's or a town's values are the case's own."""
+
+
+def _node(data: dict[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if isinstance(node, list):
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+    return node
+
+
+def _parameters(node: Any, prefix: str) -> dict[str, dict[str, Any]]:
+    """Every `{value: ..., source|assumed: ...}` under a block, by dotted path."""
+    if isinstance(node, dict) and "value" in node:
+        return {prefix: node}
+    found: dict[str, dict[str, Any]] = {}
+    if isinstance(node, dict):
+        for key, child in node.items():
+            found |= _parameters(child, f"{prefix}.{key}")
+    return found
+
+
+def test_behaviour_is_one_value_with_one_provenance_in_every_scenario() -> None:
+    # The five library cases and north Homs, Waer included: every parameter of `BEHAVIOURAL` and every one
+    # a file marks behavioural carries the same value and the same provenance in all six files.
+    files = [_path(case, "scenario") for case in CASES] + [NORTH_HOMS]
+    data = {path.stem: yaml.safe_load(path.read_text(encoding="utf-8")) for path in files}
+    paths = set(BEHAVIOURAL)
+    for raw in data.values():
+        for block in SHARED_BLOCKS:
+            for path, parameter in _parameters(_node(raw, block), block).items():
+                if "behavioural" in str(parameter.get("assumed", "")) + str(parameter.get("source", "")):
+                    paths.add(path)
+    assert len(paths) > len(BEHAVIOURAL)
+    for path in sorted(paths):
+        seen = {name: _node(raw, path) for name, raw in data.items()}
+        assert all(seen.values()), f"{path} missing in {[name for name, node in seen.items() if not node]}"
+        distinct = {repr(sorted(node.items())) for node in seen.values()}
+        values = ", ".join(f"{name}={node['value']}" for name, node in seen.items())
+        assert len(distinct) == 1, f"{path} differs: {values}"
 
 
 def test_a_mediator_identity_carries_the_same_values_in_every_scenario() -> None:

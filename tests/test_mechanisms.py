@@ -160,19 +160,20 @@ def test_a_ceasefire_for_talks_stops_the_shelling_but_not_the_siege(waer):
         for row in events_of(model, "ceasefire_declared"):
             if row[4] == "ceasefire":
                 found += 1
-        # Re-run step by step and check the committee's siege while the ceasefire for talks is in force.
-    model = SiegeModel(scenario, rng=7)
+    # Re-run step by step and check the committee's siege while a ceasefire for talks is in force.
     checked = 0
-    while model.running:
-        model.step()
-        committee = model.committees[0]
-        agreement = committee.agreement
-        # Declared in the talks (phase 5), after residents have lived the day: it holds from the next day.
-        breached = any(row[0] == model.day for row in events_of(model, "violation"))  # shelled back today
-        if agreement is not None and agreement.kind == "ceasefire" and agreement.signed_day < model.day:
-            assert committee.siege_tightness == scenario.regime.siege_tightness.value
-            assert not agreement.aid and (breached or committee.bombardment == 0.0)
-            checked += 1
+    for seed in range(10):
+        model = SiegeModel(scenario, rng=seed)
+        while model.running:
+            model.step()
+            committee = model.committees[0]
+            agreement = committee.agreement
+            # Declared in the talks (phase 5), after residents have lived the day: it holds from the next day.
+            breached = any(row[0] == model.day for row in events_of(model, "violation"))  # shelled back today
+            if agreement is not None and agreement.kind == "ceasefire" and agreement.signed_day < model.day:
+                assert committee.siege_tightness == scenario.regime.siege_tightness.value
+                assert not agreement.aid and (breached or committee.bombardment == 0.0)
+                checked += 1
     assert found and checked
 
 
@@ -221,6 +222,40 @@ def test_a_corridor_lets_people_flee_and_screening_holds_some(waer):
     fled, detained = model.outcome.fled, model.outcome.detained
     assert fled > 0 and detained > 0
     assert 0.2 < detained / (fled + detained) < 0.4
+
+
+def _corridor(date: str, days: int, detained: float, guarantor: str) -> dict:
+    return {"date": date, "type": "corridor", "days": {"value": days, "assumed": "test"},
+            "detained_share": {"value": detained, "assumed": "test"}, "guarantor": guarantor}  # fmt: skip
+
+
+def test_a_corridors_guarantor_counts_only_while_that_mediator_is_present(waer):
+    # Waer in Jan 2016: the UN is present, Russia not yet. Russia behind the corridor is then the regime's
+    # word alone (the very same runs); the UN behind it, present, makes the crossing more credible.
+    settings = {"regime.siege_tightness": 1.0, "behaviour.flight_rate": 0.5}
+    fled = {}
+    for guarantor in ("regime", "Russia", "UN"):
+        scenario = _with(waer, settings, [_corridor("2016-01-10", 10, 0.0, guarantor)])
+        fled[guarantor] = [m.outcome.fled for m in finished_runs(scenario, 0, 20)]
+    assert fled["Russia"] == fled["regime"]
+    assert sum(fled["UN"]) > sum(fled["regime"])
+
+
+def test_a_new_corridor_does_not_change_the_terms_of_one_still_open(waer):
+    # A long corridor without screening, and a one-day one that detains everyone who takes it: once the
+    # short one has closed, nobody more is detained on the long one.
+    events = [_corridor("2016-01-10", 30, 0.0, "regime"), _corridor("2016-01-12", 1, 1.0, "regime")]
+    scenario = _with(waer, {"regime.siege_tightness": 1.0, "behaviour.flight_rate": 0.5}, events)
+    closed = (dt.date(2016, 1, 13) - scenario.start).days
+    for seed in range(5):
+        model = SiegeModel(scenario, rng=seed)
+        while model.day < closed:
+            model.step()
+        detained, fled = sum(g.detained for g in model.groups), sum(g.fled for g in model.groups)
+        for _ in range(20):
+            model.step()
+        assert sum(g.detained for g in model.groups) == detained
+        assert sum(g.fled for g in model.groups) > fled
 
 
 def test_people_who_want_a_way_out_flee_first(waer):
@@ -370,7 +405,7 @@ def test_a_ceasefire_for_talks_lapses_at_the_ultimatum_deadline_without_a_collap
         {"regime.force_here": 1.0, "mediator.present_at_start": True, "mediators.russia.talks_rate": 1.0,
          "mediators.russia.bias": 1.0, "committees.0.red_line_firmness": 1.0, "regime.violation_rate": 0.0,
          "factions.Waer rebels.attack_rate": 0.0, "committees.0.collapse_tolerance": 1e6,
-         "detainees.listed": 0},
+         "detainees.listed": 0, "committees.0.concession_rate": 0.0},
         [],
     )  # fmt: skip
     lapsed = 0
@@ -385,18 +420,23 @@ def test_a_ceasefire_for_talks_lapses_at_the_ultimatum_deadline_without_a_collap
 @pytest.mark.parametrize("bar", [0.0, 0.5, 1.0])
 def test_a_group_outside_every_deal_makes_an_amnesty_less_likely_not_impossible(north_homs, bar):
     # Few fighters among many people (an amnesty otherwise), one faction outside every deal still inside:
-    # the regime tables an evacuation in a share `bar` of its choices (binomial, 400 choices).
+    # the regime bars an amnesty in a share `bar` of runs (binomial, 400 runs), and within a run its
+    # choice holds at every round of terms (a policy for the siege, drawn once per run).
     from scipy.stats import binomtest
 
     scenario = _with(north_homs, {"regime.outside_group_bars_amnesty": bar,
                                    "regime.settlement_max_fighter_share": 1.0}, [])  # fmt: skip
-    model = SiegeModel(scenario, rng=8)
-    choices = [model.regime.choose_terms() for _ in range(400)]
-    evacuations = sum(terms == "evacuation" for terms in choices)
+    evacuations = 0
+    for seed in range(400):
+        model = SiegeModel(scenario, rng=seed)
+        choices = {model.regime.choose_terms() for _ in range(20)}
+        assert len(choices) == 1
+        evacuations += choices == {"evacuation"}
     if bar in (0.0, 1.0):
         assert evacuations == 400 * bar
     else:
         assert binomtest(evacuations, 400, bar).pvalue > 1e-4
+    assert SiegeModel(scenario, rng=3).regime.bars_amnesty == SiegeModel(scenario, rng=3).regime.bars_amnesty
 
 
 def test_a_spoiler_attack_under_siege_brings_shelling_that_kills_the_same_day(north_homs):

@@ -182,6 +182,18 @@ def test_a_corridor_guaranteed_by_an_unknown_actor_is_rejected(tmp_path):
     assert "guarantor 'Iran'" in message and "neither `regime` nor a mediator" in message
 
 
+def test_a_corridor_guaranteed_by_a_mediator_of_identity_none_is_rejected(tmp_path):
+    corridor = {"date": "2016-01-10", "type": "corridor", "days": {"value": 3, "assumed": "test"},
+                "detained_share": {"value": 0.0, "assumed": "test"}, "guarantor": "Nobody"}  # fmt: skip
+
+    def edit(data):
+        data["other_mediators"].append({"name": "Nobody", "identity": "none", "present_at_start": False})
+        data["events"].append(corridor)
+
+    message = error_for(write_variant(tmp_path, edit))
+    assert "guarantor 'Nobody' has identity none" in message and "\n" not in message
+
+
 def test_a_mediators_values_live_in_the_mediators_table_not_on_the_mediator(tmp_path):
     path = write_variant(tmp_path, lambda d: d["mediator"].update(leverage={"value": 0.5, "assumed": "x"}))
     assert "mediator.leverage" in error_for(path)

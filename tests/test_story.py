@@ -49,6 +49,16 @@ def test_the_regime_declining_its_own_offer_reads_as_declining_to_sign():
     assert sentence(row, STATE).startswith("Waer committee turned the truce down: 60% of households")
 
 
+def test_an_accepted_surrender_does_not_quote_the_pressure_read_after_the_towns_stopped_holding_out(ensemble):
+    # The day's state is read after the signing, when no town holds out (pressure 0): the acceptance line
+    # must not say "0% of households wanted a way out" right after the offer line gave the real share.
+    told = [story_of(ensemble, run) for run in range(12)]
+    accepted = [line for story in told for line in story.lines
+                if line.type == "agreement_signed" and "accepted surrender" in line.text]  # fmt: skip
+    assert accepted
+    assert not [line.text for line in accepted if "households wanted a way out" in line.text]
+
+
 def test_story_tells_every_logged_event_of_the_run_in_date_order(ensemble):
     for run in (0, 7):
         told = story_of(ensemble, run)
@@ -70,7 +80,9 @@ def test_story_tells_every_logged_event_of_the_run_in_date_order(ensemble):
 
 def test_a_scenario_that_changed_since_the_run_is_refused(ensemble, tmp_path):
     changed = tmp_path / "waer.yaml"
-    text = WAER.read_text().replace("siege_tightness: {value: 0.9", "siege_tightness: {value: 0.5")
+    # Half the people: every count the run logs (killed, registered, evacuated) is drawn from them.
+    text = WAER.read_text().replace("population: {value: 60000", "population: {value: 30000")
+    assert text != WAER.read_text()
     changed.write_text(text)
     with pytest.raises(Exception, match="does not replay"):
         story_of(ensemble, 0, changed)

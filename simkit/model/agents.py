@@ -18,20 +18,21 @@ from scipy.special import expit
 from simkit.model.events import EventType
 from simkit.model.negotiation import (
     GroupStatus,
+    OffensiveCause,
     PackageKind,
     Phase,
     Posture,
     Terms,
+    TruceEnd,
     assault_threat,
     committee_accepts_surrender,
+    credibility,
 )
 from simkit.scenario import schema
 
 if TYPE_CHECKING:
     from simkit.model.model import SiegeModel
 
-ULTIMATUM_REFUSED = "ultimatum refused"
-"""The cause an offensive launched at an ultimatum's deadline logs."""
 HECTARES_PER_KM2 = 100
 """Ground is taken in hectares (a city block): the grain of the binomial draw in `lose_ground`."""
 
@@ -50,6 +51,9 @@ class Regime(mesa.Agent):
         self.ultimatum_due: dict[Committee, int] = {}  # committee -> deadline day
         self.ultimatum_terms: dict[Committee, Terms] = {}  # committee -> the terms its ultimatum stands on
         self.offensive_until: dict[Committee, int] = {}  # committee -> last day of the offensive
+        # Whether this run's regime refuses an amnesty while a group outside every deal is inside: a
+        # policy held for the whole run, drawn once here from the model's RNG (docs/model.md, "Terms").
+        self.bars_amnesty = model.random.random() < spec.outside_group_bars_amnesty.value
 
     @property
     def wants_surrender(self) -> bool:
@@ -88,13 +92,12 @@ class Regime(mesa.Agent):
         The regime's aim is control: where armed men are a small share of the population an amnesty
         with weapons handed over secures it (Moadamiya, 2016); where they are many it wants them out.
         An amnesty rarely covers a group outside every deal (designated terrorist, excluded from the
-        cessation of hostilities by UN Security Council resolution 2268, Feb 2016): while one still has
-        fighters inside, the terms are an evacuation with probability `outside_group_bars_amnesty`.
+        cessation of hostilities by UN Security Council resolution 2268, Feb 2016): in a share
+        `outside_group_bars_amnesty` of runs (`bars_amnesty`, drawn once per run), the terms are an
+        evacuation while one still has fighters inside.
         """
         model = self.model
-        if any(f.outside and f.fighters > 0 for f in model.factions) and (
-            model.random.random() < self.spec.outside_group_bars_amnesty.value
-        ):
+        if self.bars_amnesty and any(f.outside and f.fighters > 0 for f in model.factions):
             return Terms.EVACUATION
         inside = sum(g.population for g in model.groups if g.status is GroupStatus.HOLDING)
         fighters = sum(f.fighters for f in model.factions)
@@ -113,7 +116,7 @@ class Regime(mesa.Agent):
         self.model.log(day, EventType.ULTIMATUM, "regime", self.spec.ultimatum_days.value, committee.name)
         self.model.log(day, EventType.PACKAGE_OFFERED, "regime", 0, f"surrender: {terms.value}")
 
-    def launch_offensive(self, committee: Committee, cause: str, level: float = 1.0) -> None:
+    def launch_offensive(self, committee: Committee, cause: OffensiveCause, level: float = 1.0) -> None:
         """An assault on a committee's area: any truce ends, bombardment rises to `level`, ground is taken.
 
         Its length is geometric with mean `offensive_days` (a daily chance 1/offensive_days that the
@@ -129,10 +132,11 @@ class Regime(mesa.Agent):
         self.offensive_until[committee] = day + length - 1  # its last day
         model.log(day, EventType.OFFENSIVE, "regime", round(100 * level), f"{committee.name}: {cause}")
         if committee.phase is Phase.TRUCE:
-            if committee.agreement.kind is PackageKind.CEASEFIRE and cause == ULTIMATUM_REFUSED:
+            talks_pause = committee.agreement.kind is PackageKind.CEASEFIRE
+            if talks_pause and cause is OffensiveCause.ULTIMATUM_REFUSED:
                 model.lapse(committee)
             else:
-                model.collapse(committee, "regime offensive")
+                model.collapse(committee, TruceEnd.REGIME_OFFENSIVE)
         self.escalation = max(self.escalation, level)
 
     def _decide_coercion(self, committee: Committee, day: int) -> None:
@@ -145,7 +149,7 @@ class Regime(mesa.Agent):
             del self.offensive_until[committee]
         due = self.ultimatum_due.get(committee)
         if due is not None and day >= due:
-            self.launch_offensive(committee, ULTIMATUM_REFUSED)
+            self.launch_offensive(committee, OffensiveCause.ULTIMATUM_REFUSED)
         elif (
             due is None
             and committee not in self.offensive_until
@@ -345,9 +349,8 @@ class ResidentGroup(mesa.Agent):
         the ground stands in for it: credibility = trust + (1 - trust) x guarantor.
         """
         b = self.behaviour
-        credibility = trust + (1.0 - trust) * guarantor
         logit = (
-            4.0 * (1.0 - credibility)
+            4.0 * (1.0 - credibility(trust, guarantor))
             + b.weight_detainee_tie.value * self.tie
             - b.leave_threshold.value
             + self.disposition
@@ -634,4 +637,4 @@ class Committee(mesa.Agent):
                 model.day, EventType.AGREEMENT_DEFUNCT, self.name, 0, "signatories do not represent the area"
             )
         if self.strain > self.spec.collapse_tolerance.value * agreement.legitimacy:
-            model.collapse(self, "violations beyond what the committee can sell")
+            model.collapse(self, TruceEnd.VIOLATIONS)

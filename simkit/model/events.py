@@ -172,9 +172,10 @@ EVENTS: dict[EventType, EventInfo] = {
             "{pressure:.0%} of households wanting a way out, trust at {trust:.2f} and {food_days:.0f} days "
             "of food left.",
             "outside": "An agreement was signed for {actor} by outsiders, pledging {count:,} detainees.",
+            # no pressure here: the day's state is read after the towns that adopted the terms stopped
+            # holding out, so it would say 0% (the offer's line gives the share when the terms were weighed)
             "surrender": "{actor} accepted surrender ({detail}): {count:,} people registered to leave on "
-            "the buses ({pressure:.0%} of households wanted a way out; {released:,} of {listed:,} detainees "
-            "freed by then).",
+            "the buses ({released:,} of {listed:,} detainees freed by then).",
         },
     ),
     EventType.AGREEMENT_DEFUNCT: EventInfo(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
@@ -13,11 +14,14 @@ from simkit.model.events import EventLog, EventType
 from simkit.model.negotiation import (
     Agreement,
     GroupStatus,
+    OffensiveCause,
     PackageKind,
     Phase,
     Terms,
+    TruceEnd,
     committee_accepts_truce,
     committee_walks_out,
+    credibility,
     regime_accepts_truce,
     truce_release_offer,
 )
@@ -28,6 +32,15 @@ SERIES = (
     "population", "food_days", "hardship", "killed", "evacuated", "fled", "starved", "detained", "released",
     "bombardment",
 )  # fmt: skip
+
+
+@dataclass(frozen=True, order=True)
+class OpenCorridor:
+    """A scheduled corridor: its last open day, share held at screening, and who stands behind it."""
+
+    until: int
+    detained_share: float
+    guarantor: str  # `regime` or a mediator's name
 
 
 class SiegeModel(mesa.Model):
@@ -63,9 +76,7 @@ class SiegeModel(mesa.Model):
         self.agreements_collapsed = 0
         self.aid_open = True
         self.aid_cut_day = -1
-        self.corridor_until = -1  # last day the lines are open through a scheduled corridor
-        self.corridor_detained_share = 0.0
-        self.corridor_guarantor = 0.0  # the guarantor capacity of whoever stands behind the open corridor
+        self.corridors: list[OpenCorridor] = []  # scheduled corridors, each with its own dates and terms
         self.release_shortfall = False  # a release stage delivered less than partial_release_max_share
         self.outcome: RunOutcome | None = None
         self.deal_days: dict[str, int] = {}  # locality -> day its surrender was signed or it was taken
@@ -147,12 +158,9 @@ class SiegeModel(mesa.Model):
                 self.regime.escalation = max(self.regime.escalation, level.value)
                 for committee in self.committees:
                     if committee.holding_groups:
-                        self.regime.launch_offensive(committee, "scheduled offensive", level.value)
+                        self.regime.launch_offensive(committee, OffensiveCause.SCHEDULED, level.value)
             case schema.Corridor(days=days, detained_share=detained, guarantor=guarantor):
-                self.corridor_until = max(self.corridor_until, day + days.value - 1)
-                self.corridor_detained_share = detained.value
-                behind = self.mediator.profiles.get(guarantor)  # None for the regime (or identity none)
-                self.corridor_guarantor = 0.0 if behind is None else behind.guarantor.value
+                self.corridors.append(OpenCorridor(day + days.value - 1, detained.value, guarantor))
                 self.log(day, EventType.CORRIDOR, "regime", days.value, event.note)
             case schema.OutsideAgreement(legitimacy=legitimacy, release_pledged=pledged):
                 for committee in self.committees:
@@ -413,11 +421,14 @@ class SiegeModel(mesa.Model):
         committee.phase = Phase.EVACUATION if len(adopting) == len(holding) else Phase.SIEGE
         self._next_convoy[committee.name] = day + self.spec.packages.surrender.first_convoy_days.value
 
-    def collapse(self, committee: Committee, reason: str) -> None:
-        """End the truce: siege again and an escalation jump; a collapse the regime caused lowers trust."""
+    def collapse(self, committee: Committee, cause: TruceEnd, detail: str = "") -> None:
+        """End the truce: siege again and an escalation jump; the regime's offensive lowers trust.
+
+        `detail` is what the log says (the cause's own words unless given).
+        """
         day = self.day
-        self.log(day, EventType.CEASEFIRE_COLLAPSED, committee.name, 0, reason)
-        if reason.startswith("regime"):
+        self.log(day, EventType.CEASEFIRE_COLLAPSED, committee.name, 0, detail or cause.value)
+        if cause is TruceEnd.REGIME_OFFENSIVE:
             committee.learn(0.0)
         committee.phase = Phase.SIEGE
         committee.agreement = None
@@ -486,7 +497,7 @@ class SiegeModel(mesa.Model):
         if core and self.random.random() < committee_walks_out(
             1.0 - delivered, committee.pressure(), committee.spec.truce_sensitivity.value
         ):
-            self.collapse(committee, f"{term} reneged")
+            self.collapse(committee, TruceEnd.RENEGED, f"{term} reneged")
 
     def take_over(self, committee: Committee) -> None:
         """The regime storms the area: every town still holding out is settled as a military takeover."""
@@ -504,25 +515,33 @@ class SiegeModel(mesa.Model):
     # ------------------------------------------------------------------ people and supplies
     def _move_people(self, day: int) -> None:
         """Flight where the lines are open, truce waves, and the buses of signed surrenders."""
-        corridor = day <= self.corridor_until
-        if corridor:
+        self.corridors = [c for c in self.corridors if day <= c.until]
+        if self.corridors:
             held_back = 1.0
             for faction in self.factions:
                 if faction.fighters > 0:
                     held_back *= 1.0 - faction.spec.holds_back.value
         for committee in self.committees:
-            if corridor:
-                # Who holds the lines (factions stopping crossings) and belief in safe passage scale flight.
-                trust = committee.trust
-                passage = held_back * (trust + (1.0 - trust) * self.corridor_guarantor)
+            if self.corridors:
+                # Who holds the lines (factions stopping crossings) and belief in safe passage scale flight;
+                # with several corridors open, people take the one they believe safest.
+                passage, corridor = max(
+                    (credibility(committee.trust, self.corridor_guarantor(c)), c) for c in self.corridors
+                )
                 for group in committee.holding_groups:
-                    group.flee(self.corridor_detained_share, passage)
+                    group.flee(corridor.detained_share, held_back * passage)
             agreement = committee.agreement
             if committee.phase is Phase.TRUCE and agreement.fighters_to_go and day >= agreement.next_wave_day:
                 self._truce_wave(day, committee, agreement)
             evacuating = [g for g in committee.groups if g.status is GroupStatus.EVACUATING]
             if evacuating and day >= self._next_convoy[committee.name]:
                 self._evacuation_convoy(day, committee, evacuating)
+
+    def corridor_guarantor(self, corridor: OpenCorridor) -> float:
+        """Guarantor capacity behind a corridor today: its named mediator's while present, else none."""
+        if corridor.guarantor == "regime" or corridor.guarantor != self.mediator.current_name:
+            return 0.0  # the regime's word alone
+        return self.mediator.effective_guarantor
 
     def _truce_wave(self, day: int, committee: Committee, agreement: Agreement) -> None:
         available = sum(f.fighters for f in self.factions if not f.outside)

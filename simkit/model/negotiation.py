@@ -77,6 +77,25 @@ class Agreement:
     defunct: bool = False
 
 
+class OffensiveCause(StrEnum):
+    """Why the regime launches an offensive (the value is what the event log says)."""
+
+    SCHEDULED = "scheduled offensive"
+    ULTIMATUM_REFUSED = "ultimatum refused"
+
+
+class TruceEnd(StrEnum):
+    """Why a truce collapses (the value is what the event log says).
+
+    Only `REGIME_OFFENSIVE` teaches the committee that the regime's word failed: a reneged term has
+    already been learnt from when it was reneged, and violations are strain, not a broken promise.
+    """
+
+    REGIME_OFFENSIVE = "regime offensive"
+    RENEGED = "reneged"
+    VIOLATIONS = "violations beyond what the committee can sell"
+
+
 def sigmoid(x: float) -> float:
     """The logistic function 1 / (1 + exp(-x)), computed without overflow for large negative x."""
     if x >= 0:
@@ -93,6 +112,15 @@ def truce_release_offer(listed: int, released: int, max_share: float, leverage: 
     """
     share = min(1.0, max_share * (1.0 + leverage))
     return max(0, min(listed - released, round(share * listed)))
+
+
+def credibility(trust: float, guarantor: float) -> float:
+    """How far a promise of safe passage or amnesty is believed: trust + (1 - trust) x guarantor.
+
+    The regime's word is believed as far as the committee trusts it; where the word fails, a guarantor
+    on the ground (a mediator's `guarantor` capacity) stands in for it.
+    """
+    return trust + (1.0 - trust) * guarantor
 
 
 def assault_threat(force: float, force_for_offensive: float) -> float:

@@ -588,7 +588,8 @@ class Corridor(EventBase):
         default="regime",
         min_length=1,
         description="who stands behind safe passage: `regime` (the default: its word alone), or the name of "
-        "one of the scenario's mediators (its `guarantor` then makes the crossing more credible)",
+        "one of the scenario's mediators (its `guarantor` then makes the crossing more credible while it is "
+        "present; not identity `none`)",
     )
 
 
@@ -690,11 +691,18 @@ class Scenario(Section):
                     )
                 if entering.identity is MediatorIdentity.NONE:
                     raise ValueError(f"mediator_entry on {event.date}: {who!r} has identity none")
-            if isinstance(event, Corridor) and event.guarantor != "regime" and event.guarantor not in names:
-                raise ValueError(
-                    f"corridor on {event.date}: guarantor {event.guarantor!r} is neither `regime` nor a "
-                    f"mediator (known: {', '.join(names)})"
-                )
+            if isinstance(event, Corridor) and event.guarantor != "regime":
+                behind = next((m for m in mediators if m.name == event.guarantor), None)
+                if behind is None:
+                    raise ValueError(
+                        f"corridor on {event.date}: guarantor {event.guarantor!r} is neither `regime` nor a "
+                        f"mediator (known: {', '.join(names)})"
+                    )
+                if behind.identity is MediatorIdentity.NONE:
+                    raise ValueError(
+                        f"corridor on {event.date}: guarantor {event.guarantor!r} has identity none "
+                        "(no one to stand behind the passage): use `regime` or a mediator with an identity"
+                    )
             for date in (event.date, event.latest or event.date):
                 if not self.start <= date <= end:
                     raise ValueError(

@@ -26,6 +26,7 @@ from simkit.model.negotiation import (
     TruceEnd,
     assault_threat,
     committee_accepts_surrender,
+    committee_accepts_truce,
     credibility,
 )
 from simkit.scenario import schema
@@ -363,8 +364,8 @@ class ResidentGroup(mesa.Agent):
 
         Household i leaves with probability `flight_rate x passage x c_i`, so the people who stay are
         ever more those who back the hard line; `passage` is the chance a crossing is let through and
-        believed safe (factions holding people back, trust in the corridor's guarantor: `_move_people`);
-        `detained_share` of those who leave are held at screening.
+        believed safe (factions holding people back, trust in the corridor's guarantor:
+        `population.Movement.step`); `detained_share` of those who leave are held at screening.
         """
         if not self.population:
             return
@@ -373,7 +374,7 @@ class ResidentGroup(mesa.Agent):
         rate = float(leaving @ self.share)
         if rate <= 0.0:
             return
-        civilians = self.population - model.fighters_among(self)  # fighters do not flee
+        civilians = self.population - model.movement.fighters_among(self)  # fighters do not flee
         people = int(model.rng.binomial(max(0, civilians), min(1.0, rate)))
         self.share = self.share * (1.0 - leaving)
         self.share /= self.share.sum() or 1.0
@@ -616,6 +617,20 @@ class Committee(mesa.Agent):
         else:
             model.sign_surrender(self, pressure, red_line_met, terms)
         return True
+
+    def consider_truce(self, offer: int) -> bool:
+        """Weigh a truce package offering the release of `offer` detainees; returns whether it is accepted.
+
+        Acceptance is the random-utility `committee_accepts_truce` on today's pressure, trust in the
+        regime's word and the offer against the committee's red line (docs/model.md, "Rounds of talks
+        and packages"); one draw. Signing is the model's, once both sides have accepted.
+        """
+        model, spec = self.model, self.spec
+        p_accept = committee_accepts_truce(
+            self.pressure(), self.trust, offer, model.listed, spec.red_line_release_share.value,
+            spec.truce_threshold.value, spec.truce_sensitivity.value,
+        )  # fmt: skip
+        return model.random.random() < p_accept
 
     def step(self) -> None:
         """One day: standing ultimatum terms are weighed; strain fades; a truce may be defunct or collapse."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
 
 import mesa
 import numpy as np
@@ -19,28 +18,18 @@ from simkit.model.negotiation import (
     Phase,
     Terms,
     TruceEnd,
-    committee_accepts_truce,
     committee_walks_out,
-    credibility,
     regime_accepts_truce,
     truce_release_offer,
 )
-from simkit.model.outcomes import RunOutcome, classify, settlement_class
+from simkit.model.outcomes import RunOutcome, classify
+from simkit.model.population import Movement, OpenCorridor
 from simkit.scenario import schema
 
 SERIES = (
     "population", "food_days", "hardship", "killed", "evacuated", "fled", "starved", "detained", "released",
     "bombardment",
 )  # fmt: skip
-
-
-@dataclass(frozen=True, order=True)
-class OpenCorridor:
-    """A scheduled corridor: its last open day, share held at screening, and who stands behind it."""
-
-    until: int
-    detained_share: float
-    guarantor: str  # `regime` or a mediator's name
 
 
 class SiegeModel(mesa.Model):
@@ -76,7 +65,6 @@ class SiegeModel(mesa.Model):
         self.agreements_collapsed = 0
         self.aid_open = True
         self.aid_cut_day = -1
-        self.corridors: list[OpenCorridor] = []  # scheduled corridors, each with its own dates and terms
         self.release_shortfall = False  # a release stage delivered less than partial_release_max_share
         self.outcome: RunOutcome | None = None
         self.deal_days: dict[str, int] = {}  # locality -> day its surrender was signed or it was taken
@@ -94,7 +82,7 @@ class SiegeModel(mesa.Model):
         ]
         self.initial_population = sum(group.population for group in self.groups)
         self.series = {name: np.zeros(self.horizon) for name in SERIES}
-        self._next_convoy: dict[str, int] = {}
+        self.movement = Movement(self)  # flight, truce waves and convoys (simkit.model.population)
         self._settlements = 0
         self.dated_events = self._date_events(scenario.events)
 
@@ -160,7 +148,7 @@ class SiegeModel(mesa.Model):
                     if committee.holding_groups:
                         self.regime.launch_offensive(committee, OffensiveCause.SCHEDULED, level.value)
             case schema.Corridor(days=days, detained_share=detained, guarantor=guarantor):
-                self.corridors.append(OpenCorridor(day + days.value - 1, detained.value, guarantor))
+                self.movement.open_corridor(OpenCorridor(day + days.value - 1, detained.value, guarantor))
                 self.log(day, EventType.CORRIDOR, "regime", days.value, event.note)
             case schema.OutsideAgreement(legitimacy=legitimacy, release_pledged=pledged):
                 for committee in self.committees:
@@ -180,7 +168,8 @@ class SiegeModel(mesa.Model):
         4. Resident groups: food, hunger deaths, shelling deaths (today's shelling, whoever caused it).
         5. The mediator (or direct talks): rounds of talks, decided on today's state.
         6. Committees: strain fades; outsiders' deals reviewed; too much strain collapses a truce.
-        7. `_move_people`: flight through open corridors, truce waves of fighters, surrender convoys.
+        7. `movement.step` (simkit.model.population): flight through open corridors, truce waves of
+           fighters, surrender convoys.
         8. `_deliver_aid`: the periodic aid convoys are let in or blocked.
         9. `_record`: the day's series (only with `record_series`).
         10. `_end_of_day`: the run ends if enough towns have settled or the horizon is reached.
@@ -198,7 +187,7 @@ class SiegeModel(mesa.Model):
         self.mediator.step()
         for committee in self.committees:
             committee.step()
-        self._move_people(day)
+        self.movement.step(day)
         self._deliver_aid(day)
         if self.record_series:
             self._record(day)
@@ -271,7 +260,6 @@ class SiegeModel(mesa.Model):
         regime, spec = self.regime, committee.spec
         leverage = self.mediator.effective_leverage
         linked = regime.spec.linked_stakes.value if self.mediator.present else 0.0
-        red_line = spec.red_line_release_share.value
         offer = truce_release_offer(self.listed, self.released, regime.spec.max_release_share.value, leverage)
         self.log(day, EventType.PACKAGE_OFFERED, "regime", offer, PackageKind.TRUCE.value)
         pressure = committee.pressure()
@@ -282,11 +270,8 @@ class SiegeModel(mesa.Model):
                 regime.force, regime.offensive_force, regime.spec.truce_appetite.value, leverage + linked
             )
         )
-        p_committee = committee_accepts_truce(
-            pressure, committee.trust, offer, self.listed, red_line,
-            spec.truce_threshold.value, spec.truce_sensitivity.value,
-        )  # fmt: skip
-        regime_ok, committee_ok = self.random.random() < p_regime, self.random.random() < p_committee
+        regime_ok = self.random.random() < p_regime  # drawn before the committee's own draw
+        committee_ok = committee.consider_truce(offer)
         if regime_ok and committee_ok:
             self._sign_truce(committee, PackageKind.TRUCE, offer, spec.legitimacy.value)
             return
@@ -419,7 +404,7 @@ class SiegeModel(mesa.Model):
         self.log(day, EventType.AGREEMENT_SIGNED, committee.name, total, f"surrender: {terms.value}{dropped}")
         committee.agreement = None
         committee.phase = Phase.EVACUATION if len(adopting) == len(holding) else Phase.SIEGE
-        self._next_convoy[committee.name] = day + self.spec.packages.surrender.first_convoy_days.value
+        self.movement.schedule_convoy(committee, day + self.spec.packages.surrender.first_convoy_days.value)
 
     def collapse(self, committee: Committee, cause: TruceEnd, detail: str = "") -> None:
         """End the truce: siege again and an escalation jump; the regime's offensive lowers trust.
@@ -503,118 +488,17 @@ class SiegeModel(mesa.Model):
         """The regime storms the area: every town still holding out is settled as a military takeover."""
         for group in committee.holding_groups:
             self.deal_days[group.locality] = self.day
-            self._settle(group, "military_takeover")
+            self.settle(group, "military_takeover")
         committee.phase = Phase.SETTLED if not committee.groups or all(
             g.status is GroupStatus.SETTLED for g in committee.groups) else committee.phase  # fmt: skip
 
-    def _settle(self, group: ResidentGroup, how: str) -> None:
+    def settle(self, group: ResidentGroup, how: str) -> None:
+        """`group` comes under the regime's control, `how` being its settlement class."""
         self._settlements += 1
         group.status, group.settlement = GroupStatus.SETTLED, how
         self.log(self.day, EventType.CONTROL, "regime", group.population, f"{group.locality}: {how}")
 
-    # ------------------------------------------------------------------ people and supplies
-    def _move_people(self, day: int) -> None:
-        """Flight where the lines are open, truce waves, and the buses of signed surrenders."""
-        self.corridors = [c for c in self.corridors if day <= c.until]
-        if self.corridors:
-            held_back = 1.0
-            for faction in self.factions:
-                if faction.fighters > 0:
-                    held_back *= 1.0 - faction.spec.holds_back.value
-        for committee in self.committees:
-            if self.corridors:
-                # Who holds the lines (factions stopping crossings) and belief in safe passage scale flight;
-                # with several corridors open, people take the one they believe safest.
-                passage, corridor = max(
-                    (credibility(committee.trust, self.corridor_guarantor(c)), c) for c in self.corridors
-                )
-                for group in committee.holding_groups:
-                    group.flee(corridor.detained_share, held_back * passage)
-            agreement = committee.agreement
-            if committee.phase is Phase.TRUCE and agreement.fighters_to_go and day >= agreement.next_wave_day:
-                self._truce_wave(day, committee, agreement)
-            evacuating = [g for g in committee.groups if g.status is GroupStatus.EVACUATING]
-            if evacuating and day >= self._next_convoy[committee.name]:
-                self._evacuation_convoy(day, committee, evacuating)
-
-    def corridor_guarantor(self, corridor: OpenCorridor) -> float:
-        """Guarantor capacity behind a corridor today: its named mediator's while present, else none."""
-        if corridor.guarantor == "regime" or corridor.guarantor != self.mediator.current_name:
-            return 0.0  # the regime's word alone
-        return self.mediator.effective_guarantor
-
-    def _truce_wave(self, day: int, committee: Committee, agreement: Agreement) -> None:
-        available = sum(f.fighters for f in self.factions if not f.outside)
-        wave = min(agreement.wave_size, agreement.fighters_to_go, available)
-        agreement.next_wave_day = day + agreement.wave_interval
-        agreement.fighters_to_go -= wave if wave else agreement.fighters_to_go
-        if not wave:
-            return
-        people = round(wave * (1.0 + self.spec.behaviour.family_per_fighter.value))
-        left = self._remove_from(committee.holding_groups, people)
-        fighters = min(wave, left)  # fighters board first; families fill the rest
-        self._remove_fighters(fighters, outside=False)
-        self.evacuated_fighters += fighters
-        self.log(day, EventType.EVACUATION_CONVOY, committee.name, left, f"fighters={fighters}")
-        self.log(day, EventType.TERM_IMPLEMENTED, committee.name, fighters, "fighters out")
-
-    def _evacuation_convoy(self, day: int, committee: Committee, groups: list[ResidentGroup]) -> None:
-        capacity = self.spec.packages.surrender.convoy_capacity.value
-        self._next_convoy[committee.name] = day + self.spec.packages.surrender.convoy_interval_days.value
-        people = fighters = 0
-        for group in groups:
-            take = min(capacity - people, group.to_leave, group.population)
-            if take > 0:
-                group_fighters = (
-                    round(take * group.fighters_to_leave / group.to_leave) if group.to_leave else 0
-                )
-                group.remove(take)
-                group.to_leave -= take
-                group.fighters_to_leave -= group_fighters
-                group.settlement_leavers += take
-                people += take
-                fighters += group_fighters
-            if group.to_leave <= 0 or group.population == 0:
-                self._settle(group, settlement_class(group.terms))
-        if people:
-            self._remove_fighters(fighters, outside=True)
-            self.evacuated_fighters += fighters
-            self.log(day, EventType.EVACUATION_CONVOY, committee.name, people, f"fighters={fighters}")
-        if all(g.status is GroupStatus.SETTLED for g in committee.groups):
-            committee.phase = Phase.SETTLED
-
-    def _remove_from(self, groups: list[ResidentGroup], people: int) -> int:
-        """Take `people` out of `groups` in proportion to their population (largest remainder)."""
-        total = sum(g.population for g in groups)
-        if not total or people <= 0:
-            return 0
-        people = min(people, total)
-        shares = [people * g.population / total for g in groups]
-        takes = [int(s) for s in shares]
-        for i in sorted(range(len(groups)), key=lambda i: shares[i] - takes[i], reverse=True)[
-            : people - sum(takes)
-        ]:
-            takes[i] += 1
-        return sum(g.remove(take) for g, take in zip(groups, takes, strict=True))
-
-    def fighters_among(self, group: ResidentGroup) -> int:
-        """Fighters living among `group`'s people: every faction's, spread over the people not yet settled."""
-        inside = sum(g.population for g in self.groups if g.status is not GroupStatus.SETTLED)
-        if not inside or group.status is GroupStatus.SETTLED:
-            return 0
-        fighters = sum(f.fighters for f in self.factions)
-        return min(group.population, round(fighters * group.population / inside))
-
-    def _remove_fighters(self, count: int, outside: bool) -> None:
-        for faction in self.factions:
-            if count <= 0:
-                break
-            if faction.outside and not outside:
-                continue
-            gone = min(count, faction.fighters)
-            faction.fighters -= gone
-            count -= gone
-
+    # ------------------------------------------------------------------ supplies
     def _deliver_aid(self, day: int) -> None:
         aid = self.spec.aid
         if day == 0 or day % aid.convoy_interval_days.value:

@@ -1,0 +1,158 @@
+"""How people leave a besieged area: flight through corridors, truce waves of fighters, surrender convoys.
+
+`Movement` holds what is scheduled (the corridors open today, the next convoy day of each committee)
+and moves people in its phase of `SiegeModel.step` (docs/model.md, "Flight and corridors",
+"Evacuation convoys"). Which deals are signed, and when, is the model's and negotiation's business;
+this module only carries out what was agreed or opened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from simkit.model.events import EventType
+from simkit.model.negotiation import Agreement, GroupStatus, Phase, credibility
+from simkit.model.outcomes import settlement_class
+
+if TYPE_CHECKING:
+    from simkit.model.agents import Committee, ResidentGroup
+    from simkit.model.model import SiegeModel
+
+
+@dataclass(frozen=True, order=True)
+class OpenCorridor:
+    """A scheduled corridor: its last open day, share held at screening, and who stands behind it."""
+
+    until: int
+    detained_share: float
+    guarantor: str  # `regime` or a mediator's name
+
+
+class Movement:
+    """Flight, truce waves and evacuation convoys of one run.
+
+    Args:
+        model: the run whose people move.
+    """
+
+    def __init__(self, model: SiegeModel) -> None:
+        self.model = model
+        self.corridors: list[OpenCorridor] = []  # scheduled corridors, each with its own dates and terms
+        self._next_convoy: dict[str, int] = {}  # committee name -> day of its next surrender convoy
+
+    def open_corridor(self, corridor: OpenCorridor) -> None:
+        """A `corridor` event (a corridor or a humanitarian evacuation): the lines open until `until`."""
+        self.corridors.append(corridor)
+
+    def schedule_convoy(self, committee: Committee, day: int) -> None:
+        """The next bus of `committee`'s signed surrender leaves on `day`."""
+        self._next_convoy[committee.name] = day
+
+    def step(self, day: int) -> None:
+        """Flight where the lines are open, truce waves, and the buses of signed surrenders."""
+        model = self.model
+        self.corridors = [c for c in self.corridors if day <= c.until]
+        if self.corridors:
+            held_back = 1.0
+            for faction in model.factions:
+                if faction.fighters > 0:
+                    held_back *= 1.0 - faction.spec.holds_back.value
+        for committee in model.committees:
+            if self.corridors:
+                # Who holds the lines (factions stopping crossings) and belief in safe passage scale flight;
+                # with several corridors open, people take the one they believe safest.
+                passage, corridor = max(
+                    (credibility(committee.trust, self.corridor_guarantor(c)), c) for c in self.corridors
+                )
+                for group in committee.holding_groups:
+                    group.flee(corridor.detained_share, held_back * passage)
+            agreement = committee.agreement
+            if committee.phase is Phase.TRUCE and agreement.fighters_to_go and day >= agreement.next_wave_day:
+                self._truce_wave(day, committee, agreement)
+            evacuating = [g for g in committee.groups if g.status is GroupStatus.EVACUATING]
+            if evacuating and day >= self._next_convoy[committee.name]:
+                self._evacuation_convoy(day, committee, evacuating)
+
+    def corridor_guarantor(self, corridor: OpenCorridor) -> float:
+        """Guarantor capacity behind a corridor today: its named mediator's while present, else none."""
+        mediator = self.model.mediator
+        if corridor.guarantor == "regime" or corridor.guarantor != mediator.current_name:
+            return 0.0  # the regime's word alone
+        return mediator.effective_guarantor
+
+    def fighters_among(self, group: ResidentGroup) -> int:
+        """Fighters living among `group`'s people: every faction's, spread over the people not yet settled."""
+        model = self.model
+        inside = sum(g.population for g in model.groups if g.status is not GroupStatus.SETTLED)
+        if not inside or group.status is GroupStatus.SETTLED:
+            return 0
+        fighters = sum(f.fighters for f in model.factions)
+        return min(group.population, round(fighters * group.population / inside))
+
+    def _truce_wave(self, day: int, committee: Committee, agreement: Agreement) -> None:
+        model = self.model
+        available = sum(f.fighters for f in model.factions if not f.outside)
+        wave = min(agreement.wave_size, agreement.fighters_to_go, available)
+        agreement.next_wave_day = day + agreement.wave_interval
+        agreement.fighters_to_go -= wave if wave else agreement.fighters_to_go
+        if not wave:
+            return
+        people = round(wave * (1.0 + model.spec.behaviour.family_per_fighter.value))
+        left = self._remove_from(committee.holding_groups, people)
+        fighters = min(wave, left)  # fighters board first; families fill the rest
+        self._remove_fighters(fighters, outside=False)
+        model.evacuated_fighters += fighters
+        model.log(day, EventType.EVACUATION_CONVOY, committee.name, left, f"fighters={fighters}")
+        model.log(day, EventType.TERM_IMPLEMENTED, committee.name, fighters, "fighters out")
+
+    def _evacuation_convoy(self, day: int, committee: Committee, groups: list[ResidentGroup]) -> None:
+        model = self.model
+        capacity = model.spec.packages.surrender.convoy_capacity.value
+        self._next_convoy[committee.name] = day + model.spec.packages.surrender.convoy_interval_days.value
+        people = fighters = 0
+        for group in groups:
+            take = min(capacity - people, group.to_leave, group.population)
+            if take > 0:
+                group_fighters = (
+                    round(take * group.fighters_to_leave / group.to_leave) if group.to_leave else 0
+                )
+                group.remove(take)
+                group.to_leave -= take
+                group.fighters_to_leave -= group_fighters
+                group.settlement_leavers += take
+                people += take
+                fighters += group_fighters
+            if group.to_leave <= 0 or group.population == 0:
+                model.settle(group, settlement_class(group.terms))
+        if people:
+            self._remove_fighters(fighters, outside=True)
+            model.evacuated_fighters += fighters
+            model.log(day, EventType.EVACUATION_CONVOY, committee.name, people, f"fighters={fighters}")
+        if all(g.status is GroupStatus.SETTLED for g in committee.groups):
+            committee.phase = Phase.SETTLED
+
+    @staticmethod
+    def _remove_from(groups: list[ResidentGroup], people: int) -> int:
+        """Take `people` out of `groups` in proportion to their population (largest remainder)."""
+        total = sum(g.population for g in groups)
+        if not total or people <= 0:
+            return 0
+        people = min(people, total)
+        shares = [people * g.population / total for g in groups]
+        takes = [int(s) for s in shares]
+        for i in sorted(range(len(groups)), key=lambda i: shares[i] - takes[i], reverse=True)[
+            : people - sum(takes)
+        ]:
+            takes[i] += 1
+        return sum(g.remove(take) for g, take in zip(groups, takes, strict=True))
+
+    def _remove_fighters(self, count: int, outside: bool) -> None:
+        for faction in self.model.factions:
+            if count <= 0:
+                break
+            if faction.outside and not outside:
+                continue
+            gone = min(count, faction.fighters)
+            faction.fighters -= gone
+            count -= gone

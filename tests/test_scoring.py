@@ -359,3 +359,55 @@ def test_score_on_a_posterior_draws_parameters_per_run(tmp_path):
     assert "particle" in runs.columns and len(runs) == 10
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["posterior"] == str(posterior) and len(manifest["posterior_hash"]) == 64
+
+
+def test_score_takes_a_calibration_folder_as_its_posterior(tmp_path):
+    """`--posterior DIR` resolves to DIR/posterior.parquet, as for simkit forecast."""
+    import hashlib
+
+    folder = tmp_path / "joint"
+    folder.mkdir()
+    particles = {
+        "regime.implementation": [0.3, 0.9],
+        "behaviour.flight_rate": [0.02, 0.3],
+        "weight": [0.5, 0.5],
+    }
+    pd.DataFrame(particles).to_parquet(folder / "posterior.parquet", index=False)
+    path, out = _caseset(tmp_path, deals=("2017-03-13",)), tmp_path / "out"
+    args = ["score", str(path), "-n", "8", "-o", str(out), "-q", "--no-plots", "--posterior", str(folder)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    runs = pd.read_parquet(out / "cases" / "waer_0" / "runs.parquet")
+    assert len(runs) == 8 and set(runs["particle"]) <= {0, 1}
+    for column, values in particles.items():
+        if column != "weight":  # every run carries the values of the particle it drew
+            assert list(runs[column]) == [values[k] for k in runs["particle"]]
+    manifest = json.loads((out / "manifest.json").read_text())
+    file = folder / "posterior.parquet"
+    assert manifest["posterior"] == str(file)
+    assert manifest["posterior_hash"] == hashlib.sha256(file.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("command", ["score", "forecast", "compare"])
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [("empty", "a folder without posterior.parquet"), ("missing", "no such posterior file or folder")],
+)
+def test_every_posterior_option_refuses_a_folder_without_one_and_a_missing_path_alike(
+    tmp_path, command, where, expected
+):
+    """One resolver for every `--posterior`: the same one line, exit 2, and nothing written."""
+    bad = tmp_path / where
+    if where == "empty":
+        bad.mkdir()
+    waer, record = ROOT / "scenarios" / "waer.yaml", ROOT / "calibration" / "waer_trajectory.yaml"
+    first = {
+        "score": [str(_caseset(tmp_path))],
+        "forecast": [str(waer)],
+        "compare": [str(waer), "-a", str(record)],
+    }
+    out = tmp_path / "out"
+    result = runner.invoke(app, [command, *first[command], "-n", "2", "-o", str(out), "-q", "-p", str(bad)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"error: {bad}: {expected}")
+    assert not out.exists()

@@ -116,15 +116,45 @@ class Posterior:
         return float(1.0 / np.sum(self.weights**2))
 
 
-def load_posterior(path: str | Path) -> Posterior:
-    """Read a `posterior.parquet` written by `simkit calibrate`: parameter columns and a `weight` column.
+def posterior_path(path: str | Path) -> Path:
+    """The posterior file of `--posterior`: the file itself, or a calibration folder's posterior.parquet.
+
+    The one resolver of `--posterior` for every command (`load_posterior` calls it). A joint calibration's
+    folder (`simkit calibrate cases/library.yaml --out DIR`) holds the posterior of the behavioural
+    parameters shared by every case, so `--posterior DIR` draws from it. A path that does not exist is
+    returned as it is, for `load_posterior` to refuse.
 
     Raises:
-        InputError: an unreadable file, or one that is not such a posterior (one line, naming the file).
+        InputError: a folder without posterior.parquet (one line, naming the folder).
     """
     path = Path(path)
+    if path.is_dir():
+        if not (path / "posterior.parquet").is_file():
+            raise InputError(
+                f"{path}: a folder without posterior.parquet; give a calibration's result folder "
+                "(simkit calibrate --out) or its posterior.parquet"
+            )
+        return path / "posterior.parquet"
+    return path
+
+
+def load_posterior(path: str | Path) -> Posterior:
+    """Read the posterior of `--posterior`: parameter columns and a `weight` column.
+
+    Args:
+        path: A `posterior.parquet` written by `simkit calibrate`, or the calibration's result folder
+            holding one (resolved by `posterior_path`).
+
+    Raises:
+        InputError: a missing path, a folder without posterior.parquet, an unreadable file, or one that
+            is not such a posterior (one line, naming the file or folder).
+    """
+    path = posterior_path(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such posterior file (expected posterior.parquet of simkit calibrate)")
+        raise InputError(
+            f"{path}: no such posterior file or folder (give posterior.parquet of simkit calibrate "
+            "or its result folder)"
+        )
     try:
         data = path.read_bytes()
         frame = pq.read_table(path).to_pandas()
@@ -352,23 +382,6 @@ def _manifest(
 # ---------------------------------------------------------------- what a forecast says
 ENDINGS = ("surrender_evacuation", "reconciliation")
 """The endings a forecast's report dates: a surrender with evacuation, a settlement in place."""
-
-
-def posterior_path(path: str | Path) -> Path:
-    """The posterior file of `--posterior`: the file itself, or a calibration folder's posterior.parquet.
-
-    A joint calibration's folder (`simkit calibrate cases/library.yaml --out DIR`) holds the posterior of
-    the behavioural parameters shared by every case, so `--posterior DIR` forecasts from it.
-    """
-    path = Path(path)
-    if path.is_dir():
-        if not (path / "posterior.parquet").is_file():
-            raise InputError(
-                f"{path}: a folder without posterior.parquet; give a calibration's result folder "
-                "(simkit calibrate --out) or its posterior.parquet"
-            )
-        return path / "posterior.parquet"
-    return path
 
 
 def chance_share(hit: np.ndarray, particle: np.ndarray) -> float:

@@ -54,8 +54,9 @@ def compare(
         typer.Option(
             "--posterior",
             "-p",
-            help="Draw each run's behavioural parameters from this posterior.parquet of simkit calibrate, "
-            "as simkit forecast does (parameter uncertainty, not one point).",
+            help="Draw each run's behavioural parameters from this posterior, as simkit forecast does "
+            "(parameter uncertainty, not one point): posterior.parquet of simkit calibrate, or its "
+            "result folder.",
             show_default=False,
         ),
     ] = None,
@@ -103,12 +104,12 @@ def compare(
               f"another place, {trajectory.case!r} ({against})", file=sys.stderr)  # fmt: skip
     if all_parameters and posterior is None:
         raise InputError("--all-parameters needs --posterior")
-    out = out_folder(out, Path("results") / f"{scenario.stem}-vs-{trajectory.case}")
     particles = None
-    if posterior is not None:
+    if posterior is not None:  # read before --out is made: a bad posterior leaves nothing behind
         from simkit.calibration.forecast import load_posterior
 
         particles = load_posterior(posterior)
+    out = out_folder(out, Path("results") / f"{scenario.stem}-vs-{trajectory.case}")
     with claim(out):  # one writer from the first run to the last table
         with keeping_runs(out, runs), progress_bar(runs, loaded.scenario.name, enabled=not quiet) as advance:
             ensemble = run_scenario(loaded, runs, seed, workers, out, advance, overwrite=overwrite,

@@ -90,13 +90,13 @@ def forecast(
     and figures. The result does not depend on --workers or --scheduler; an
     interrupted forecast resumes, like `simkit run`, when the same command is run again.
     """
-    from simkit.calibration.forecast import forecast_summary, load_posterior, posterior_path
+    from simkit.calibration.forecast import forecast_summary, load_posterior
     from simkit.report import print_summary, progress_bar
     from simkit.scenario import load_scenario
     from simkit.store import claim, record, write_json
 
     loaded = load_scenario(scenario, parse_overrides(set_))
-    particles = load_posterior(posterior_path(posterior))
+    particles = load_posterior(posterior)
     dates = _dates(by, loaded.scenario)
     out = out_folder(out, Path("results") / f"{scenario.stem}_forecast")
     label = f"{loaded.scenario.name} (posterior draws)"

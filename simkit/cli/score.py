@@ -40,8 +40,8 @@ def score(
         typer.Option(
             "--posterior",
             "-p",
-            help="Draw each run's behavioural parameters from this posterior.parquet of simkit "
-            "calibrate, as simkit forecast does.",
+            help="Draw each run's behavioural parameters from this posterior, as simkit forecast does: "
+            "posterior.parquet of simkit calibrate, or its result folder.",
             show_default=False,
         ),
     ] = None,

@@ -294,7 +294,9 @@ class ResidentGroup(mesa.Agent):
         self.settlement: str | None = None
         self.terms: Terms | None = None  # the terms of the surrender it adopted
         self.to_leave = 0
-        self.fighters_to_leave = 0
+        self.fighters_to_leave = 0  # registered fighters still to board
+        self.deal_fighters = 0  # fighters among its people when it signed a surrender
+        self.deal_fighters_leaving = 0  # of those, how many registered to leave (the rest settled)
         self.settlement_leavers = 0
         self.committee: Committee | None = None
         n = max(1, behaviour.households_per_group.value)

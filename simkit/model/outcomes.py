@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from simkit.model.negotiation import GroupStatus, Phase, Terms
 
 if TYPE_CHECKING:
+    from simkit.model.agents import ResidentGroup
     from simkit.model.model import SiegeModel
 
 
@@ -84,11 +85,21 @@ class RunOutcome:
         return asdict(self)
 
 
-def settlement_class(terms: Terms) -> str:
-    """The outcome class of a town that signed `terms`: the signed terms decide it, not a head count."""
-    if terms is Terms.SETTLEMENT:
-        return Outcome.RECONCILIATION.value
-    return Outcome.SURRENDER_EVACUATION.value
+def settlement_class(group: ResidentGroup) -> str:
+    """The outcome class of a town that signed a surrender: the signed terms and who left decide it.
+
+    `reconciliation` when most of its fighters stayed under the amnesty (the armed groups settled in
+    place), `surrender_evacuation` when most of them registered to leave (they left as a body); the
+    terms enter through who leaves (`negotiation.fighter_refusal`). A town with no fighters among its
+    people takes the class of its terms. Registered leavers all board before the regime takes control,
+    so at control this is who actually left; at the horizon with buses still running, who registered.
+    The one place the class of a signed surrender is decided (docs/model.md, "Evacuation and endings").
+    """
+    if group.deal_fighters:
+        settled_in_place = 2 * group.deal_fighters_leaving < group.deal_fighters
+    else:
+        settled_in_place = group.terms is Terms.SETTLEMENT
+    return Outcome.RECONCILIATION.value if settled_in_place else Outcome.SURRENDER_EVACUATION.value
 
 
 def classify(model: SiegeModel, day: int) -> RunOutcome:
@@ -98,7 +109,7 @@ def classify(model: SiegeModel, day: int) -> RunOutcome:
     for group in model.groups:
         how = group.settlement
         if group.status is GroupStatus.EVACUATING:  # surrender signed, buses still running at the horizon
-            how = settlement_class(group.terms)
+            how = settlement_class(group)
         if how is not None:
             settled[how] = settled.get(how, 0) + group.initial_population
     if (

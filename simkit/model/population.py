@@ -124,7 +124,7 @@ class Movement:
                 people += take
                 fighters += group_fighters
             if group.to_leave <= 0 or group.population == 0:
-                model.settle(group, settlement_class(group.terms))
+                model.settle(group, settlement_class(group))
         if people:
             self._remove_fighters(fighters, outside=True)
             model.evacuated_fighters += fighters

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import mannwhitneyu
+from scipy.stats import fisher_exact, mannwhitneyu
 
 from simkit.ensemble import run_ensemble
 from simkit.scenario import load_scenario
@@ -115,8 +115,6 @@ def _offensive(day, force):
 
 def test_with_food_held_high_a_stronger_offensive_brings_a_deal_sooner():
     """P(deal within 60 days of an offensive's start) rises with the offensive's strength (Fisher's test)."""
-    from scipy.stats import fisher_exact
-
     fed = {"residents.Waer.local_production": 1.0, "mediator.present_at_start": True}
     start = load_scenario(WAER).scenario.start
     day = 120
@@ -191,3 +189,50 @@ def test_a_guarantor_behind_the_corridor_raises_flight_through_it():
     regime = _fled_through_a_corridor({"mediators.un.guarantor": 1.0}, "regime")
     guaranteed = _fled_through_a_corridor({"mediators.un.guarantor": 1.0}, "UN")
     assert_greater(guaranteed, regime)
+
+
+MOADAMIYA = WAER.parent / "moadamiya.yaml"
+SURRENDERS = ("surrender_evacuation", "reconciliation")
+
+
+def _fighters_leaving(path, overrides):
+    """Share of the fighters who left on a surrender's buses, and the class, in the runs that signed."""
+    loaded = load_scenario(path, overrides)
+    runs = run_ensemble(loaded, RUNS, seed=11).runs
+    signed = runs[runs["outcome"].isin(SURRENDERS)]
+    fighters = sum(f.fighters.value for f in loaded.scenario.factions)
+    assert len(signed) > RUNS // 3  # enough surrenders to compare
+    return signed["surrender_fighters"] / fighters, signed["outcome"] == "reconciliation"
+
+
+@pytest.mark.parametrize(
+    ("path", "fixed", "parameter", "low", "high"),
+    [
+        (MOADAMIYA, {}, "committees.0.trust_prior", 0.1, 0.9),  # the regime's word, no mediator
+        # Russia's military police on the ground, where the regime's word is doubted (a firm belief of 0.2:
+        # at Waer's own learnt belief nearly every run reconciles under a settlement, guarantor or not)
+        (WAER, {"committees.0.trust_prior": 0.2, "committees.0.trust_prior_weight": 50.0},
+         "mediators.russia.guarantor", 0.0, 1.0),
+    ],
+)  # fmt: skip
+def test_a_more_credible_amnesty_keeps_more_fighters_and_brings_more_reconciliation(
+    path, fixed, parameter, low, high
+):
+    # Under a settlement in place (the regime's terms held fixed), only the amnesty's credibility differs.
+    settle = {"regime.settlement_max_fighter_share": 1.0} | fixed
+    doubted, doubted_reconciled = _fighters_leaving(path, settle | {parameter: low})
+    believed, believed_reconciled = _fighters_leaving(path, settle | {parameter: high})
+    assert_greater(doubted, believed)
+    table = [
+        [believed_reconciled.sum(), (~believed_reconciled).sum()],
+        [doubted_reconciled.sum(), (~doubted_reconciled).sum()],
+    ]
+    p = fisher_exact(table, alternative="greater").pvalue
+    shares = f"{believed_reconciled.mean():.2f} vs {doubted_reconciled.mean():.2f}"
+    assert p < 0.01, f"reconciliation {shares}, p = {p:.2g}"
+
+
+def test_terms_ordering_the_armed_groups_out_send_more_fighters_out():
+    evacuation, _ = _fighters_leaving(MOADAMIYA, {"regime.settlement_max_fighter_share": 0.0})
+    settlement, _ = _fighters_leaving(MOADAMIYA, {"regime.settlement_max_fighter_share": 1.0})
+    assert_greater(evacuation, settlement)

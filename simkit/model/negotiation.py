@@ -20,7 +20,10 @@ class PackageKind(StrEnum):
 
 
 class Terms(StrEnum):
-    """What a signed surrender settles: who leaves, and so the run's outcome class for its towns."""
+    """The terms of a surrender: whether the armed groups may settle in place or are ordered out.
+
+    They set who registers for the buses (`fighter_refusal`), and through who leaves, the class.
+    """
 
     EVACUATION = "evacuation"  # fighters, their families and whoever will not stay leave on the buses
     SETTLEMENT = "settlement in place"  # amnesty, weapons handed over, most stay; refusers are bussed out

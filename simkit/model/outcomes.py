@@ -70,6 +70,7 @@ class RunOutcome:
     released_share: float
     evacuated: int
     evacuated_fighters: int
+    surrender_fighters: int
     evacuated_civilians: int
     killed: int
     fled: int
@@ -103,7 +104,13 @@ def settlement_class(group: ResidentGroup) -> str:
 
 
 def classify(model: SiegeModel, day: int) -> RunOutcome:
-    """Decide the run's one outcome class on `day` (its last) and collect its attributes."""
+    """Decide the run's one outcome class on `day` (its last) and collect its attributes.
+
+    The class of the largest settled population once towns holding `settled_share_for_outcome` of it
+    have settled; a town that signed a surrender is classed by who left (`settlement_class`: most of its
+    fighters stayed under the amnesty -> reconciliation, most left -> surrender_evacuation); otherwise
+    durable_ceasefire or stalemate at the horizon.
+    """
     scenario = model.spec
     settled: dict[str, int] = {}
     for group in model.groups:
@@ -141,6 +148,7 @@ def classify(model: SiegeModel, day: int) -> RunOutcome:
         released_share=model.released / listed,
         evacuated=evacuated,
         evacuated_fighters=fighters,
+        surrender_fighters=model.surrender_fighters,
         evacuated_civilians=evacuated - fighters,
         killed=sum(group.killed for group in model.groups),
         fled=sum(group.fled for group in model.groups),

@@ -177,18 +177,53 @@ def test_a_ceasefire_for_talks_stops_the_shelling_but_not_the_siege(waer):
     assert found and checked
 
 
-@pytest.mark.parametrize(("threshold", "expected"), [(1.0, "reconciliation"), (0.0, "surrender_evacuation")])
-def test_the_signed_terms_decide_the_class(waer, threshold, expected):
-    scenario = _with(waer, {"regime.settlement_max_fighter_share": threshold})
+@pytest.mark.parametrize(
+    ("overrides", "terms", "expected"),
+    [
+        # settlement terms nobody believes: every fighter refuses the amnesty and his group leaves as a body
+        ({"regime.settlement_max_fighter_share": 1.0, "mediators.russia.guarantor": 0.0,
+          "committees.0.trust_prior": 0.001, "committees.0.trust_prior_weight": 1e6},
+         "settlement in place", "surrender_evacuation"),
+        # evacuation terms fully believed, every believer settling alone: the fighters stay under amnesty
+        ({"regime.settlement_max_fighter_share": 0.0, "mediators.russia.guarantor": 1.0,
+          "behaviour.amnesty_when_ordered_out": 1.0},
+         "evacuation", "reconciliation"),
+    ],
+)  # fmt: skip
+def test_the_class_follows_who_left_not_the_terms_alone(waer, overrides, terms, expected):
+    scenario = _with(waer, overrides)
+    fighters = scenario.factions[0].fighters.value
     signed = 0
     for model in finished_runs(scenario, 2, 30):
         surrenders = [row for row in events_of(model, "agreement_signed") if row[4].startswith("surrender")]
         if surrenders and model.outcome.outcome in ("surrender_evacuation", "reconciliation"):
             signed += 1
-            terms = "settlement in place" if expected == "reconciliation" else "evacuation"
             assert surrenders[-1][4].startswith(f"surrender: {terms}")
             assert model.outcome.outcome == expected
+            group = model.groups[0]
+            if expected == "reconciliation":
+                assert model.outcome.surrender_fighters == group.deal_fighters_leaving == 0
+            else:  # (nearly) everyone refused: the belief learnt from kept terms is all that is left
+                assert group.deal_fighters_leaving >= 0.95 * group.deal_fighters > 0
+                assert model.outcome.surrender_fighters <= fighters
     assert signed
+
+
+def test_surrender_terms_reach_the_committee_only_through_an_ultimatum(waer):
+    # Force at the offensive level, a mediator at every round carrying the regime's preferred package,
+    # and no ultimatum ever issued: no round tables surrender terms, so no surrender is ever signed.
+    scenario = _with(
+        waer,
+        {"regime.force_here": 1.0, "regime.ultimatum_rate": 0.0, "mediator.present_at_start": True,
+         "mediators.russia.talks_rate": 1.0, "mediators.russia.bias": 1.0},
+        [],
+    )  # fmt: skip
+    for model in finished_runs(scenario, 5, 10):
+        assert events_of(model, "talks_held")
+        assert not events_of(model, "ultimatum")
+        assert not [row for row in events_of(model, "package_offered") if row[4].startswith("surrender")]
+        assert not [row for row in events_of(model, "agreement_signed") if row[4].startswith("surrender")]
+        assert model.outcome.outcome not in ("surrender_evacuation", "reconciliation")
 
 
 def test_a_spoiler_attack_under_a_truce_brings_shelling_that_kills(north_homs):

@@ -73,6 +73,7 @@ BEHAVIOURAL: tuple[str, ...] = (
     "behaviour.leave_threshold",
     "behaviour.weight_threat",
     "behaviour.flight_rate",
+    "behaviour.amnesty_when_ordered_out",
 )
 """How the actors behave, carried over from the case a posterior was fitted on (docs/forecast.md)."""
 

@@ -111,11 +111,6 @@ def _surrender_convoys(rows: Sequence[Row]) -> list[Row]:
     return []
 
 
-def _fighters(row: Row) -> int:
-    detail = row[4]
-    return int(detail.removeprefix("fighters=")) if detail.startswith("fighters=") else 0
-
-
 QUANTITIES: dict[str, Measure] = {
     "evacuated_total": Measure(
         "people evacuated on convoys under the surrender agreement",
@@ -123,7 +118,7 @@ QUANTITIES: dict[str, Measure] = {
     ),
     "fighters_evacuated_total": Measure(
         "fighters evacuated on convoys under the surrender agreement",
-        lambda rows, run: float(sum(_fighters(r) for r in _surrender_convoys(rows))),
+        lambda rows, run: float(run["surrender_fighters"]),  # the model's count, not the log's text
     ),
     "first_ten_convoys_people": Measure(
         "people on the first ten convoys under the surrender agreement",

@@ -223,7 +223,11 @@ class Mediator(mesa.Agent):
         # Present at the start: the principal if it is, else the first other mediator that is.
         first = next((m for m in [spec, *others] if m.present_at_start), None)
         self.current_name: str | None = None if first is None else first.name
-        self.current: schema.MediatorValues | None = None if first is None else self.profiles[first.name]
+
+    @property
+    def current(self) -> schema.MediatorValues | None:
+        """The values of whoever mediates today (`profiles[current_name]`); None while none is present."""
+        return None if self.current_name is None else self.profiles[self.current_name]
 
     @property
     def present(self) -> bool:
@@ -253,7 +257,6 @@ class Mediator(mesa.Agent):
     def enter(self, name: str = "") -> str:
         """A mediator (`name`, or the principal) starts mediating, replacing any other; returns the name."""
         self.current_name = name or self.spec.name
-        self.current = self.profiles[self.current_name]
         return self.current_name
 
     def step(self) -> None:
@@ -294,7 +297,9 @@ class ResidentGroup(mesa.Agent):
         self.settlement: str | None = None
         self.terms: Terms | None = None  # the terms of the surrender it adopted
         self.to_leave = 0
-        self.fighters_to_leave = 0
+        self.fighters_to_leave = 0  # registered fighters still to board
+        self.deal_fighters = 0  # fighters among its people when it signed a surrender
+        self.deal_fighters_leaving = 0  # of those, how many registered to leave (the rest settled)
         self.settlement_leavers = 0
         self.committee: Committee | None = None
         n = max(1, behaviour.households_per_group.value)

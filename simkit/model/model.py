@@ -19,6 +19,8 @@ from simkit.model.negotiation import (
     Terms,
     TruceEnd,
     committee_walks_out,
+    credibility,
+    fighter_refusal,
     regime_accepts_truce,
     truce_release_offer,
 )
@@ -61,6 +63,7 @@ class SiegeModel(mesa.Model):
         self.listed = scenario.detainees.listed.value
         self.released = 0
         self.evacuated_fighters = 0  # fighters who left on truce waves and surrender convoys
+        self.surrender_fighters = 0  # of those, the fighters who left on a signed surrender's buses
         self.agreements_signed = 0
         self.agreements_collapsed = 0
         self.aid_open = True
@@ -237,18 +240,17 @@ class SiegeModel(mesa.Model):
     def hold_talks(self, committee: Committee) -> None:
         """One round: the broker tables a package; both sides accept or it fails.
 
-        See docs/model.md, "Rounds of talks and packages".
+        Surrender terms reach the committee only through the regime's own decision, its ultimatum
+        (`Regime.issue_ultimatum`, at `ultimatum_rate`): a round that would carry the regime's preferred
+        surrender tables nothing of its own; while an ultimatum stands, a present mediator declares its
+        ceasefire for the talks. See docs/model.md, "Rounds of talks and packages".
         """
         day, regime, mediator, rand = self.day, self.regime, self.mediator, self.random
         self.log(day, EventType.TALKS_HELD, mediator.name, 0, committee.name)
         preferred = regime.choose_package(committee)
         if preferred is PackageKind.SURRENDER and (not mediator.present or rand.random() < mediator.bias):
             if committee in regime.ultimatum_terms:
-                # The ultimatum's terms stand and the committee weighs them in its own phase: no second
-                # surrender is tabled today; a present mediator only declares its ceasefire for the talks.
                 self._ceasefire_for_talks(committee)
-            else:
-                self.table_surrender(day, committee)
         elif (
             committee.phase is Phase.SIEGE
             or committee.agreement.defunct
@@ -282,31 +284,6 @@ class SiegeModel(mesa.Model):
             self._rally(day, committee, pressure)
             if committee.phase is Phase.SIEGE:
                 regime.escalate(day, regime.spec.escalation_jump.value, "talks failed")
-
-    def table_surrender(self, day: int, committee: Committee) -> None:
-        """The "three options": keep being bombed, amnesty, or the buses.
-
-        The regime chooses the terms (`Regime.choose_terms`: a settlement in place or an evacuation). A
-        present mediator calls detainees off the table and, unless an offensive is under way, first
-        declares a ceasefire for the talks: the shelling stops, the siege does not. The committee
-        decides (`Committee.consider_surrender`); a refusal under siege is met with an escalation jump.
-        """
-        regime, mediator = self.regime, self.mediator
-        terms = regime.choose_terms()
-        self.log(
-            day,
-            EventType.PACKAGE_OFFERED,
-            mediator.name if mediator.present else "regime",
-            0,
-            f"surrender: {terms.value}",
-        )
-        self._ceasefire_for_talks(committee)
-        if committee.consider_surrender(terms):
-            return
-        self.log(day, EventType.PACKAGE_REJECTED, committee.name, 0, "surrender")
-        self._rally(day, committee, committee.pressure())
-        if committee.phase is Phase.SIEGE:
-            regime.escalate(day, regime.spec.escalation_jump.value, "surrender terms refused")
 
     def _ceasefire_for_talks(self, committee: Committee) -> None:
         """A present mediator stops the shelling of a besieged area while surrender is discussed."""
@@ -363,7 +340,14 @@ class SiegeModel(mesa.Model):
         return [(due, names) for due, names in stages if names > 0]
 
     def sign_surrender(self, committee: Committee, pressure: float, red_line_met: bool, terms: Terms) -> None:
-        """The committee has accepted: the towns that adopt the terms register who leaves on the buses."""
+        """The committee has accepted: the towns that adopt the terms register who leaves on the buses.
+
+        Who registers depends on the terms (docs/model.md, "Evacuation and endings"): every fighter of a
+        faction outside every deal (no amnesty covers him); each other fighter who refuses the amnesty
+        (`fighter_refusal`, one binomial draw per faction), with his family (`family_per_fighter`); and
+        the civilians who do not believe the amnesty (`ResidentGroup.leaving_share`). Fighters are spread
+        over the adopting towns in proportion to population.
+        """
         day = self.day
         holding = committee.holding_groups
         adopting = [
@@ -381,17 +365,23 @@ class SiegeModel(mesa.Model):
                 "towns split over the offer",
             )
         behaviour, population = self.spec.behaviour, sum(g.population for g in self.groups)
-        fighters = sum(f.fighters * f.spec.evacuation_stance.value for f in self.factions)
         guarantor = self.mediator.effective_guarantor
+        believed = credibility(committee.trust, guarantor)
+        refusing = fighter_refusal(believed, terms, behaviour.amnesty_when_ordered_out.value)
+        fighters = sum(f.fighters for f in self.factions)
+        # Outsiders are covered by no amnesty and leave; every other fighter refuses it at `refusing`.
+        leaving = sum(
+            f.fighters if f.outside else int(self.rng.binomial(f.fighters, refusing)) for f in self.factions
+        )
         total = 0
         for group in adopting:
             share = group.population / population if population else 0.0
-            group_fighters = min(group.population, round(fighters * share))
-            families = min(
-                group.population - group_fighters, round(group_fighters * behaviour.family_per_fighter.value)
-            )
-            civilians = group.population - group_fighters - families
-            group.fighters_to_leave = group_fighters
+            group.deal_fighters = min(group.population, round(fighters * share))
+            group_fighters = min(group.deal_fighters, round(leaving * share))
+            civilians = group.population - group.deal_fighters  # fighters who settle do not register
+            families = min(civilians, round(group_fighters * behaviour.family_per_fighter.value))
+            civilians -= families
+            group.fighters_to_leave = group.deal_fighters_leaving = group_fighters
             registering = int(self.rng.binomial(civilians, group.leaving_share(committee.trust, guarantor)))
             group.to_leave = group_fighters + families + registering
             group.settlement_leavers = 0

@@ -20,7 +20,10 @@ class PackageKind(StrEnum):
 
 
 class Terms(StrEnum):
-    """What a signed surrender settles: who leaves, and so the run's outcome class for its towns."""
+    """The terms of a surrender: whether the armed groups may settle in place or are ordered out.
+
+    They set who registers for the buses (`fighter_refusal`), and through who leaves, the class.
+    """
 
     EVACUATION = "evacuation"  # fighters, their families and whoever will not stay leave on the buses
     SETTLEMENT = "settlement in place"  # amnesty, weapons handed over, most stay; refusers are bussed out
@@ -121,6 +124,19 @@ def credibility(trust: float, guarantor: float) -> float:
     on the ground (a mediator's `guarantor` capacity) stands in for it.
     """
     return trust + (1.0 - trust) * guarantor
+
+
+def fighter_refusal(believed: float, terms: Terms, amnesty_when_ordered_out: float) -> float:
+    """Chance a fighter (of a faction some deal covers) refuses the amnesty and leaves on the buses.
+
+    He stays only if he believes the amnesty (`believed`, the one `credibility`) and the terms let him:
+    under a settlement in place every believer settles, 1 - believed; under an evacuation the armed groups
+    are ordered out and a believer still settles alone only with probability `amnesty_when_ordered_out`,
+    1 - believed x amnesty_when_ordered_out. So the terms and the amnesty's credibility decide who leaves.
+    """
+    if terms is Terms.SETTLEMENT:
+        return 1.0 - believed
+    return 1.0 - believed * amnesty_when_ordered_out
 
 
 def assault_threat(force: float, force_for_offensive: float) -> float:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from simkit.model.negotiation import GroupStatus, Phase, Terms
 
 if TYPE_CHECKING:
+    from simkit.model.agents import ResidentGroup
     from simkit.model.model import SiegeModel
 
 
@@ -69,6 +70,7 @@ class RunOutcome:
     released_share: float
     evacuated: int
     evacuated_fighters: int
+    surrender_fighters: int
     evacuated_civilians: int
     killed: int
     fled: int
@@ -84,21 +86,37 @@ class RunOutcome:
         return asdict(self)
 
 
-def settlement_class(terms: Terms) -> str:
-    """The outcome class of a town that signed `terms`: the signed terms decide it, not a head count."""
-    if terms is Terms.SETTLEMENT:
-        return Outcome.RECONCILIATION.value
-    return Outcome.SURRENDER_EVACUATION.value
+def settlement_class(group: ResidentGroup) -> str:
+    """The outcome class of a town that signed a surrender: the signed terms and who left decide it.
+
+    `reconciliation` when most of its fighters stayed under the amnesty (the armed groups settled in
+    place), `surrender_evacuation` when most of them registered to leave (they left as a body); the
+    terms enter through who leaves (`negotiation.fighter_refusal`). A town with no fighters among its
+    people takes the class of its terms. Registered leavers all board before the regime takes control,
+    so at control this is who actually left; at the horizon with buses still running, who registered.
+    The one place the class of a signed surrender is decided (docs/model.md, "Evacuation and endings").
+    """
+    if group.deal_fighters:
+        settled_in_place = 2 * group.deal_fighters_leaving < group.deal_fighters
+    else:
+        settled_in_place = group.terms is Terms.SETTLEMENT
+    return Outcome.RECONCILIATION.value if settled_in_place else Outcome.SURRENDER_EVACUATION.value
 
 
 def classify(model: SiegeModel, day: int) -> RunOutcome:
-    """Decide the run's one outcome class on `day` (its last) and collect its attributes."""
+    """Decide the run's one outcome class on `day` (its last) and collect its attributes.
+
+    The class of the largest settled population once towns holding `settled_share_for_outcome` of it
+    have settled; a town that signed a surrender is classed by who left (`settlement_class`: most of its
+    fighters stayed under the amnesty -> reconciliation, most left -> surrender_evacuation); otherwise
+    durable_ceasefire or stalemate at the horizon.
+    """
     scenario = model.spec
     settled: dict[str, int] = {}
     for group in model.groups:
         how = group.settlement
         if group.status is GroupStatus.EVACUATING:  # surrender signed, buses still running at the horizon
-            how = settlement_class(group.terms)
+            how = settlement_class(group)
         if how is not None:
             settled[how] = settled.get(how, 0) + group.initial_population
     if (
@@ -130,6 +148,7 @@ def classify(model: SiegeModel, day: int) -> RunOutcome:
         released_share=model.released / listed,
         evacuated=evacuated,
         evacuated_fighters=fighters,
+        surrender_fighters=model.surrender_fighters,
         evacuated_civilians=evacuated - fighters,
         killed=sum(group.killed for group in model.groups),
         fled=sum(group.fled for group in model.groups),

@@ -124,10 +124,11 @@ class Movement:
                 people += take
                 fighters += group_fighters
             if group.to_leave <= 0 or group.population == 0:
-                model.settle(group, settlement_class(group.terms))
+                model.settle(group, settlement_class(group))
         if people:
             self._remove_fighters(fighters, outside=True)
             model.evacuated_fighters += fighters
+            model.surrender_fighters += fighters
             model.log(day, EventType.EVACUATION_CONVOY, committee.name, people, f"fighters={fighters}")
         if all(g.status is GroupStatus.SETTLED for g in committee.groups):
             committee.phase = Phase.SETTLED

@@ -290,7 +290,6 @@ class Faction(Section):
     )
     retaliation: Share = Field(description="probability of retaliating for a regime violation")
     veto: Share = Field(description="probability of blocking surrender terms when residents' pressure is nil")
-    evacuation_stance: Share = Field(description="share of its fighters who leave rather than take amnesty")
     holds_back: Share = Field(
         description="share of the residents who would cross open lines that this faction stops while it has "
         "fighters inside (checkpoints, snipers, fire on the crossings; structural, per case)"
@@ -412,6 +411,10 @@ class Behaviour(Section):
         "not met)",
         high=10_000.0,
         why="10,000 per 10,000 is everyone in a day; larger rates overflow the draw",
+    )
+    amnesty_when_ordered_out: Share = Field(
+        description="share of the fighters who believe the amnesty that still take it when the signed terms "
+        "order their armed group out (an evacuation); under a settlement in place every believer takes it"
     )
     family_per_fighter: bounded(
         NonNegative,

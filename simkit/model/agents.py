@@ -55,6 +55,12 @@ class Regime(mesa.Agent):
         # Whether this run's regime refuses an amnesty while a group outside every deal is inside: a
         # policy held for the whole run, drawn once here from the model's RNG (docs/model.md, "Terms").
         self.bars_amnesty = model.random.random() < spec.outside_group_bars_amnesty.value
+        # The scenario's values its daily `step` reads, looked up once per run (they do not change in a run).
+        self._baseline = spec.baseline_escalation.value
+        self._decay = spec.escalation_decay.value
+        self._ground_rate = spec.ground_rate.value
+        self._takeover_rate = spec.takeover_rate.value
+        self._violation_rate = spec.violation_rate.value
 
     @property
     def wants_surrender(self) -> bool:
@@ -161,17 +167,17 @@ class Regime(mesa.Agent):
 
     def step(self) -> None:
         """One day: coerce, bombard or storm the besieged; under a truce, breach or implement."""
-        model, spec, rand = self.model, self.spec, self.model.random
+        model = self.model
         day = model.day
         for committee in model.committees:
-            if committee.holding_groups:
+            if committee.holds_out:
                 self._decide_coercion(committee, day)
             else:
                 self.ultimatum_due.pop(committee, None)
                 self.ultimatum_terms.pop(committee, None)
                 self.offensive_until.pop(committee, None)
-        target = 1.0 if self.offensive_until else spec.baseline_escalation.value
-        self.escalation += spec.escalation_decay.value * (target - self.escalation)
+        target = 1.0 if self.offensive_until else self._baseline
+        self.escalation += self._decay * (target - self.escalation)
         surplus = self.force - self.offensive_force
         for committee in model.committees:
             phase = committee.phase
@@ -180,17 +186,17 @@ class Regime(mesa.Agent):
                 if committee in self.offensive_until:
                     strength = min(1.0, self.force / self.offensive_force)
                     for group in committee.holding_groups:
-                        group.lose_ground(spec.ground_rate.value * self.escalation * strength)
+                        group.lose_ground(self._ground_rate * self.escalation * strength)
                 if (
                     surplus > 0
                     and committee in self.offensive_until
-                    and rand.random() < spec.takeover_rate.value * surplus * self.escalation
+                    and model.random.random() < self._takeover_rate * surplus * self.escalation
                 ):
                     model.take_over(committee)
             elif phase is Phase.TRUCE:
                 committee.bombardment = 0.0
-                hazard = spec.violation_rate.value * (1.0 - model.mediator.effective_guarantor)
-                if rand.random() < hazard:
+                hazard = self._violation_rate * (1.0 - model.mediator.effective_guarantor)
+                if model.random.random() < hazard:
                     model.violation(committee, "regime")
                 model.implement_due_terms(committee)
             else:
@@ -314,6 +320,12 @@ class ResidentGroup(mesa.Agent):
         self.ground = 1.0  # share of its area still held; an offensive takes ground (`lose_ground`)
         self._base_density = self.initial_population / spec.area_km2.value / 10_000.0
         self._density_factor = math.sqrt(self._base_density)
+        # The scenario's values its daily `step` reads, looked up once per run (they do not change in a run).
+        self._ration_days = behaviour.ration_days.value
+        self._production = spec.local_production.value
+        self._storage_days = behaviour.storage_days.value
+        self._starvation_rate = behaviour.starvation_rate.value
+        self._lethality = model.regime.spec.lethality.value
 
     def _household_hardship(self, days_left: np.ndarray | float) -> np.ndarray:
         b = self.behaviour
@@ -394,24 +406,34 @@ class ResidentGroup(mesa.Agent):
 
     def step(self) -> None:
         """One day: food flows in and is eaten (rationed when low), bombardment kills, hardship is updated."""
-        if self.status is GroupStatus.SETTLED or self.population == 0:
-            return
-        model, b = self.model, self.behaviour
-        committee = self.committee
-        evacuating = self.status is GroupStatus.EVACUATING
-        tightness = 0.0 if evacuating else committee.siege_tightness
+        status = self.status
         pop = self.population
-        days_left = self.food / pop
-        ration = min(1.0, days_left / b.ration_days.value)
-        inflow = pop * ((1.0 - tightness) + self.spec.local_production.value * self.ground)
-        available = self.food + inflow
-        eaten = min(pop * ration, max(available, 0.0))
-        self.food = min(available - eaten, b.storage_days.value * pop)
-        if self.food < 0.0:
-            self.food = 0.0
+        if status is GroupStatus.SETTLED or pop == 0:
+            return
+        # Per-day hot path (issue 10): the same arithmetic in the same order as written plainly, with the
+        # scenario's values cached in __init__ and min/max written as comparisons (same results).
+        evacuating = status is GroupStatus.EVACUATING
+        committee = self.committee
+        tightness = 0.0 if evacuating else committee.siege_tightness
+        food = self.food
+        days_left = food / pop
+        ration = days_left / self._ration_days
+        if not ration < 1.0:
+            ration = 1.0  # min(1.0, ration)
+        available = food + pop * ((1.0 - tightness) + self._production * self.ground)
+        eaten = pop * ration
+        floor = 0.0 if 0.0 > available else available  # max(available, 0.0)
+        if floor < eaten:
+            eaten = floor
+        food = available - eaten
+        storage = self._storage_days * pop
+        if storage < food:
+            food = storage
+        self.food = 0.0 if food < 0.0 else food
         unmet = 1.0 - eaten / pop
-        if unmet > 0.0 and b.starvation_rate.value > 0.0:
-            starved = min(int(model.rng.poisson(b.starvation_rate.value * pop / 10_000.0 * unmet**2)), pop)
+        if unmet > 0.0 and self._starvation_rate > 0.0:
+            model = self.model
+            starved = min(int(model.rng.poisson(self._starvation_rate * pop / 10_000.0 * unmet**2)), pop)
             if starved:
                 self.population -= starved
                 self.starved += starved
@@ -419,8 +441,8 @@ class ResidentGroup(mesa.Agent):
         bombardment = 0.0 if evacuating else committee.bombardment
         self.loss *= self._memory
         if bombardment > 0.0:
-            expected = model.regime.spec.lethality.value * bombardment * pop / 10_000.0 * self._density_factor
-            killed = min(int(model.rng.poisson(expected)), pop)
+            expected = self._lethality * bombardment * pop / 10_000.0 * self._density_factor
+            killed = min(int(self.model.rng.poisson(expected)), pop)
             if killed:
                 self.population -= killed
                 self.killed += killed
@@ -567,6 +589,14 @@ class Committee(mesa.Agent):
         return [group for group in self.groups if group.status is GroupStatus.HOLDING]
 
     @property
+    def holds_out(self) -> bool:
+        """Whether any of its groups still holds out (`holding_groups` is not empty), without the list."""
+        for group in self.groups:
+            if group.status is GroupStatus.HOLDING:
+                return True
+        return False
+
+    @property
     def open_to_talks(self) -> bool:
         """Whether a round of talks can be held with it today.
 
@@ -574,7 +604,7 @@ class Committee(mesa.Agent):
         wants surrender, the deal is defunct, or it is a ceasefire declared for talks.
         """
         if self.phase is Phase.SIEGE:
-            return bool(self.holding_groups)
+            return self.holds_out
         if self.phase is Phase.TRUCE:
             agreement = self.agreement
             return self.model.regime.wants_surrender or agreement.defunct or agreement.kind == "ceasefire"
@@ -640,7 +670,7 @@ class Committee(mesa.Agent):
     def step(self) -> None:
         """One day: standing ultimatum terms are weighed; strain fades; a truce may be defunct or collapse."""
         terms = self.model.regime.ultimatum_terms.get(self)
-        if terms is not None and self.holding_groups:
+        if terms is not None and self.holds_out:
             self.consider_surrender(terms)  # refusing today is silent: the deadline brings the offensive
         self.strain *= self._strain_memory
         if self.phase is not Phase.TRUCE:

@@ -326,11 +326,16 @@ class ResidentGroup(mesa.Agent):
         self._storage_days = behaviour.storage_days.value
         self._starvation_rate = behaviour.starvation_rate.value
         self._lethality = model.regime.spec.lethality.value
+        self._tie_weight = behaviour.weight_detainee_tie.value * self.tie
+        self._pressure_memo: tuple[tuple[float, int, float, float], np.ndarray, float] | None = None
 
     def _household_hardship(self, days_left: np.ndarray | float) -> np.ndarray:
         b = self.behaviour
-        own_days = np.asarray(days_left) * self.reserve
-        return expit((b.hardship_midpoint_days.value - own_days) / b.hardship_scale_days.value)
+        # expit((midpoint - days_left x reserve) / scale), computed in place in one new array (same values)
+        hardship = np.asarray(days_left) * self.reserve
+        np.subtract(b.hardship_midpoint_days.value, hardship, out=hardship)
+        hardship /= b.hardship_scale_days.value
+        return expit(hardship, out=hardship)
 
     @property
     def days_of_food(self) -> float:
@@ -342,23 +347,44 @@ class ResidentGroup(mesa.Agent):
         """Remembered casualties per 1,000 residents: the loss term of households' wish for a way out."""
         return 1000.0 * self.loss / self.population if self.population else 0.0
 
-    def wish_to_concede(self) -> np.ndarray:
-        """Each household's probability of backing a way out (hardship and loss against the detainees)."""
+    def _threat(self) -> float:
+        return self.model.regime.threat(self.committee) if self.committee is not None else 0.0
+
+    def wish_to_concede(self, threat: float | None = None) -> np.ndarray:
+        """Each household's probability of backing a way out (hardship and loss against the detainees).
+
+        The logit is weight_hardship x hardship + weight_loss x loss + weight_threat x threat
+        - weight_detainee_tie x tie - concede_threshold + disposition, summed in that order (in place,
+        in the array `_household_hardship` returns); `threat` is today's (`Regime.threat`) unless given.
+        """
         b = self.behaviour
-        threat = self.model.regime.threat(self.committee) if self.committee is not None else 0.0
-        logit = (
-            b.weight_hardship.value * self._household_hardship(self.days_of_food)
-            + b.weight_loss.value * self.loss_per_thousand
-            + b.weight_threat.value * threat
-            - b.weight_detainee_tie.value * self.tie
-            - b.concede_threshold.value
-            + self.disposition
-        )
-        return expit(logit)
+        if threat is None:
+            threat = self._threat()
+        logit = self._household_hardship(self.days_of_food)
+        logit *= b.weight_hardship.value
+        logit += b.weight_loss.value * self.loss_per_thousand
+        logit += b.weight_threat.value * threat
+        logit -= self._tie_weight
+        logit -= b.concede_threshold.value
+        logit += self.disposition
+        return expit(logit, out=logit)
 
     def pressure(self) -> float:
-        """Share of people whose households want a way out: the committee's cost of holding out."""
-        return float(self.wish_to_concede() @ self.share) if self.population else 0.0
+        """Share of people whose households want a way out: the committee's cost of holding out.
+
+        Remembered for the state it was computed on (food, people, remembered loss, threat, and the
+        households' shares, which only flight replaces): talks ask for it again on an unchanged state.
+        """
+        if not self.population:
+            return 0.0
+        threat = self._threat()
+        state = (self.food, self.population, self.loss, threat)
+        memo = self._pressure_memo
+        if memo is not None and memo[0] == state and memo[1] is self.share:
+            return memo[2]
+        value = float(self.wish_to_concede(threat) @ self.share)
+        self._pressure_memo = (state, self.share, value)
+        return value
 
     def leaving_share(self, trust: float, guarantor: float) -> float:
         """Share of civilians who register for the buses rather than stay under an amnesty they distrust.

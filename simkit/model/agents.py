@@ -151,6 +151,8 @@ class Regime(mesa.Agent):
 
         The ultimatum comes at daily hazard `ultimatum_rate`, not on the first day force allows.
         """
+        if not (self.offensive_until or self.ultimatum_due or self.wants_surrender):
+            return  # no offensive, no ultimatum, no force to demand surrender: nothing to decide
         until = self.offensive_until.get(committee)
         if until is not None and day > until:
             del self.offensive_until[committee]
@@ -267,12 +269,11 @@ class Mediator(mesa.Agent):
 
     def step(self) -> None:
         """One day: a round of talks, at the current talks rate, with each committee open to talks."""
-        rate = (
-            self.current.talks_rate.value if self.current is not None else self.spec.direct_talks_rate.value
-        )
-        for committee in self.model.committees:
-            if committee.open_to_talks and self.model.random.random() < rate:
-                self.model.hold_talks(committee)
+        current, model = self.current, self.model
+        rate = current.talks_rate.value if current is not None else self.spec.direct_talks_rate.value
+        for committee in model.committees:
+            if committee.open_to_talks and model.random.random() < rate:
+                model.hold_talks(committee)
 
 
 class ResidentGroup(mesa.Agent):
@@ -695,14 +696,16 @@ class Committee(mesa.Agent):
 
     def step(self) -> None:
         """One day: standing ultimatum terms are weighed; strain fades; a truce may be defunct or collapse."""
-        terms = self.model.regime.ultimatum_terms.get(self)
+        model = self.model
+        standing = model.regime.ultimatum_terms
+        terms = standing.get(self) if standing else None
         if terms is not None and self.holds_out:
             self.consider_surrender(terms)  # refusing today is silent: the deadline brings the offensive
         self.strain *= self._strain_memory
         if self.phase is not Phase.TRUCE:
             return
         self.ceasefire_days += 1
-        model, agreement = self.model, self.agreement
+        agreement = self.agreement
         if (
             agreement.kind == "outside"
             and not agreement.defunct

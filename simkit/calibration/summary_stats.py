@@ -38,7 +38,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from simkit.calibration.trajectory import Event, Outcome, Quantity, Range, Trajectory, Window
 from simkit.model.events import EventType
@@ -77,6 +77,7 @@ EXOGENOUS = frozenset(
 _WORD = re.compile(r"[a-z0-9_]+")
 
 
+@lru_cache(maxsize=4096)  # a run's details repeat (committee names, terms): read each once per process
 def detail_word(detail: str | None) -> str | None:
     """First word of a detail (`surrender; detainee release dropped` -> `surrender`); None for none."""
     if not detail:

@@ -38,9 +38,10 @@ def run_all(out: Path, runs: int, seed: int, code: Path | None = None) -> None:
     if code is not None:
         env["PYTHONPATH"] = str(code) + os.pathsep + env.get("PYTHONPATH", "")
     for name in SCENARIOS:
-        command = [sys.executable, "-c", "from simkit.cli import app; app()", "run",
-                   str(ROOT / "scenarios" / f"{name}.yaml"), "--runs", str(runs), "--seed", str(seed),
-                   "--workers", "1", "--series", "--out", str(out / name), "--no-plots", "--quiet"]  # fmt: skip
+        scenario = ROOT / "scenarios" / f"{name}.yaml"
+        command = [sys.executable, "-c", "from simkit.cli import app; app()", "run", str(scenario),
+                   "--runs", str(runs), "--seed", str(seed), "--workers", "1", "--series",
+                   "--out", str(out / name), "--no-plots", "--quiet"]  # fmt: skip
         subprocess.run(command, cwd=ROOT, env=env, check=True)
 
 
@@ -59,9 +60,8 @@ def compare(a: Path, b: Path) -> int:
         verdicts = []
         for table in TABLES:
             try:
-                assert_frame_equal(
-                    pd.read_parquet(a / name / f"{table}.parquet"), pd.read_parquet(b / name / f"{table}.parquet")
-                )
+                file = f"{table}.parquet"
+                assert_frame_equal(pd.read_parquet(a / name / file), pd.read_parquet(b / name / file))
                 verdicts.append(f"{table} equal")
             except AssertionError as error:
                 differ += 1

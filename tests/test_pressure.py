@@ -1,4 +1,4 @@
-"""Residents' pressure is always today's: the formula of docs/model.md on the day's state, whatever is remembered.
+"""Residents' pressure is always today's: the formula of docs/model.md on the day's state.
 
 A group remembers its pressure for the state it was computed on (talks ask twice on an unchanged
 day); these tests recompute the formula from scratch, independently of the model's code, every day
@@ -30,7 +30,8 @@ def expected_pressure(group: ResidentGroup) -> float:
         return 0.0
     b, model = group.behaviour, group.model
     days = group.food / group.population
-    hardship = _logistic((b.hardship_midpoint_days.value - days * group.reserve) / b.hardship_scale_days.value)
+    own_days = days * group.reserve
+    hardship = _logistic((b.hardship_midpoint_days.value - own_days) / b.hardship_scale_days.value)
     regime, committee = model.regime, group.committee
     threatened = committee in regime.offensive_until or committee in regime.ultimatum_due
     threat = assault_threat(regime.force, regime.offensive_force) if threatened else 0.0

@@ -449,7 +449,7 @@ class ResidentGroup(mesa.Agent):
             ration = 1.0  # min(1.0, ration)
         available = food + pop * ((1.0 - tightness) + self._production * self.ground)
         eaten = pop * ration
-        floor = 0.0 if 0.0 > available else available  # max(available, 0.0)
+        floor = 0.0 if available < 0.0 else available  # max(available, 0.0)
         if floor < eaten:
             eaten = floor
         food = available - eaten
@@ -618,7 +618,7 @@ class Committee(mesa.Agent):
     @property
     def holds_out(self) -> bool:
         """Whether any of its groups still holds out (`holding_groups` is not empty), without the list."""
-        for group in self.groups:
+        for group in self.groups:  # noqa: SIM110 (a loop: a quarter of any() over a generator, per day)
             if group.status is GroupStatus.HOLDING:
                 return True
         return False

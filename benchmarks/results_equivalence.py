@@ -39,7 +39,8 @@ def run_all(out: Path, runs: int, seed: int, code: Path | None = None) -> None:
         env["PYTHONPATH"] = str(code) + os.pathsep + env.get("PYTHONPATH", "")
     for name in SCENARIOS:
         scenario = ROOT / "scenarios" / f"{name}.yaml"
-        command = [sys.executable, "-c", "from simkit.cli import app; app()", "run", str(scenario),
+        # -P: the working directory (this checkout) is not put first on the path, so PYTHONPATH's code runs
+        command = [sys.executable, "-P", "-c", "from simkit.cli import app; app()", "run", str(scenario),
                    "--runs", str(runs), "--seed", str(seed), "--workers", "1", "--series",
                    "--out", str(out / name), "--no-plots", "--quiet"]  # fmt: skip
         subprocess.run(command, cwd=ROOT, env=env, check=True)

@@ -62,7 +62,8 @@ def compare(a: Path, b: Path) -> int:
         for table in TABLES:
             try:
                 file = f"{table}.parquet"
-                assert_frame_equal(pd.read_parquet(a / name / file), pd.read_parquet(b / name / file))
+                left, right = pd.read_parquet(a / name / file), pd.read_parquet(b / name / file)
+                assert_frame_equal(left, right, check_exact=True)  # floats too: no tolerance
                 verdicts.append(f"{table} equal")
             except AssertionError as error:
                 differ += 1

@@ -38,6 +38,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 from simkit.calibration.trajectory import Event, Outcome, Quantity, Range, Trajectory, Window
 from simkit.model.events import EventType
@@ -76,6 +77,7 @@ EXOGENOUS = frozenset(
 _WORD = re.compile(r"[a-z0-9_]+")
 
 
+@lru_cache(maxsize=4096)  # a run's details repeat (committee names, terms): read each once per process
 def detail_word(detail: str | None) -> str | None:
     """First word of a detail (`surrender; detainee release dropped` -> `surrender`); None for none."""
     if not detail:
@@ -185,9 +187,9 @@ class Target:
         """Whether it is a key event (chained, and a calibration target)."""
         return self.event.key
 
-    @property
+    @cached_property
     def kind(self) -> tuple[str, str | None]:
-        """(type, first word of detail): what a simulated event must show to match."""
+        """(type, first word of detail): what a simulated event must show to match (read once per target)."""
         return self.event.type.value, detail_word(self.event.detail)
 
     def offset(self, day: int) -> int:
@@ -279,7 +281,10 @@ def match_events(targets: Targets, rows: Sequence[Row]) -> dict[str, int | None]
     by_kind: dict[tuple[str, str | None], list[int]] = {}
     wanted = {t.kind for t in targets.events}
     wanted |= {(kind, None) for kind, _ in wanted}
+    types = {kind for kind, _ in wanted}
     for i, row in enumerate(rows):
+        if row[1] not in types:
+            continue  # no target of this type: its detail need not be read
         for kind in ((row[1], detail_word(row[4])), (row[1], None)):
             if kind in wanted:
                 by_kind.setdefault(kind, []).append(i)

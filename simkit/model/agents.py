@@ -55,6 +55,12 @@ class Regime(mesa.Agent):
         # Whether this run's regime refuses an amnesty while a group outside every deal is inside: a
         # policy held for the whole run, drawn once here from the model's RNG (docs/model.md, "Terms").
         self.bars_amnesty = model.random.random() < spec.outside_group_bars_amnesty.value
+        # The scenario's values its daily `step` reads, looked up once per run (they do not change in a run).
+        self._baseline = spec.baseline_escalation.value
+        self._decay = spec.escalation_decay.value
+        self._ground_rate = spec.ground_rate.value
+        self._takeover_rate = spec.takeover_rate.value
+        self._violation_rate = spec.violation_rate.value
 
     @property
     def wants_surrender(self) -> bool:
@@ -145,6 +151,8 @@ class Regime(mesa.Agent):
 
         The ultimatum comes at daily hazard `ultimatum_rate`, not on the first day force allows.
         """
+        if not (self.offensive_until or self.ultimatum_due or self.wants_surrender):
+            return  # no offensive, no ultimatum, no force to demand surrender: nothing to decide
         until = self.offensive_until.get(committee)
         if until is not None and day > until:
             del self.offensive_until[committee]
@@ -161,17 +169,17 @@ class Regime(mesa.Agent):
 
     def step(self) -> None:
         """One day: coerce, bombard or storm the besieged; under a truce, breach or implement."""
-        model, spec, rand = self.model, self.spec, self.model.random
+        model = self.model
         day = model.day
         for committee in model.committees:
-            if committee.holding_groups:
+            if committee.holds_out:
                 self._decide_coercion(committee, day)
             else:
                 self.ultimatum_due.pop(committee, None)
                 self.ultimatum_terms.pop(committee, None)
                 self.offensive_until.pop(committee, None)
-        target = 1.0 if self.offensive_until else spec.baseline_escalation.value
-        self.escalation += spec.escalation_decay.value * (target - self.escalation)
+        target = 1.0 if self.offensive_until else self._baseline
+        self.escalation += self._decay * (target - self.escalation)
         surplus = self.force - self.offensive_force
         for committee in model.committees:
             phase = committee.phase
@@ -180,17 +188,17 @@ class Regime(mesa.Agent):
                 if committee in self.offensive_until:
                     strength = min(1.0, self.force / self.offensive_force)
                     for group in committee.holding_groups:
-                        group.lose_ground(spec.ground_rate.value * self.escalation * strength)
+                        group.lose_ground(self._ground_rate * self.escalation * strength)
                 if (
                     surplus > 0
                     and committee in self.offensive_until
-                    and rand.random() < spec.takeover_rate.value * surplus * self.escalation
+                    and model.random.random() < self._takeover_rate * surplus * self.escalation
                 ):
                     model.take_over(committee)
             elif phase is Phase.TRUCE:
                 committee.bombardment = 0.0
-                hazard = spec.violation_rate.value * (1.0 - model.mediator.effective_guarantor)
-                if rand.random() < hazard:
+                hazard = self._violation_rate * (1.0 - model.mediator.effective_guarantor)
+                if model.random.random() < hazard:
                     model.violation(committee, "regime")
                 model.implement_due_terms(committee)
             else:
@@ -261,12 +269,11 @@ class Mediator(mesa.Agent):
 
     def step(self) -> None:
         """One day: a round of talks, at the current talks rate, with each committee open to talks."""
-        rate = (
-            self.current.talks_rate.value if self.current is not None else self.spec.direct_talks_rate.value
-        )
-        for committee in self.model.committees:
-            if committee.open_to_talks and self.model.random.random() < rate:
-                self.model.hold_talks(committee)
+        current, model = self.current, self.model
+        rate = current.talks_rate.value if current is not None else self.spec.direct_talks_rate.value
+        for committee in model.committees:
+            if committee.open_to_talks and model.random.random() < rate:
+                model.hold_talks(committee)
 
 
 class ResidentGroup(mesa.Agent):
@@ -314,11 +321,22 @@ class ResidentGroup(mesa.Agent):
         self.ground = 1.0  # share of its area still held; an offensive takes ground (`lose_ground`)
         self._base_density = self.initial_population / spec.area_km2.value / 10_000.0
         self._density_factor = math.sqrt(self._base_density)
+        # The scenario's values its daily `step` reads, looked up once per run (they do not change in a run).
+        self._ration_days = behaviour.ration_days.value
+        self._production = spec.local_production.value
+        self._storage_days = behaviour.storage_days.value
+        self._starvation_rate = behaviour.starvation_rate.value
+        self._lethality = model.regime.spec.lethality.value
+        self._tie_weight = behaviour.weight_detainee_tie.value * self.tie
+        self._pressure_memo: tuple[tuple[float, int, float, float], np.ndarray, float] | None = None
 
     def _household_hardship(self, days_left: np.ndarray | float) -> np.ndarray:
         b = self.behaviour
-        own_days = np.asarray(days_left) * self.reserve
-        return expit((b.hardship_midpoint_days.value - own_days) / b.hardship_scale_days.value)
+        # expit((midpoint - days_left x reserve) / scale), computed in place in one new array (same values)
+        hardship = np.asarray(days_left) * self.reserve
+        np.subtract(b.hardship_midpoint_days.value, hardship, out=hardship)
+        hardship /= b.hardship_scale_days.value
+        return expit(hardship, out=hardship)
 
     @property
     def days_of_food(self) -> float:
@@ -330,23 +348,44 @@ class ResidentGroup(mesa.Agent):
         """Remembered casualties per 1,000 residents: the loss term of households' wish for a way out."""
         return 1000.0 * self.loss / self.population if self.population else 0.0
 
-    def wish_to_concede(self) -> np.ndarray:
-        """Each household's probability of backing a way out (hardship and loss against the detainees)."""
+    def _threat(self) -> float:
+        return self.model.regime.threat(self.committee) if self.committee is not None else 0.0
+
+    def wish_to_concede(self, threat: float | None = None) -> np.ndarray:
+        """Each household's probability of backing a way out (hardship and loss against the detainees).
+
+        The logit is weight_hardship x hardship + weight_loss x loss + weight_threat x threat
+        - weight_detainee_tie x tie - concede_threshold + disposition, summed in that order (in place,
+        in the array `_household_hardship` returns); `threat` is today's (`Regime.threat`) unless given.
+        """
         b = self.behaviour
-        threat = self.model.regime.threat(self.committee) if self.committee is not None else 0.0
-        logit = (
-            b.weight_hardship.value * self._household_hardship(self.days_of_food)
-            + b.weight_loss.value * self.loss_per_thousand
-            + b.weight_threat.value * threat
-            - b.weight_detainee_tie.value * self.tie
-            - b.concede_threshold.value
-            + self.disposition
-        )
-        return expit(logit)
+        if threat is None:
+            threat = self._threat()
+        logit = self._household_hardship(self.days_of_food)
+        logit *= b.weight_hardship.value
+        logit += b.weight_loss.value * self.loss_per_thousand
+        logit += b.weight_threat.value * threat
+        logit -= self._tie_weight
+        logit -= b.concede_threshold.value
+        logit += self.disposition
+        return expit(logit, out=logit)
 
     def pressure(self) -> float:
-        """Share of people whose households want a way out: the committee's cost of holding out."""
-        return float(self.wish_to_concede() @ self.share) if self.population else 0.0
+        """Share of people whose households want a way out: the committee's cost of holding out.
+
+        Remembered for the state it was computed on (food, people, remembered loss, threat, and the
+        households' shares, which only flight replaces): talks ask for it again on an unchanged state.
+        """
+        if not self.population:
+            return 0.0
+        threat = self._threat()
+        state = (self.food, self.population, self.loss, threat)
+        memo = self._pressure_memo
+        if memo is not None and memo[0] == state and memo[1] is self.share:
+            return memo[2]
+        value = float(self.wish_to_concede(threat) @ self.share)
+        self._pressure_memo = (state, self.share, value)
+        return value
 
     def leaving_share(self, trust: float, guarantor: float) -> float:
         """Share of civilians who register for the buses rather than stay under an amnesty they distrust.
@@ -394,24 +433,34 @@ class ResidentGroup(mesa.Agent):
 
     def step(self) -> None:
         """One day: food flows in and is eaten (rationed when low), bombardment kills, hardship is updated."""
-        if self.status is GroupStatus.SETTLED or self.population == 0:
-            return
-        model, b = self.model, self.behaviour
-        committee = self.committee
-        evacuating = self.status is GroupStatus.EVACUATING
-        tightness = 0.0 if evacuating else committee.siege_tightness
+        status = self.status
         pop = self.population
-        days_left = self.food / pop
-        ration = min(1.0, days_left / b.ration_days.value)
-        inflow = pop * ((1.0 - tightness) + self.spec.local_production.value * self.ground)
-        available = self.food + inflow
-        eaten = min(pop * ration, max(available, 0.0))
-        self.food = min(available - eaten, b.storage_days.value * pop)
-        if self.food < 0.0:
-            self.food = 0.0
+        if status is GroupStatus.SETTLED or pop == 0:
+            return
+        # Per-day hot path (issue 10): the same arithmetic in the same order as written plainly, with the
+        # scenario's values cached in __init__ and min/max written as comparisons (same results).
+        evacuating = status is GroupStatus.EVACUATING
+        committee = self.committee
+        tightness = 0.0 if evacuating else committee.siege_tightness
+        food = self.food
+        days_left = food / pop
+        ration = days_left / self._ration_days
+        if not ration < 1.0:
+            ration = 1.0  # min(1.0, ration)
+        available = food + pop * ((1.0 - tightness) + self._production * self.ground)
+        eaten = pop * ration
+        floor = 0.0 if available < 0.0 else available  # max(available, 0.0)
+        if floor < eaten:
+            eaten = floor
+        food = available - eaten
+        storage = self._storage_days * pop
+        if storage < food:
+            food = storage
+        self.food = 0.0 if food < 0.0 else food
         unmet = 1.0 - eaten / pop
-        if unmet > 0.0 and b.starvation_rate.value > 0.0:
-            starved = min(int(model.rng.poisson(b.starvation_rate.value * pop / 10_000.0 * unmet**2)), pop)
+        if unmet > 0.0 and self._starvation_rate > 0.0:
+            model = self.model
+            starved = min(int(model.rng.poisson(self._starvation_rate * pop / 10_000.0 * unmet**2)), pop)
             if starved:
                 self.population -= starved
                 self.starved += starved
@@ -419,8 +468,8 @@ class ResidentGroup(mesa.Agent):
         bombardment = 0.0 if evacuating else committee.bombardment
         self.loss *= self._memory
         if bombardment > 0.0:
-            expected = model.regime.spec.lethality.value * bombardment * pop / 10_000.0 * self._density_factor
-            killed = min(int(model.rng.poisson(expected)), pop)
+            expected = self._lethality * bombardment * pop / 10_000.0 * self._density_factor
+            killed = min(int(self.model.rng.poisson(expected)), pop)
             if killed:
                 self.population -= killed
                 self.killed += killed
@@ -567,6 +616,14 @@ class Committee(mesa.Agent):
         return [group for group in self.groups if group.status is GroupStatus.HOLDING]
 
     @property
+    def holds_out(self) -> bool:
+        """Whether any of its groups still holds out (`holding_groups` is not empty), without the list."""
+        for group in self.groups:  # noqa: SIM110 (a loop: a quarter of any() over a generator, per day)
+            if group.status is GroupStatus.HOLDING:
+                return True
+        return False
+
+    @property
     def open_to_talks(self) -> bool:
         """Whether a round of talks can be held with it today.
 
@@ -574,7 +631,7 @@ class Committee(mesa.Agent):
         wants surrender, the deal is defunct, or it is a ceasefire declared for talks.
         """
         if self.phase is Phase.SIEGE:
-            return bool(self.holding_groups)
+            return self.holds_out
         if self.phase is Phase.TRUCE:
             agreement = self.agreement
             return self.model.regime.wants_surrender or agreement.defunct or agreement.kind == "ceasefire"
@@ -639,14 +696,16 @@ class Committee(mesa.Agent):
 
     def step(self) -> None:
         """One day: standing ultimatum terms are weighed; strain fades; a truce may be defunct or collapse."""
-        terms = self.model.regime.ultimatum_terms.get(self)
-        if terms is not None and self.holding_groups:
+        model = self.model
+        standing = model.regime.ultimatum_terms
+        terms = standing.get(self) if standing else None
+        if terms is not None and self.holds_out:
             self.consider_surrender(terms)  # refusing today is silent: the deadline brings the offensive
         self.strain *= self._strain_memory
         if self.phase is not Phase.TRUCE:
             return
         self.ceasefire_days += 1
-        model, agreement = self.model, self.agreement
+        agreement = self.agreement
         if (
             agreement.kind == "outside"
             and not agreement.defunct

@@ -343,7 +343,7 @@ class EventLog:
 
     def add(self, day: int, kind: EventType, actor: str, count: int = 0, detail: str = "") -> None:
         """Append one row, in day order; `count` is a whole number (people, names, or a percentage)."""
-        self.rows.append((day, kind.value, actor, int(count), detail))
+        self.rows.append((day, kind._value_, actor, int(count), detail))  # `value`, without its property call
 
     def __len__(self) -> int:
         return len(self.rows)

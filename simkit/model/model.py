@@ -88,6 +88,7 @@ class SiegeModel(mesa.Model):
         self.movement = Movement(self)  # flight, truce waves and convoys (simkit.model.population)
         self._settlements = 0
         self.dated_events = self._date_events(scenario.events)
+        self._aid_interval = scenario.aid.convoy_interval_days.value
 
     # ------------------------------------------------------------------ time
     @property
@@ -181,7 +182,8 @@ class SiegeModel(mesa.Model):
         """
         day = self._day = self.steps
         self.steps += 1
-        self.fire_dated_events(day)
+        if day in self.dated_events:
+            self.fire_dated_events(day)
         self.regime.step()
         for faction in self.factions:
             faction.step()
@@ -191,7 +193,8 @@ class SiegeModel(mesa.Model):
         for committee in self.committees:
             committee.step()
         self.movement.step(day)
-        self._deliver_aid(day)
+        if day and not day % self._aid_interval:
+            self._deliver_aid(day)
         if self.record_series:
             self._record(day)
         self._end_of_day(day)
@@ -203,7 +206,7 @@ class SiegeModel(mesa.Model):
         return self.outcome
 
     def _end_of_day(self, day: int) -> None:
-        if self._settled_enough():
+        if self._settlements and self._settled_enough():
             self.control_day = day
             self._finish(day)
         elif day + 1 >= self.horizon:
@@ -490,9 +493,8 @@ class SiegeModel(mesa.Model):
 
     # ------------------------------------------------------------------ supplies
     def _deliver_aid(self, day: int) -> None:
+        """The convoys due today (`step` calls this every `convoy_interval_days`, from day 1)."""
         aid = self.spec.aid
-        if day == 0 or day % aid.convoy_interval_days.value:
-            return
         for committee in self.committees:
             groups = committee.holding_groups
             if not groups:

@@ -209,6 +209,35 @@ def test_the_class_follows_who_left_not_the_terms_alone(waer, overrides, terms, 
     assert signed
 
 
+def _fighters(convoys):
+    return sum(int(row[4].removeprefix("fighters=")) for row in convoys)
+
+
+def test_the_surrender_counts_its_own_convoys_not_the_truce_waves_before_it(waer):
+    """`surrender_evacuated` and `surrender_fighters` count the signed surrender's buses only, as cases do."""
+    both = 0
+    for model in finished_runs(waer.scenario, 1, 40):
+        rows = model.events.rows
+        signed = [
+            i for i, row in enumerate(rows) if row[1] == "agreement_signed" and row[4].startswith("surrender")
+        ]
+        convoys = [i for i, row in enumerate(rows) if row[1] == "evacuation_convoy"]
+        if not signed or not convoys or convoys[0] > signed[0]:
+            continue  # wanted: truce waves, then a surrender
+        waves = [rows[i] for i in convoys if i < signed[0]]
+        buses = [rows[i] for i in convoys if i > signed[0]]
+        fighters_out = {(r[0], r[2]) for r in events_of(model, "term_implemented") if r[4] == "fighters out"}
+        assert all((row[0], row[2]) in fighters_out for row in waves)  # these were the truce's waves
+        both += bool(buses)
+        outcome = model.outcome
+        assert outcome.surrender_evacuated == sum(row[3] for row in buses)
+        assert outcome.surrender_fighters == _fighters(buses)
+        left_on_waves = sum(row[3] for row in waves)
+        assert outcome.evacuated == outcome.surrender_evacuated + left_on_waves > outcome.surrender_evacuated
+        assert outcome.evacuated_fighters == outcome.surrender_fighters + _fighters(waves)
+    assert both >= 3
+
+
 def test_surrender_terms_reach_the_committee_only_through_an_ultimatum(waer):
     # Force at the offensive level, a mediator at every round carrying the regime's preferred package,
     # and no ultimatum ever issued: no round tables surrender terms, so no surrender is ever signed.

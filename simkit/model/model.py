@@ -64,6 +64,7 @@ class SiegeModel(mesa.Model):
         self.released = 0
         self.evacuated_fighters = 0  # fighters who left on truce waves and surrender convoys
         self.surrender_fighters = 0  # of those, the fighters who left on a signed surrender's buses
+        self.surrender_evacuated = 0  # people (fighters and families) who left on a signed surrender's buses
         self.agreements_signed = 0
         self.agreements_collapsed = 0
         self.aid_open = True

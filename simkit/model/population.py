@@ -129,6 +129,7 @@ class Movement:
             self._remove_fighters(fighters, outside=True)
             model.evacuated_fighters += fighters
             model.surrender_fighters += fighters
+            model.surrender_evacuated += people
             model.log(day, EventType.EVACUATION_CONVOY, committee.name, people, f"fighters={fighters}")
         if all(g.status is GroupStatus.SETTLED for g in committee.groups):
             committee.phase = Phase.SETTLED

@@ -238,6 +238,29 @@ def test_the_surrender_counts_its_own_convoys_not_the_truce_waves_before_it(waer
     assert both >= 3
 
 
+def test_fighters_leave_their_own_faction_and_settlers_leave_the_count(north_homs):
+    """Convoys take a town's leavers off their own factions; fighters who settle are residents after.
+
+    So once every town has settled under surrender deals and the last bus has gone, a faction outside
+    every deal (whose fighters all leave) counts none (up to one per town of rounding as fighters are
+    spread over towns), and no faction counts fighters who settled in place.
+    """
+    outsiders = [f.name for f in north_homs.scenario.factions if f.outside_every_deal is not None]
+    assert outsiders
+    checked = 0
+    for model in finished_runs(north_homs.scenario, 5, 30):
+        settled_by_deal = all(
+            g.settlement in ("surrender_evacuation", "reconciliation") for g in model.groups
+        ) and model.control_day is not None
+        if not settled_by_deal:
+            continue
+        checked += 1
+        towns = len(model.groups)
+        for faction in model.factions:
+            assert faction.fighters <= towns, (faction.name, faction.fighters)
+    assert checked >= 3
+
+
 def test_surrender_terms_reach_the_committee_only_through_an_ultimatum(waer):
     # Force at the offensive level, a mediator at every round carrying the regime's preferred package,
     # and no ultimatum ever issued: no round tables surrender terms, so no surrender is ever signed.

@@ -174,6 +174,11 @@ def test_every_run_keeps_the_invariants(scenario, seed):
     assert outcome.outcome in OUTCOMES
     assert outcome.outcome_day < scenario.horizon_days.value
     assert outcome.evacuated_fighters <= outcome.evacuated
+    # a surrender's convoys are some of the buses; a fighter is counted once: in his faction, or gone
+    assert outcome.surrender_fighters <= outcome.evacuated_fighters
+    assert outcome.surrender_fighters <= outcome.surrender_evacuated <= outcome.evacuated
+    initial = sum(faction.spec.fighters.value for faction in model.factions)
+    assert sum(faction.fighters for faction in model.factions) + outcome.evacuated_fighters <= initial
     # no NaN or infinity anywhere: the runs row, the event log, the daily series
     assert all(_finite(value) for value in outcome.as_row().values()), outcome.as_row()
     assert all(_finite(value) for row in model.events.rows for value in row)

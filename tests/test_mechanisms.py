@@ -209,6 +209,58 @@ def test_the_class_follows_who_left_not_the_terms_alone(waer, overrides, terms, 
     assert signed
 
 
+def _fighters(convoys):
+    return sum(int(row[4].removeprefix("fighters=")) for row in convoys)
+
+
+def test_the_surrender_counts_its_own_convoys_not_the_truce_waves_before_it(waer):
+    """`surrender_evacuated` and `surrender_fighters` count the signed surrender's buses only, as cases do."""
+    both = 0
+    for model in finished_runs(waer.scenario, 1, 40):
+        rows = model.events.rows
+        signed = [
+            i for i, row in enumerate(rows) if row[1] == "agreement_signed" and row[4].startswith("surrender")
+        ]
+        convoys = [i for i, row in enumerate(rows) if row[1] == "evacuation_convoy"]
+        if not signed or not convoys or convoys[0] > signed[0]:
+            continue  # wanted: truce waves, then a surrender
+        waves = [rows[i] for i in convoys if i < signed[0]]
+        buses = [rows[i] for i in convoys if i > signed[0]]
+        fighters_out = {(r[0], r[2]) for r in events_of(model, "term_implemented") if r[4] == "fighters out"}
+        assert all((row[0], row[2]) in fighters_out for row in waves)  # these were the truce's waves
+        both += bool(buses)
+        outcome = model.outcome
+        assert outcome.surrender_evacuated == sum(row[3] for row in buses)
+        assert outcome.surrender_fighters == _fighters(buses)
+        left_on_waves = sum(row[3] for row in waves)
+        assert outcome.evacuated == outcome.surrender_evacuated + left_on_waves > outcome.surrender_evacuated
+        assert outcome.evacuated_fighters == outcome.surrender_fighters + _fighters(waves)
+    assert both >= 3
+
+
+def test_fighters_leave_their_own_faction_and_settlers_leave_the_count(north_homs):
+    """Convoys take a town's leavers off their own factions; fighters who settle are residents after.
+
+    So once every town has settled under surrender deals and the last bus has gone, a faction outside
+    every deal (whose fighters all leave) counts none (up to one per town of rounding as fighters are
+    spread over towns), and no faction counts fighters who settled in place.
+    """
+    outsiders = [f.name for f in north_homs.scenario.factions if f.outside_every_deal is not None]
+    assert outsiders
+    checked = 0
+    for model in finished_runs(north_homs.scenario, 5, 30):
+        settled_by_deal = all(
+            g.settlement in ("surrender_evacuation", "reconciliation") for g in model.groups
+        ) and model.control_day is not None
+        if not settled_by_deal:
+            continue
+        checked += 1
+        towns = len(model.groups)
+        for faction in model.factions:
+            assert faction.fighters <= towns, (faction.name, faction.fighters)
+    assert checked >= 3
+
+
 def test_surrender_terms_reach_the_committee_only_through_an_ultimatum(waer):
     # Force at the offensive level, a mediator at every round carrying the regime's preferred package,
     # and no ultimatum ever issued: no round tables surrender terms, so no surrender is ever signed.

@@ -110,8 +110,14 @@ def _case(id_: str, outcome: str = "surrender_evacuation", deal: str | None = "2
     return Case.model_validate(data)
 
 
-def _forecast(outcomes: list[str], deal_days: list[float | None], evacuated: list[int], horizon=365):
-    runs = pd.DataFrame({"outcome": outcomes, "deal_day": deal_days, "evacuated": evacuated})
+def _forecast(
+    outcomes: list[str], deal_days: list[float | None], evacuated: list[int], horizon=365, truce_waves=4000
+):
+    """Hand-made runs; `evacuated` is who left on the surrender's buses, `truce_waves` more left before."""
+    runs = pd.DataFrame({
+        "outcome": outcomes, "deal_day": deal_days, "surrender_evacuated": evacuated,
+        "evacuated": [n + truce_waves for n in evacuated],  # runs.parquet's all-departures count: not scored
+    })  # fmt: skip
     return CaseForecast(start=dt.date(2016, 1, 1), horizon=horizon, population=10_000.0, runs=runs)
 
 
@@ -161,7 +167,7 @@ def test_the_printed_tables_write_windows_ranges_and_counts_and_leave_out_what_a
     }
     console = Console(file=io.StringIO(), width=80)
     print_scores(*score_cases(cases, forecasts), title="hand-made", console=console)
-    deal, evacuated = console.file.getvalue().split("deal date (")[1].split("evacuated (")
+    deal, evacuated = console.file.getvalue().split("deal date (")[1].split("evacuated on the")
 
     def rows(text: str) -> dict[str, list[str]]:
         return {cells[0]: cells for cells in map(str.split, text.splitlines()) if cells[:1] in (["a"], ["b"])}
@@ -175,6 +181,18 @@ def test_the_printed_tables_write_windows_ranges_and_counts_and_leave_out_what_a
     # (1,900 of 10,000) times b's (10,000): 19,900 from the documented 21,800
     assert rows(evacuated)["a"][:5] == ["a", "1,800-2,000", "1,900", "1,900", "1,900"]
     assert rows(evacuated)["b"] == ["b", "21.8k", "21.8k", "21.8k", "21.8k", "in/in", "0", "19.9k", "+1.00"]
+
+
+def test_evacuated_is_scored_on_the_surrender_convoys_not_the_truce_departures():
+    """A case documents people leaving under the ending's deal: the runs' truce waves must not count."""
+    case = _case("a", evacuated={"low": 1000, "high": 1000, "source": "test"})
+    on_the_deal = _forecast(["surrender_evacuation"] * 4, [182] * 4, [1000] * 4, truce_waves=3000)
+    table, details = score_cases([case], {"a": on_the_deal})
+    row = table[table["metric"] == "crps_evacuated"].iloc[0]
+    assert row["model"] == 0.0 and details[0]["evacuated"]["median"] == 1000
+    all_departures = _forecast(["surrender_evacuation"] * 4, [182] * 4, [4000] * 4, truce_waves=0)
+    table, _ = score_cases([case], {"a": all_departures})
+    assert table[table["metric"] == "crps_evacuated"].iloc[0]["model"] == pytest.approx(3000.0)
 
 
 # ---------------------------------------------------------------- leave-one-case-out baselines

@@ -411,13 +411,14 @@ def forecast_summary(runs: pd.DataFrame, by: Sequence[dt.date]) -> dict:
     """The figures a forecast on posterior draws is read for: endings by dates, deal dates, evacuees, spread.
 
     Args:
-        runs: runs.parquet of a forecast (outcome, deal_date, evacuated, particle).
+        runs: runs.parquet of a forecast (outcome, deal_date, surrender_evacuated, particle).
         by: dates; for each, the share of runs that ended in each of `ENDINGS` with the deal signed by then.
 
     Returns:
         `by`: per date and ending, the share, its 95% Wilson interval and the share of its spread due to
         chance (`chance_share`; the rest is the parameters'); `deal`: per ending, the share of runs and
-        the p10/p50/p90 deal dates among them; `evacuated`: p10/p50/p90 of people bussed out in the runs
+        the p10/p50/p90 deal dates among them; `evacuated`: p10/p50/p90 of the people bussed out on the
+        signed surrender's convoys (`surrender_evacuated`; truce departures not counted) in the runs
         ending in surrender with evacuation.
     """
     from simkit.sweep.summary import wilson
@@ -443,7 +444,7 @@ def forecast_summary(runs: pd.DataFrame, by: Sequence[dt.date]) -> dict:
             for q in (0.1, 0.5, 0.9)
         }
         result["deal"][ending] = {"share": len(dates) / n if n else math.nan, **quantiles}
-    evacuated = runs.loc[runs["outcome"] == "surrender_evacuation", "evacuated"]
+    evacuated = runs.loc[runs["outcome"] == "surrender_evacuation", "surrender_evacuated"]
     quantiles = {f"p{int(q * 100)}": float(evacuated.quantile(q)) for q in (0.1, 0.5, 0.9) if len(evacuated)}
     result["evacuated"] = {"runs": len(evacuated), **quantiles}
     return result

@@ -116,7 +116,7 @@ def _surrender_convoys(rows: Sequence[Row]) -> list[Row]:
 QUANTITIES: dict[str, Measure] = {
     "evacuated_total": Measure(
         "people evacuated on convoys under the surrender agreement",
-        lambda rows, run: float(sum(r[3] for r in _surrender_convoys(rows))),
+        lambda rows, run: float(run["surrender_evacuated"]),  # the model's count, as scoring reads it
     ),
     "fighters_evacuated_total": Measure(
         "fighters evacuated on convoys under the surrender agreement",

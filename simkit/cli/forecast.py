@@ -195,7 +195,8 @@ def _print_forecast(report: dict) -> None:
     evacuated = report["evacuated"]
     if evacuated["runs"]:
         console.print(
-            f"evacuated in the {evacuated['runs']} runs ending in surrender with evacuation: "
+            f"evacuated on the surrender's buses in the {evacuated['runs']} runs ending in surrender "
+            "with evacuation (truce departures not counted): "
             f"p10 {evacuated['p10']:,.0f}, median {evacuated['p50']:,.0f}, p90 {evacuated['p90']:,.0f}",
             highlight=False,
         )

@@ -59,7 +59,8 @@ def score(
     pooled: the probability of each outcome class and of the documented one,
     the multiclass Brier and log (ignorance, bits) scores; the CRPS, median and
     50/80% intervals of the deal date (runs without a deal by the horizon are
-    censored at it) and of the number evacuated. Every score is also given for
+    censored at it) and of the number evacuated under the surrender (its
+    convoys only, as the cases document it; not truce departures). Every score is also given for
     the baselines (uniform classes; the other cases' outcome base rate; the
     other cases' siege-to-deal durations and evacuated shares) with the skill
     1 - score / baseline. Writes scores.parquet, scores.json, manifest.json and

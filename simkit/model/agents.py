@@ -305,6 +305,7 @@ class ResidentGroup(mesa.Agent):
         self.terms: Terms | None = None  # the terms of the surrender it adopted
         self.to_leave = 0
         self.fighters_to_leave = 0  # registered fighters still to board
+        self.faction_leavers: dict[Faction, int] = {}  # of those, each faction's (boarding takes them off it)
         self.deal_fighters = 0  # fighters among its people when it signed a surrender
         self.deal_fighters_leaving = 0  # of those, how many registered to leave (the rest settled)
         self.settlement_leavers = 0

@@ -64,6 +64,7 @@ class SiegeModel(mesa.Model):
         self.released = 0
         self.evacuated_fighters = 0  # fighters who left on truce waves and surrender convoys
         self.surrender_fighters = 0  # of those, the fighters who left on a signed surrender's buses
+        self.surrender_evacuated = 0  # people (fighters and families) who left on a signed surrender's buses
         self.agreements_signed = 0
         self.agreements_collapsed = 0
         self.aid_open = True
@@ -348,8 +349,11 @@ class SiegeModel(mesa.Model):
         Who registers depends on the terms (docs/model.md, "Evacuation and endings"): every fighter of a
         faction outside every deal (no amnesty covers him); each other fighter who refuses the amnesty
         (`fighter_refusal`, one binomial draw per faction), with his family (`family_per_fighter`); and
-        the civilians who do not believe the amnesty (`ResidentGroup.leaving_share`). Fighters are spread
-        over the adopting towns in proportion to population.
+        the civilians who do not believe the amnesty (`ResidentGroup.leaving_share`). Each faction's
+        fighters are spread over the towns not yet settled in proportion to population (the one rule,
+        `Movement.fighters_among`); a town's leavers are taken off their own faction as they board, and
+        the fighters who settle under the amnesty leave their faction at the signing (they are residents
+        now: no longer counted by `choose_terms`, spread over other towns, or registered again).
         """
         day = self.day
         holding = committee.holding_groups
@@ -367,20 +371,28 @@ class SiegeModel(mesa.Model):
                 len(holding) - len(adopting),
                 "towns split over the offer",
             )
-        behaviour, population = self.spec.behaviour, sum(g.population for g in self.groups)
+        behaviour, movement = self.spec.behaviour, self.movement
+        inside = sum(g.population for g in self.groups if g.status is GroupStatus.HOLDING)
         guarantor = self.mediator.effective_guarantor
         believed = credibility(committee.trust, guarantor)
         refusing = fighter_refusal(believed, terms, behaviour.amnesty_when_ordered_out.value)
-        fighters = sum(f.fighters for f in self.factions)
         # Outsiders are covered by no amnesty and leave; every other fighter refuses it at `refusing`.
-        leaving = sum(
-            f.fighters if f.outside else int(self.rng.binomial(f.fighters, refusing)) for f in self.factions
-        )
+        draw = self.rng.binomial
+        free = {f: movement.free_fighters(f) for f in self.factions}  # those in the towns holding out
+        leaving = {f: n if f.outside else int(draw(n, refusing)) for f, n in free.items()}
+        # Every town's fighters first, on the factions as they stand at the signing; then settlers leave them.
+        present = {g: movement.fighters_among(g) for g in adopting}
+        settling: dict = {}
         total = 0
         for group in adopting:
-            share = group.population / population if population else 0.0
-            group.deal_fighters = min(group.population, round(fighters * share))
-            group_fighters = min(group.deal_fighters, round(leaving * share))
+            share = group.population / inside if inside else 0.0
+            group.deal_fighters = present[group]
+            group.faction_leavers = {f: round(n * share) for f, n in leaving.items()}
+            group_fighters = min(group.deal_fighters, sum(group.faction_leavers.values()))
+            for faction, n in free.items():
+                settling[faction] = settling.get(faction, 0) + max(
+                    0, round(n * share) - group.faction_leavers[faction]
+                )
             civilians = group.population - group.deal_fighters  # fighters who settle do not register
             families = min(civilians, round(group_fighters * behaviour.family_per_fighter.value))
             civilians -= families
@@ -392,6 +404,8 @@ class SiegeModel(mesa.Model):
             group.status = GroupStatus.EVACUATING
             self.deal_days[group.locality] = day
             total += group.to_leave
+        for faction, settled in settling.items():
+            faction.fighters -= min(settled, faction.fighters)
         self.agreements_signed += 1
         dropped = "" if red_line_met else "; detainee release dropped"
         self.log(day, EventType.AGREEMENT_SIGNED, committee.name, total, f"surrender: {terms.value}{dropped}")

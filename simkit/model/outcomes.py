@@ -71,6 +71,7 @@ class RunOutcome:
     evacuated: int
     evacuated_fighters: int
     surrender_fighters: int
+    surrender_evacuated: int
     evacuated_civilians: int
     killed: int
     fled: int
@@ -149,6 +150,7 @@ def classify(model: SiegeModel, day: int) -> RunOutcome:
         evacuated=evacuated,
         evacuated_fighters=fighters,
         surrender_fighters=model.surrender_fighters,
+        surrender_evacuated=model.surrender_evacuated,
         evacuated_civilians=evacuated - fighters,
         killed=sum(group.killed for group in model.groups),
         fled=sum(group.fled for group in model.groups),

@@ -16,7 +16,7 @@ from simkit.model.negotiation import Agreement, GroupStatus, Phase, credibility
 from simkit.model.outcomes import settlement_class
 
 if TYPE_CHECKING:
-    from simkit.model.agents import Committee, ResidentGroup
+    from simkit.model.agents import Committee, Faction, ResidentGroup
     from simkit.model.model import SiegeModel
 
 
@@ -81,14 +81,28 @@ class Movement:
             return 0.0  # the regime's word alone
         return mediator.effective_guarantor
 
+    def free_fighters(self, faction: Faction) -> int:
+        """A faction's fighters in the towns still holding out: not registered on a surrender's buses."""
+        registered = sum(
+            g.faction_leavers.get(faction, 0) for g in self.model.groups if g.status is GroupStatus.EVACUATING
+        )
+        return max(0, faction.fighters - registered)
+
     def fighters_among(self, group: ResidentGroup) -> int:
-        """Fighters living among `group`'s people: every faction's, spread over the people not yet settled."""
+        """Fighters living among `group`'s people (the one rule for where fighters are).
+
+        A town being evacuated holds the fighters it registered, until they board; the factions' other
+        fighters are spread over the towns still holding out in proportion to population; a settled town
+        holds none (its leavers are gone, its settlers are residents).
+        """
         model = self.model
-        inside = sum(g.population for g in model.groups if g.status is not GroupStatus.SETTLED)
-        if not inside or group.status is GroupStatus.SETTLED:
+        if group.status is GroupStatus.EVACUATING:
+            return min(group.population, group.fighters_to_leave)
+        holding = sum(g.population for g in model.groups if g.status is GroupStatus.HOLDING)
+        if not holding or group.status is not GroupStatus.HOLDING:
             return 0
-        fighters = sum(f.fighters for f in model.factions)
-        return min(group.population, round(fighters * group.population / inside))
+        fighters = sum(self.free_fighters(f) for f in model.factions)
+        return min(group.population, round(fighters * group.population / holding))
 
     def _truce_wave(self, day: int, committee: Committee, agreement: Agreement) -> None:
         model = self.model
@@ -120,15 +134,16 @@ class Movement:
                 group.remove(take)
                 group.to_leave -= take
                 group.fighters_to_leave -= group_fighters
+                self._board(group, group_fighters)
                 group.settlement_leavers += take
                 people += take
                 fighters += group_fighters
             if group.to_leave <= 0 or group.population == 0:
                 model.settle(group, settlement_class(group))
         if people:
-            self._remove_fighters(fighters, outside=True)
             model.evacuated_fighters += fighters
             model.surrender_fighters += fighters
+            model.surrender_evacuated += people
             model.log(day, EventType.EVACUATION_CONVOY, committee.name, people, f"fighters={fighters}")
         if all(g.status is GroupStatus.SETTLED for g in committee.groups):
             committee.phase = Phase.SETTLED
@@ -147,6 +162,15 @@ class Movement:
         ]:
             takes[i] += 1
         return sum(g.remove(take) for g, take in zip(groups, takes, strict=True))
+
+    @staticmethod
+    def _board(group: ResidentGroup, count: int) -> None:
+        """Take `count` of a town's registered fighters off their own factions as they board."""
+        for faction, registered in group.faction_leavers.items():
+            gone = min(count, registered, faction.fighters)
+            faction.fighters -= gone
+            group.faction_leavers[faction] -= gone
+            count -= gone
 
     def _remove_fighters(self, count: int, outside: bool) -> None:
         for faction in self.model.factions:

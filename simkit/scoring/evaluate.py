@@ -6,7 +6,7 @@ turns each case's runs into the scores of its class forecast, its deal-day
 forecast and its evacuated forecast, with the same scores for the baselines
 and the skill against them; `write_scores` writes scores.parquet,
 scores.json and manifest.json. Scoring reads only three columns of the runs
-(outcome, deal_day, evacuated), so it can be tested on hand-made runs.
+(outcome, deal_day, surrender_evacuated), so it can be tested on hand-made runs.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ from simkit.yamlio import InputError
 LEVELS = (0.5, 0.8)
 """Central intervals reported for the deal day and evacuated."""
 
+RUN_COLUMNS = ("outcome", "deal_day", "surrender_evacuated")
+"""The columns of runs.parquet scoring reads: `surrender_evacuated` is scored against a case's `evacuated`."""
+
 SCORE_COLUMNS = ("case", "metric", "model", "baseline", "baseline_score", "skill", "cases")
 
 
@@ -44,7 +47,8 @@ class CaseForecast:
         start: the scenario's start date (day 0).
         horizon: the scenario's horizon in days; a run without a deal by then is censored at it.
         population: the scenario's population at its start.
-        runs: one row per run with `outcome`, `deal_day` (null: no deal) and `evacuated`.
+        runs: one row per run with `outcome`, `deal_day` (null: no deal) and `surrender_evacuated`
+            (people who left on a signed surrender's buses: what a case's documented `evacuated` counts).
     """
 
     start: dt.date
@@ -138,9 +142,11 @@ def run_cases(
                     loaded, posterior, runs, seed, workers, folder,
                     progress=advance, command=command, overwrite=overwrite,
                 )  # fmt: skip
-        if "deal_day" not in ensemble.runs.columns:
+        missing = [column for column in RUN_COLUMNS if column not in ensemble.runs.columns]
+        if missing:
             raise InputError(
-                f"{folder} holds runs written before runs had deal dates; add --overwrite to rerun them"
+                f"{folder} holds runs written before runs had {', '.join(missing)}; "
+                "add --overwrite to rerun them"
             )
         forecasts[case.id] = forecast_of(loaded, ensemble.runs)
     return forecasts
@@ -153,7 +159,7 @@ def forecast_of(loaded: LoadedScenario, runs: pd.DataFrame) -> CaseForecast:
         start=scenario.start,
         horizon=scenario.horizon_days.value,
         population=float(sum(group.population.value for group in scenario.residents)),
-        runs=runs[["outcome", "deal_day", "evacuated"]].reset_index(drop=True),
+        runs=runs[list(RUN_COLUMNS)].reset_index(drop=True),
     )
 
 
@@ -264,7 +270,7 @@ def _deal_scores(case: Case, cases: list[Case], forecast: CaseForecast, detail: 
 def _evacuated_scores(
     case: Case, cases: list[Case], forecast: CaseForecast, populations: Mapping[str, float], detail: dict
 ) -> dict | None:
-    members = forecast.runs["evacuated"].to_numpy(dtype=float)
+    members = forecast.runs["surrender_evacuated"].to_numpy(dtype=float)
     low, high = float(case.evacuated.low), float(case.evacuated.high)
     median, found = rules.intervals(members, low, high, LEVELS)
     reference = baselines.evacuated_members(cases, case.id, populations)

@@ -102,7 +102,8 @@ DEAL = _Quantity(
     value=_date_text, score=_whole, window=lambda low, high: _date_text(low) + ("" if low == high else "+"),
 )  # fmt: skip
 EVACUATED = _Quantity(
-    title="evacuated (CRPS in people; base = other cases' evacuated share x population)",
+    title="evacuated on the surrender's buses (truce departures not counted; CRPS in people; "
+    "base = other cases' evacuated share x population)",
     detail="evacuated", documented="evacuated", metric="crps_evacuated", baseline="evacuated_share",
     value=_people, score=_people,
     window=lambda low, high: _people(low) if low == high else f"{_people(low)}-{_people(high)}",

@@ -126,7 +126,7 @@ def test_stopping_the_app_with_sigterm_stops_its_server_and_frees_the_port(tmp_p
         assert children, "simkit app runs its page in a server process"
         parent.send_signal(signal.SIGTERM)
         parent.wait(timeout=30)
-        gone, alive = psutil.wait_procs(children, timeout=30)
+        _, alive = psutil.wait_procs(children, timeout=30)
         assert alive == [], f"left running after SIGTERM: {[p.pid for p in alive]}"
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

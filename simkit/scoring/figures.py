@@ -77,7 +77,8 @@ def plot_scores(details: list[dict], path: Path, title: str) -> Path:
     right.set_xlim(left=0)
     right.set_xlabel("deal day, days after the scenario's start")
     right.set_title(
-        "forecast: 50% (thick) and 80% intervals, median (o)\ndocumented deal window (black, ▼); horizon (grey |)",
+        "forecast: 50% (thick) and 80% intervals, median (o)\n"
+        "documented deal window (black, ▼); horizon (grey |)",
         fontsize=9,
     )
     fig.suptitle(title)

@@ -198,7 +198,8 @@ def run_ensemble(
     plan = _Plan(scenario.scenario, seed, series)
     kinds = ("runs", "events", "series") if series else ("runs", "events")
     if out is None:
-        return run_batches(None, {}, (), kinds, _simulate, plan, runs, BATCH_SIZE, workers, scheduler,
+        horizon = {"end": scenario.scenario.end.isoformat()}  # where unresolved runs are censored
+        return run_batches(None, horizon, (), kinds, _simulate, plan, runs, BATCH_SIZE, workers, scheduler,
                            progress)  # fmt: skip
     manifest = _manifest(scenario, runs, seed, series, command)
     return run_batches(
@@ -259,7 +260,8 @@ def run_batches(
                     progress(batch.stop - batch.start)
         ordered = [tables[b.start] for b in plan]
         frames = {k: pa.concat_tables([t[k] for t in ordered]).to_pandas() for k in kinds}
-        return Ensemble(frames["runs"], frames["events"], frames.get("series"), summarize(frames["runs"]))
+        summary = summarize(frames["runs"], manifest.get("end"))
+        return Ensemble(frames["runs"], frames["events"], frames.get("series"), summary)
     manifest = {**manifest, "batch_size": batch_size, "runs": runs}
     with ResultFolder(out, manifest, identity, overwrite, others) as folder:
         previous = folder.previous or {}
@@ -309,6 +311,7 @@ def _manifest(scenario: LoadedScenario, runs: int, seed: int, series: bool, comm
         "scenario": str(scenario.path),
         "scenario_name": scenario.scenario.name,
         "scenario_hash": scenario.hash,
+        "end": scenario.scenario.end.isoformat(),
         "overrides": scenario.overrides,
         "master_seed": seed,
         "runs": runs,
@@ -339,4 +342,4 @@ def load_ensemble(out: str | Path) -> Ensemble:
         raise InputError(f"{out}: no runs.parquet here; is it a simkit results folder?")
     manifest = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").exists() else {}
     runs = pd.read_parquet(out / "runs.parquet")
-    return Ensemble(runs, None, None, summarize(runs), out, manifest)
+    return Ensemble(runs, None, None, summarize(runs, manifest.get("end")), out, manifest)

@@ -1,9 +1,12 @@
 """One self-contained HTML page for a results folder: what was run, what came out, and on what grounds.
 
 The page holds the scenario with its overrides, a provenance table of every parameter (sourced or
-assumed, and why), the outcome, timing and attribute tables, the figures (PNG embedded as base64, so
-the file needs nothing beside it), and the comparison with the documented record where the folder
-holds one (`simkit compare`). Tables come from the same summary the terminal prints.
+assumed, and why; drawn per run from a posterior, with its spread over the runs, where the folder is a
+forecast), the outcome, timing and attribute tables, the figures (PNG embedded as base64, so the file
+needs nothing beside it), the forecast's endings by date and their split between chance and the
+parameters where the folder holds one (`simkit forecast`: forecast.json), and the comparison with the
+documented record where the folder holds one (`simkit compare`). Tables come from the same summaries
+the terminal prints.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pydantic import BaseModel
 
 from simkit.ensemble import Ensemble, load_ensemble
 from simkit.manifest import scenario_label, scenario_of
-from simkit.report import ATTRIBUTE_LABELS
+from simkit.report import ATTRIBUTE_LABELS, horizon_at
 from simkit.scenario.provenance import Param
 
 FIGURES = {
@@ -48,18 +51,61 @@ def scenario_parameters(node: Any, path: str = "") -> Iterator[tuple[str, Param]
             yield from scenario_parameters(item, f"{path}.{key}")
 
 
-def provenance_table(scenario: Any) -> pd.DataFrame:
-    """One row per parameter: path, value, `sourced` or `assumed`, and the source or the reason."""
-    rows = [
-        {
-            "parameter": path,
-            "value": param.value,
-            "basis": "sourced" if param.source else "assumed",
-            "source or reason": param.source or param.assumed,
-        }
-        for path, param in scenario_parameters(scenario)
-    ]
+def named_path(scenario: Any, path: str) -> str:
+    """A dotted path as `--set` writes it (`committees.0.concession_rate`) as the report names it."""
+    node, named = scenario, []
+    for part in path.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+            part = getattr(node, "name", None) or getattr(node, "locality", None) or part
+        else:
+            node = getattr(node, part, None)
+        named.append(part)
+    return ".".join(named)
+
+
+def value_text(value: Any) -> str:
+    """A parameter's value as a reader expects it: whole numbers without decimals, others to 6 digits."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.6g}"
+    return str(value)
+
+
+def provenance_table(scenario: Any, drawn: dict[str, tuple[str, str]] | None = None) -> pd.DataFrame:
+    """One row per parameter: path, value, `sourced`, `assumed` or `drawn`, and the source or the reason.
+
+    Args:
+        scenario: the scenario as run.
+        drawn: parameters drawn per run from a posterior, by the path `--set` writes: (their spread
+            over the runs, where they were drawn from). These show the spread, not the scenario's value.
+    """
+    drawn = {named_path(scenario, path): how for path, how in (drawn or {}).items()}
+    rows = []
+    for path, param in scenario_parameters(scenario):
+        if path in drawn:
+            spread, origin = drawn[path]
+            rows.append({"parameter": path, "value": spread, "basis": "drawn", "source or reason": origin})
+        else:
+            rows.append({
+                "parameter": path, "value": value_text(param.value),
+                "basis": "sourced" if param.source else "assumed",
+                "source or reason": param.source or param.assumed,
+            })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def drawn_spread(runs: pd.DataFrame, manifest: dict) -> dict[str, tuple[str, str]]:
+    """The parameters a forecast drew per run: their median and 80% range over the runs, and their origin."""
+    origin = (
+        f"drawn per run from {manifest.get('posterior', 'a posterior')} "
+        f"({manifest.get('posterior_particles', '?')} particles, ESS {manifest.get('posterior_ess', '?')})"
+    )
+    spread = {}
+    for path in manifest.get("drawn_parameters") or []:
+        if path in runs:
+            p10, p50, p90 = runs[path].quantile([0.1, 0.5, 0.9])
+            spread[path] = (f"median {p50:.3g} (p10 {p10:.3g}, p90 {p90:.3g})", origin)
+    return spread
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -125,6 +171,50 @@ def _figures(out: Path) -> str:
     return "\n".join(parts)
 
 
+ENDING_LABELS = {"surrender_evacuation": "surrender + evacuation", "reconciliation": "settlement in place"}
+"""How the forecast's tables name the two endings with a deal (as `simkit forecast` prints them)."""
+
+
+def _share(value: float) -> str:
+    return "n/a" if value != value else f"{value:.0%}"
+
+
+def _forecast(out: Path) -> str:
+    """The forecast's endings by date, split between chance and the parameters, where the folder holds one."""
+    if not (out / "forecast.json").exists():
+        return ""
+    report = json.loads((out / "forecast.json").read_text())
+    by = pd.DataFrame([
+        {
+            "by": row["date"], "ending": ENDING_LABELS.get(row["ending"], row["ending"]),
+            "share": f"{row['share']:.1%}", "95% CI": f"{row['ci95'][0]:.1%} to {row['ci95'][1]:.1%}",
+            "chance": _share(row["chance_share"]), "parameters": _share(row["parameter_share"]),
+        }
+        for row in report["by"]
+    ])  # fmt: skip
+    deal = pd.DataFrame([
+        {"ending": ENDING_LABELS.get(name, name), "share": f"{row['share']:.1%}",
+         **{label: row[label] for label in ("p10", "p50", "p90")}}
+        for name, row in report["deal"].items()
+    ])  # fmt: skip
+    parts = [
+        "<h2>Forecast: endings with the deal signed by each date</h2>",
+        f"<p>{report['runs']:,} runs on {report['particles_drawn']:,} posterior particles. <i>chance</i> is "
+        "the share of the spread from run to run at fixed parameters, <i>parameters</i> the share due to "
+        "the parameters drawn (docs/forecast.md).</p>",
+        _table(by),
+        "<h3>Deal dates of the runs ending so (p10, median, p90)</h3>",
+        _table(deal),
+    ]
+    evacuated = report.get("evacuated", {})
+    if evacuated.get("runs"):
+        parts.append(
+            f"<p>Evacuated in the {evacuated['runs']:,} runs ending in surrender with evacuation: "
+            f"p10 {evacuated['p10']:,.0f}, median {evacuated['p50']:,.0f}, p90 {evacuated['p90']:,.0f}.</p>"
+        )
+    return "\n".join(parts)
+
+
 def _comparison(out: Path) -> str:
     """The comparison with the record, where `simkit compare` left one in the folder."""
     if not (out / "comparison.json").exists():
@@ -166,8 +256,9 @@ def build_report(results: str | Path, scenario_file: str | Path | None = None) -
     label = scenario_label(manifest)
     summary = ensemble.summary
     esc = html.escape
-    provenance = provenance_table(scenario)
+    provenance = provenance_table(scenario, drawn_spread(ensemble.runs, manifest))
     sourced = int((provenance["basis"] == "sourced").sum())
+    drawn = int((provenance["basis"] == "drawn").sum())
     overrides = manifest.get("overrides") or {}
     facts = {
         "scenario file": manifest.get("scenario", "?"),
@@ -201,18 +292,21 @@ def build_report(results: str | Path, scenario_file: str | Path | None = None) -
         "<p>Every run ends in exactly one class; shares add up to 100% (95% Wilson intervals).</p>",
         _table(_outcome_table(summary)),
         "<h2>When runs end</h2>",
-        f"<p>Dates of the {when}, over the runs that reached it. Unresolved at the horizon "
-        f"({esc(left['censored_at'])}): {left['runs']:,} runs ({left['share']:.1%}), censored there "
-        "rather than counted as ending then.</p>",
+        f"<p>Dates of the {when}, over the runs that reached it. Unresolved at the horizon"
+        f"{esc(horizon_at(left['censored_at']))}: {left['runs']:,} runs ({left['share']:.1%}), censored "
+        "there rather than counted as ending then.</p>",
         _table(_timing_table(summary)),
         "<h2>Run attributes</h2>",
         _table(_attribute_table(summary)),
         "<h2>Figures</h2>",
+        _forecast(out),
         _figures(out),
         _comparison(out),
         "<h2>Provenance of the parameters</h2>",
-        f"<p>{len(provenance)} parameters: {sourced} sourced, {len(provenance) - sourced} assumed "
-        "(with the reason). Overridden values read <i>assumed: override (was ...)</i>.</p>",
+        f"<p>{len(provenance)} parameters: {sourced} sourced, {len(provenance) - sourced - drawn} assumed "
+        "(with the reason)"
+        + (f", {drawn} drawn per run from the posterior (their spread over the runs)" if drawn else "")
+        + ". Overridden values read <i>assumed: override (was ...)</i>.</p>",
         _table(provenance),
         f"<p><small>Written by simkit report on {dt.date.today()}.</small></p>",
     ]

@@ -111,12 +111,19 @@ def plot_timeline(
 
 
 def plot_cumulative_incidence(
-    runs: pd.DataFrame, ax: plt.Axes | None = None, label: str = "", linestyle: str = "-"
+    runs: pd.DataFrame,
+    ax: plt.Axes | None = None,
+    label: str = "",
+    linestyle: str = "-",
+    end: str | None = None,
 ) -> plt.Axes:
     """Cumulative incidence of each ending by date (Aalen-Johansen, 95% bands), unresolved runs censored.
 
-    Drawn on `ax` so two ensembles can share one (`simkit diff`); `label` names the ensemble.
+    Drawn on `ax` so two ensembles can share one (`simkit diff`); `label` names the ensemble; `end`
+    is the scenario's last simulated day (the manifest's `end`), drawn as a dotted line.
     """
+    import datetime as dt
+
     from simkit.timing import ENDINGS, cumulative_incidence, unresolved
 
     ax = ax or plt.subplots(figsize=(8, 4))[1]
@@ -130,14 +137,16 @@ def plot_cumulative_incidence(
         ax.step(dates, curve["incidence"], where="post", color=colour, linestyle=linestyle,
                 label=f"{label + ': ' if label else ''}{name.replace('_', ' ')}")  # fmt: skip
         ax.fill_between(dates, curve["low"], curve["high"], step="post", color=colour, alpha=0.15)
-    _, _, last = unresolved(runs)
-    ax.axvline(pd.Timestamp(last), color="black", linewidth=0.8, linestyle=":")
+    _, _, last = unresolved(runs, None if end is None else dt.date.fromisoformat(end))
+    if last is not None:
+        ax.axvline(pd.Timestamp(last), color="black", linewidth=0.8, linestyle=":")
     ax.set_ylim(0, 1)
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_ylabel("share of runs ended this way by then\n(Aalen-Johansen, 95% band)")
-    ax.set_xlabel(f"date (runs unresolved at the horizon, {last}, are censored there)")
+    horizon = "the horizon" if last is None else f"the horizon, {last},"
+    ax.set_xlabel(f"date (runs unresolved at {horizon} are censored there)")
     if not _legend(ax, frameon=False, fontsize=8, loc="upper left"):
         ax.text(0.5, 0.5, "no run reached an ending by the horizon", transform=ax.transAxes,
                 ha="center", va="center", fontsize=9)  # fmt: skip
@@ -240,7 +249,6 @@ def plot_series_by_outcome(series: pd.DataFrame, runs: pd.DataFrame, column: str
 def write_figures(ensemble: Ensemble, out: Path) -> list[Path]:
     """Write outcomes.png, endings.png, timeline.png and (with series) series.png into the result folder."""
     from simkit.manifest import scenario_label
-    from simkit.timing import unresolved
 
     label = scenario_label(ensemble.manifest) if ensemble.manifest else ""
     written = []
@@ -248,8 +256,9 @@ def write_figures(ensemble: Ensemble, out: Path) -> list[Path]:
     plot_outcomes(ensemble.summary, ax, label)
     written.append(_save(fig, out / "outcomes.png"))
     fig, ax = plt.subplots(figsize=(8, 4))
-    plot_cumulative_incidence(ensemble.runs, ax)
-    _, share, _ = unresolved(ensemble.runs)
+    end = (ensemble.manifest or {}).get("end")
+    plot_cumulative_incidence(ensemble.runs, ax, end=end)
+    share = ensemble.summary["timing"]["unresolved"]["share"]
     prefix = f"{label}: " if label else ""
     ax.set_title(f"{prefix}when runs end ({share:.0%} of {len(ensemble.runs)} runs unresolved)")
     written.append(_save(fig, out / "endings.png"))

@@ -114,6 +114,11 @@ def print_summary(summary: dict, title: str, console: Console | None = None) -> 
     console.print(attributes)
 
 
+def horizon_at(censored_at: str | None) -> str:
+    """` (2017-08-01)` after "unresolved at the horizon"; empty where the folder does not record it."""
+    return "" if censored_at is None else f" ({censored_at})"
+
+
 def print_timing(timing: dict, console: Console) -> None:
     """When runs end: per ending, its runs and the p10/median/p90 dates, and the share still unresolved."""
     title = (
@@ -132,6 +137,7 @@ def print_timing(timing: dict, console: Console) -> None:
     console.print(table)
     left = timing["unresolved"]
     console.print(
-        f"unresolved at the horizon ({left['censored_at']}): {left['runs']:,} runs ({left['share']:.0%}), "
+        f"unresolved at the horizon{horizon_at(left['censored_at'])}: "
+        f"{left['runs']:,} runs ({left['share']:.0%}), "
         "censored there rather than counted as ending then"
     )

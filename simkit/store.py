@@ -22,8 +22,13 @@ Rules, in one place:
   `.simkit.lock` inside it) for as long as a command writes into it; a second
   process gets one line saying who holds it. The lock is released by the
   kernel when the holder exits, however it exits, so a killed run never leaves
-  a stale lock. Within one process the lock is re-entrant (`hold`), so a
-  command can hold it across the ensemble and the files it adds afterwards.
+  a stale lock (only its empty file, which the next writer takes over). A
+  holder that finishes removes the lock file while still holding the lock, so
+  a finished folder holds only what its manifest lists; a process that opened
+  the old file meanwhile sees that it is no longer the folder's lock and
+  starts again on a fresh one. Within one process the lock is re-entrant
+  (`hold`), so a command can hold it across the ensemble and the files it
+  adds afterwards.
 """
 
 from __future__ import annotations
@@ -120,12 +125,40 @@ def hold(out: str | Path) -> Iterator[None]:
             fd, depth = _held[key]
             if depth == 1:
                 del _held[key]
-                os.close(fd)  # closing the descriptor releases the lock
+                _release(out, fd)
             else:
                 _held[key] = (fd, depth - 1)
 
 
+def _release(out: Path, fd: int) -> None:
+    """Remove the lock file while holding its lock, then close it (closing releases the lock)."""
+    with contextlib.suppress(FileNotFoundError):
+        if _is_current(out / LOCK, fd):
+            (out / LOCK).unlink()
+    os.close(fd)
+
+
+def _is_current(path: Path, fd: int) -> bool:
+    """Whether `fd` is the file now at `path` (not one a finished holder removed meanwhile)."""
+    try:
+        here = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (held.st_dev, held.st_ino)
+
+
 def _acquire(out: Path) -> int:
+    while True:
+        fd = _lock(out)
+        if _is_current(out / LOCK, fd):
+            _write_pid(fd)
+            return fd
+        os.close(fd)  # locked a file its holder removed as it finished: lock the folder's new one
+
+
+def _lock(out: Path) -> int:
+    """Open (or make) the lock file and take its lock; the caller checks it is still the folder's."""
     path = out / LOCK
     if path.is_symlink():
         raise InputError(f"{path} is a symbolic link; simkit never writes through links: remove it")
@@ -144,9 +177,12 @@ def _acquire(out: Path) -> int:
                 "wait for it to finish or choose another --out"
             ) from None
         raise InputError(f"{out}: cannot lock it ({_one_line(err)})") from None
+    return fd
+
+
+def _write_pid(fd: int) -> None:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    return fd
 
 
 @contextlib.contextmanager

@@ -179,6 +179,7 @@ class Line:
     type: str
     text: str
     state: dict[str, Any]
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,8 @@ def story_of(results: str | Path, run: int, scenario_file: str | Path | None = N
         concerned = actor if actor in state.committees else detail
         flat = state.about(concerned)
         event = {"type": kind, "actor": actor, "count": count, "detail": detail}
-        lines.append(Line(day, start + dt.timedelta(days=day), kind, sentence(event, flat), flat))
+        when = start + dt.timedelta(days=day)
+        lines.append(Line(day, when, kind, sentence(event, flat), flat, str(detail or "")))
     outcome = played.outcome
     facts = [
         ("scenario", f"{scenario_label(manifest)} ({manifest['scenario']})"),
@@ -276,17 +278,39 @@ def _by_day(story: Story) -> list[tuple[dt.date, int, list[Line]]]:
     return [(lines[0].date, day, lines) for day, lines in days.items()]
 
 
-def _state_cells(state: Mapping[str, Any]) -> list[str]:
+def _holding_out(lines: list[Line]) -> list[Line]:
+    """The day's lines up to its surrender, if one was signed: after it no town holds out (pressure 0)."""
+    for i, line in enumerate(lines):
+        if line.type == EventType.AGREEMENT_SIGNED.value and line.detail.startswith("surrender"):
+            return lines[:i]
+    return lines
+
+
+def _state_cells(lines: list[Line]) -> list[str]:
+    """The state after the day's last event; its pressure as last read while the towns held out.
+
+    On the day a surrender is signed, the pressure read after the signing is 0 (no town holds out any
+    more): the cell shows the share the day's earlier lines quote, or "-" if the signing came first.
+    """
+    state = lines[-1].state
+    before = _holding_out(lines)
+    weighed = before[-1].state if before else None
     return [
         state["phase"],
         f"{state['food_days']:.0f}",
         f"{state['hardship']:.2f}",
-        f"{state['pressure']:.2f}" if state["phase"] in ("siege", "truce") else "-",
+        f"{weighed['pressure']:.2f}" if weighed and weighed["phase"] in ("siege", "truce") else "-",
         f"{state['trust']:.2f}",
         f"{state['strain']:.1f}",
         f"{state['force']:.2f}",
         f"{state['escalation']:.2f}",
     ]
+
+
+STATE_NOTE = (
+    "State after the day's last event; on a day a surrender is signed, pressure as the terms were weighed "
+    "(after the signing no town holds out)"
+)
 
 
 def _legend() -> str:
@@ -298,7 +322,7 @@ def to_markdown(story: Story) -> str:
     """The story as Markdown: facts, then one table row per day (its events in order, the state after)."""
     out = [f"# {story.title}", ""]
     out += [f"- **{key}**: {value}" for key, value in story.facts]
-    out += ["", f"State after the day's last event ({_legend()}).", ""]
+    out += ["", f"{STATE_NOTE} ({_legend()}).", ""]
     header = ["date", "day", "what happened", "phase", *STATE_COLUMNS.values()]
     out += [
         "| " + " | ".join(header) + " |",
@@ -306,7 +330,7 @@ def to_markdown(story: Story) -> str:
     ]
     for date, day, lines in _by_day(story):
         text = " ".join(line.text for line in lines).replace("|", "\\|")
-        out.append(f"| {date} | {day} | {text} | " + " | ".join(_state_cells(lines[-1].state)) + " |")
+        out.append(f"| {date} | {day} | {text} | " + " | ".join(_state_cells(lines)) + " |")
     return "\n".join(out) + "\n"
 
 
@@ -323,7 +347,7 @@ def to_html(story: Story) -> str:
     rows = []
     for date, day, lines in _by_day(story):
         text = "<br>".join(esc(line.text) for line in lines)
-        cells = "".join(f'<td class="n">{c}</td>' for c in _state_cells(lines[-1].state))
+        cells = "".join(f'<td class="n">{c}</td>' for c in _state_cells(lines))
         rows.append(f'<tr><td class="d">{date}</td><td class="n">{day}</td><td>{text}</td>{cells}</tr>')
     facts = "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in story.facts)
     heads = "".join(
@@ -332,7 +356,7 @@ def to_html(story: Story) -> str:
     return (
         f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{esc(story.title)}</title>'
         f"<style>{_CSS}</style></head><body><h1>{esc(story.title)}</h1><ul>{facts}</ul>"
-        f'<p class="legend">State after the day\'s last event ({esc(_legend())}).</p>'
+        f'<p class="legend">{esc(STATE_NOTE)} ({esc(_legend())}).</p>'
         f"<table><thead><tr>{heads}</tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>\n"
     )
 

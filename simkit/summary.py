@@ -31,8 +31,14 @@ def share_interval(successes: int, trials: int) -> tuple[float, float]:
     return (0.0 if successes == 0 else center - delta, 1.0 if successes == trials else center + delta)
 
 
-def summarize(runs: pd.DataFrame) -> dict:
-    """What summary.json holds: runs, outcome shares (CIs), partial release, attribute quantiles, timing."""
+def summarize(runs: pd.DataFrame, end: str | None = None) -> dict:
+    """What summary.json holds: runs, outcome shares (CIs), partial release, attribute quantiles, timing.
+
+    Args:
+        runs: the runs table.
+        end: the scenario's last simulated day (ISO date; the manifest's `end`), where unresolved runs
+            are censored (`simkit.timing.unresolved`).
+    """
     n = len(runs)
     counts = runs["outcome"].value_counts()
     outcomes = {}
@@ -51,16 +57,18 @@ def summarize(runs: pd.DataFrame) -> dict:
         "partial_release_share": partial / n if n else 0.0,
         "partial_release_ci95": [lo, hi],
         "attributes": attributes,
-        "timing": timing(runs) if n else {},
+        "timing": timing(runs, end) if n else {},
     }
 
 
-def timing(runs: pd.DataFrame) -> dict:
+def timing(runs: pd.DataFrame, end: str | None = None) -> dict:
     """When runs end (simkit.timing): per ending, runs, share and p10/p50/p90 of its day and date; unresolved.
 
     Quantiles are over the runs that reached that ending only; runs unresolved at the horizon are
-    counted apart, not as ending on the last day.
+    counted apart, not as ending on the last day, censored at `end` (the scenario's last simulated day).
     """
+    import datetime as dt
+
     from simkit.timing import timing_rows, unresolved
 
     endings = {}
@@ -68,9 +76,9 @@ def timing(runs: pd.DataFrame) -> dict:
         name = row.pop("ending")
         endings[name] = {key: value.isoformat() if hasattr(value, "isoformat") else value
                          for key, value in row.items()}  # fmt: skip
-    count, share, last = unresolved(runs)
+    count, share, last = unresolved(runs, None if end is None else dt.date.fromisoformat(end))
     return {
         "day_of": "deal" if "deal_day" in runs else "outcome",
         "endings": endings,
-        "unresolved": {"runs": count, "share": share, "censored_at": last.isoformat()},
+        "unresolved": {"runs": count, "share": share, "censored_at": last and last.isoformat()},
     }

@@ -83,12 +83,21 @@ def timing_rows(runs: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def unresolved(runs: pd.DataFrame) -> tuple[int, float, dt.date]:
-    """Runs without an ending by the horizon: how many, their share, and the last date simulated."""
+def unresolved(runs: pd.DataFrame, end: dt.date | None) -> tuple[int, float, dt.date | None]:
+    """Runs without an ending by the horizon: how many, their share, and the horizon they are censored at.
+
+    Args:
+        runs: the runs table.
+        end: the scenario's last simulated day (`Scenario.end`, recorded in the manifest as `end`). The
+            runs table alone does not know it when every run ended before it; None (folders written
+            before the manifest recorded it) falls back on the last day of the unresolved runs, which
+            is the horizon, and on None when there are none.
+    """
     times = ending_times(runs)
     censored = times[times["censored"]]
-    last = times["date"].max()
-    return len(censored), len(censored) / len(times), last
+    if end is None and len(censored):
+        end = censored["date"].max()
+    return len(censored), len(censored) / len(times), end
 
 
 def cumulative_incidence(runs: pd.DataFrame) -> pd.DataFrame:

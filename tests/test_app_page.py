@@ -6,6 +6,7 @@ Every wait is bounded, and the server is killed whatever happens.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -105,4 +106,33 @@ def test_the_page_steps_a_run_takes_a_knob_and_shows_an_ensemble(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
+        log.close()
+
+
+def test_stopping_the_app_with_sigterm_stops_its_server_and_frees_the_port(tmp_path):
+    """SIGTERM to `simkit app` (as a service manager or `kill` sends it) takes the page's server with it."""
+    import psutil
+
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")
+    parent = subprocess.Popen(
+        [str(SIMKIT), "app", str(WAER), "--port", str(port), "--workers", "1"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+    try:
+        _wait_until_serving(f"http://127.0.0.1:{port}/", parent, 60)
+        children = psutil.Process(parent.pid).children(recursive=True)
+        assert children, "simkit app runs its page in a server process"
+        parent.send_signal(signal.SIGTERM)
+        parent.wait(timeout=30)
+        _, alive = psutil.wait_procs(children, timeout=30)
+        assert alive == [], f"left running after SIGTERM: {[p.pid for p in alive]}"
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", port))  # the port is free again for the next `simkit app`
+    finally:  # whatever happened, nothing of this test stays running (the server shares the group)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(parent.pid, signal.SIGKILL)
+        parent.wait()
         log.close()

@@ -117,3 +117,42 @@ def test_every_help_reads_at_80_columns():
     assert "calibration/waer_trajectory.yaml" in "".join(
         line.split("│")[-2].strip() for line in compare.splitlines() if line.count("│") >= 2
     )
+
+
+def test_the_horizon_shown_is_the_scenarios_last_day_not_the_last_deal(tmp_path):
+    """With every run ended before it, the horizon printed and in summary.json is still the scenario's end."""
+    import datetime as dt
+
+    from simkit.scenario import load_scenario
+
+    out = tmp_path / "w"
+    # a short horizon that every run outlives would leave runs unresolved; a long one ends them all
+    result = runner.invoke(app, ["run", str(WAER), "-n", "6", "-o", str(out), "--no-plots",
+                                 "--set", "horizon_days=2000"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    end = load_scenario(WAER, {"horizon_days": 2000}).scenario.end
+    assert end == load_scenario(WAER).scenario.start + dt.timedelta(days=1999)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["timing"]["unresolved"]["censored_at"] == end.isoformat()
+    assert f"unresolved at the horizon ({end.isoformat()})" in result.output
+    assert json.loads((out / "manifest.json").read_text())["end"] == end.isoformat()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--runs", "-5"], ["--runs", "0"], ["--workers", "0"], ["--seed", "-1"]],
+)
+def test_a_bad_option_leaves_no_folder_behind(tmp_path, options):
+    out = tmp_path / "x"
+    result = runner.invoke(app, ["run", str(WAER), *options, "-o", str(out), "-q"])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    assert not out.exists()
+
+
+def test_a_finished_folder_holds_only_what_its_manifest_lists(tmp_path):
+    out = tmp_path / "w"
+    result = runner.invoke(app, ["run", str(WAER), "-n", "3", "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    files = json.loads((out / "manifest.json").read_text())["files"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(files)

@@ -68,3 +68,14 @@ def test_diff_command(folders, tmp_path):
     assert (out / "diff_endings.png").stat().st_size > 0
     result = runner.invoke(app, ["diff", str(folders / "base"), str(tmp_path / "nowhere")])
     assert result.exit_code == 2 and result.output.startswith("error: ")
+
+
+def test_differences_that_round_to_zero_never_read_minus_zero(folders, tmp_path):
+    from simkit.cli.diff import signed_share
+
+    assert [signed_share(v) for v in (-0.0004, -0.0, 0.0, 0.0004)] == ["0.0%"] * 4
+    assert signed_share(-0.012) == "-1.2%" and signed_share(0.012) == "+1.2%"
+    base = str(folders / "base")
+    result = runner.invoke(app, ["diff", base, base, "-o", str(tmp_path / "d"), "--no-plots"])
+    assert result.exit_code == 0, result.output
+    assert "-0.0%" not in result.output and "+0.0%" not in result.output

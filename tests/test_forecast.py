@@ -238,3 +238,53 @@ def test_north_homs_is_forecast_from_a_calibration_folder_with_endings_by_date(t
     assert bad.exit_code == 2 and "--by 30/06/2018: not a date" in bad.stderr
     empty = runner.invoke(app, ["forecast", str(WAER), "-p", str(tmp_path), "-o", str(tmp_path / "y")])
     assert empty.exit_code == 2 and "a folder without posterior.parquet" in empty.stderr
+
+
+@pytest.mark.parametrize("by", ["2030-01-01", "2010-01-01"])
+def test_a_by_date_outside_the_period_is_refused_naming_the_period(tmp_path, posterior_file, by):
+    period = load_scenario(WAER).scenario
+    args = ["forecast", str(WAER), "--posterior", str(posterior_file), "-n", "2", "--by", by]
+    result = runner.invoke(app, [*args, "-o", str(tmp_path / "x"), "-q"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert f"--by {by} is outside the scenario's period ({period.start} to {period.end})" in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("command", ["forecast", "compare", "score"])
+def test_a_bad_runs_option_leaves_no_folder_behind(tmp_path, posterior_file, command):
+    from tests.conftest import ROOT
+
+    target = {
+        "forecast": [str(WAER), "--posterior", str(posterior_file)],
+        "compare": [str(WAER), "--against", str(ROOT / "calibration" / "waer_trajectory.yaml")],
+        "score": [str(ROOT / "cases" / "library.yaml")],
+    }[command]
+    result = runner.invoke(app, [command, *target, "--runs", "-1", "-o", str(tmp_path / "x"), "-q"])
+    assert result.exit_code == 2 and result.stderr == "error: --runs must be at least 1, found -1\n"
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_forecasts_deal_dates_are_the_timing_tables():
+    """One computation of deal-date quantiles: the forecast's table and `simkit run`'s agree to the day."""
+    import datetime as dt
+
+    from simkit.calibration.forecast import forecast_summary
+    from simkit.timing import timing_rows
+
+    start = dt.date(2018, 1, 1)
+    days = [10, 11, 30, 31, 200]  # reconciliation deals on day 10, 11; surrender 30, 31; one stalemate
+    outcomes = ["reconciliation"] * 2 + ["surrender_evacuation"] * 2 + ["stalemate"]
+    deal = pd.array([10, 11, 30, 31, None], dtype="Int64")
+    runs = pd.DataFrame({
+        "run": range(5), "outcome": outcomes, "outcome_day": days,
+        "outcome_date": [start + dt.timedelta(days=d) for d in days], "deal_day": deal,
+        "deal_date": [None if pd.isna(d) else start + dt.timedelta(days=int(d)) for d in deal],
+        "evacuated": [0, 0, 500, 700, 0], "particle": [0, 1, 0, 1, 0],
+    })  # fmt: skip
+    report = forecast_summary(runs, [start + dt.timedelta(days=100)])
+    rows = {row["ending"]: row for row in timing_rows(runs)}
+    for ending in ("reconciliation", "surrender_evacuation"):
+        for label in ("p10", "p50", "p90"):
+            assert report["deal"][ending][label] == rows[ending][f"date_{label}"].isoformat()
+        # a deal date is a day some run signed on, never a day between two runs' deals
+        assert report["deal"][ending]["p90"] in {d.isoformat() for d in runs["deal_date"].dropna()}

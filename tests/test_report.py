@@ -48,7 +48,7 @@ def test_provenance_table_marks_every_parameter_and_the_override():
     table = provenance_table(scenario).set_index("parameter")
     assert set(table["basis"]) == {"sourced", "assumed"}
     assert table["source or reason"].str.len().min() > 0
-    assert table.loc["mediators.russia.leverage", "value"] == 0.5
+    assert table.loc["mediators.russia.leverage", "value"] == "0.5"
     assert table.loc["mediators.russia.leverage", "source or reason"].startswith("override")
 
 
@@ -98,3 +98,34 @@ def test_the_page_renders_its_tables_and_images_in_a_browser(folder, compared):
             assert outside == []
             page.close()
         browser.close()
+
+
+def test_whole_numbers_read_as_whole_numbers():
+    table = provenance_table(load_scenario(WAER).scenario).set_index("parameter")
+    assert table.loc["horizon_days", "value"] == "610"
+    assert not table["value"].str.fullmatch(r"-?\d+\.0+").any()
+
+
+def test_a_forecast_report_shows_the_forecast_and_marks_drawn_parameters(tmp_path):
+    """A forecast folder: endings by date with the chance/parameter split, drawn parameters as drawn."""
+    import pandas as pd
+
+    posterior = tmp_path / "posterior.parquet"
+    pd.DataFrame({"regime.implementation": [0.3, 0.9], "committees.0.concession_rate": [0.1, 3.0],
+                  "weight": [0.5, 0.5]}).to_parquet(posterior, index=False)  # fmt: skip
+    out = tmp_path / "fc"
+    result = runner.invoke(app, ["forecast", str(WAER), "-p", str(posterior), "-n", "8", "-o", str(out),
+                                 "--by", "2017-01-01", "-q", "--no-plots"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    page = build_report(out)
+    assert "endings with the deal signed by each date" in page and "<td>2017-01-01</td>" in page
+    assert "<th>chance</th>" in page and "<th>parameters</th>" in page
+    table = provenance_table(
+        load_scenario(WAER).scenario, {"regime.implementation": ("median 0.6", "drawn per run from p")}
+    ).set_index("parameter")
+    assert table.loc["regime.implementation", "basis"] == "drawn"
+    assert table.loc["regime.implementation", "value"] == "median 0.6"
+    # in the page: both drawn parameters (the committee by its name) show their spread, not a point value
+    rows = [line for line in page.split("<tr>") if "<td>drawn</td>" in line]
+    assert len(rows) == 2 and all("median" in row and "p10" in row for row in rows)
+    assert any("regime.implementation" in row for row in rows)

@@ -364,7 +364,7 @@ def test_score_writes_through_the_result_store_never_through_a_link(tmp_path):
     assert manifest["written_by"] == "simkit" and manifest["kind"] == "score"
     # every file the command wrote at the top is listed (so --overwrite and later commands know it)
     assert manifest["files"] == ["manifest.json", "scores.json", "scores.parquet", "scores.png"]
-    assert sorted(p.name for p in out.iterdir()) == [".simkit.lock", "cases", *manifest["files"]]
+    assert sorted(p.name for p in out.iterdir()) == ["cases", *manifest["files"]]
 
 
 def test_score_on_a_posterior_draws_parameters_per_run(tmp_path):

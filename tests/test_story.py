@@ -12,7 +12,7 @@ from simkit.cli import app
 from simkit.ensemble import run_ensemble
 from simkit.model.events import EVENTS, EventType
 from simkit.scenario import load_scenario
-from simkit.story import STATE_MEANINGS, sentence, story_of, to_html, to_markdown
+from simkit.story import STATE_COLUMNS, STATE_MEANINGS, sentence, story_of, to_html, to_markdown
 from tests.conftest import WAER
 
 runner = CliRunner()
@@ -98,3 +98,24 @@ def test_story_command(ensemble, tmp_path):
     for args in (["--run", "99"], ["--format", "pdf"]):
         result = runner.invoke(app, ["story", str(ensemble), *args])
         assert result.exit_code == 2 and result.output.startswith("error: "), result.output
+
+
+def test_the_pressure_column_agrees_with_the_share_the_days_text_quotes(ensemble):
+    """On a surrender's day the column shows the share the offer's line quotes, not the 0 read after it."""
+    import re
+
+    seen = 0
+    for run in range(12):
+        page = to_markdown(story_of(ensemble, run))
+        for row in page.splitlines():
+            if not row.startswith("| 20") or "accepted surrender" not in row:
+                continue
+            seen += 1
+            cells = [cell.strip() for cell in row.split(" | ")]
+            quoted = re.findall(r"(\d+)% of households want", cells[2].split("accepted surrender")[0])
+            pressure = cells[3 + list(STATE_COLUMNS).index("pressure") + 1]
+            if quoted:
+                assert pressure != "-" and round(float(pressure) * 100) == int(quoted[-1]), row
+            else:  # the signing was the day's first event: no share was weighed that day before it
+                assert pressure == "-", row
+    assert seen

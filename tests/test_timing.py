@@ -60,7 +60,20 @@ def test_unresolved_runs_are_censored_not_ending_at_the_horizon():
     rows = {row["ending"]: row for row in timing_rows(runs)}
     assert rows["any ending"]["runs"] == 2 and rows["any ending"]["day_p90"] == 60
     assert rows["military_takeover"]["date_p50"] is None
-    assert unresolved(runs) == (2, 0.5, START + dt.timedelta(days=99))
+    assert unresolved(runs, None) == (2, 0.5, START + dt.timedelta(days=99))
+
+
+def test_runs_are_censored_at_the_scenarios_horizon_even_when_every_run_ended_before_it():
+    # every run ended (the last deal on day 60); the scenario ran to day 120: that is the horizon,
+    # not the latest deal date
+    runs = runs_table(["surrender_evacuation", "reconciliation"], [40, 60])
+    runs["partial_release"] = False
+    for name in ATTRIBUTES:
+        if name not in runs:
+            runs[name] = 0
+    end = START + dt.timedelta(days=120)
+    assert unresolved(runs, end) == (0, 0.0, end)
+    assert summarize(runs, end.isoformat())["timing"]["unresolved"]["censored_at"] == end.isoformat()
 
 
 def test_the_deal_day_is_the_ending_time_where_the_runs_have_it():

@@ -337,13 +337,13 @@ def run_forecast(
         master_seed=seed,
         origin=f"posterior draw: {posterior.path.as_posix()}",
     )
-    manifest = _manifest(loaded, posterior, drawn, left, runs, seed, command) if out is not None else {}
+    manifest = _manifest(loaded, posterior, drawn, left, runs, seed, command)
     ensemble = run_batches(
         out, manifest, IDENTITY, ("runs", "events"), _simulate_batch, plan, runs, batch_size, workers,
         scheduler, progress, overwrite,
     )  # fmt: skip
     if out is None:
-        ensemble.manifest = _manifest(loaded, posterior, drawn, left, runs, seed, command)
+        ensemble.manifest = manifest
     return ensemble
 
 
@@ -365,6 +365,7 @@ def _manifest(
         "scenario": str(loaded.path),
         "scenario_name": loaded.scenario.name,
         "scenario_hash": loaded.hash,
+        "end": loaded.scenario.end.isoformat(),
         "overrides": loaded.overrides,
         "posterior": str(posterior.path),
         "posterior_hash": posterior.hash,
@@ -422,6 +423,7 @@ def forecast_summary(runs: pd.DataFrame, by: Sequence[dt.date]) -> dict:
         ending in surrender with evacuation.
     """
     from simkit.sweep.summary import wilson
+    from simkit.timing import timing_rows
 
     n = len(runs)
     deal = pd.to_datetime(runs["deal_date"])
@@ -437,13 +439,13 @@ def forecast_summary(runs: pd.DataFrame, by: Sequence[dt.date]) -> dict:
                 "ci95": [float(lo[0]), float(hi[0])], "chance_share": chance,
                 "parameter_share": 1.0 - chance if not math.isnan(chance) else math.nan,
             })  # fmt: skip
-    for ending in ENDINGS:
-        dates = deal[(runs["outcome"] == ending) & deal.notna()]
-        quantiles = {
-            f"p{int(q * 100)}": dates.quantile(q).date().isoformat() if len(dates) else None
-            for q in (0.1, 0.5, 0.9)
-        }
-        result["deal"][ending] = {"share": len(dates) / n if n else math.nan, **quantiles}
+    for row in timing_rows(runs):  # the deal dates `simkit run`'s timing table shows, computed once
+        if row["ending"] in ENDINGS:
+            dates = {label: row[f"date_{label}"] for label in ("p10", "p50", "p90")}
+            result["deal"][row["ending"]] = {
+                "share": row["share"],
+                **{label: None if date is None else date.isoformat() for label, date in dates.items()},
+            }
     evacuated = runs.loc[runs["outcome"] == "surrender_evacuation", "surrender_evacuated"]
     quantiles = {f"p{int(q * 100)}": float(evacuated.quantile(q)) for q in (0.1, 0.5, 0.9) if len(evacuated)}
     result["evacuated"] = {"runs": len(evacuated), **quantiles}

@@ -152,6 +152,19 @@ def _saved(out: Path, runs: int) -> str:
     return f"{saved:,} of {runs:,} runs are saved in {out}; rerun the same command to resume"
 
 
+def check_options(runs: int, seed: int, workers: int) -> None:
+    """--runs, --seed and --workers of a command that runs ensembles, checked before its folder is made.
+
+    Raises:
+        InputError: fewer than one run or worker, or a seed outside 0..2^63-1 (`simkit.limits`).
+    """
+    from simkit.limits import check_count, check_seed
+
+    check_count(runs, "--runs")
+    check_count(workers, "--workers")
+    check_seed(seed)
+
+
 def out_folder(out: str | None, default: Path) -> Path:
     """The --out of a command (its default when not given), checked before anything runs (`simkit.store`)."""
     from simkit.store import check_out

@@ -16,6 +16,7 @@ from simkit.cli.app import (
     QuietOption,
     SchedulerOption,
     app,
+    check_options,
     keeping_runs,
     out_folder,
     parse_overrides,
@@ -109,6 +110,7 @@ def compare(
         from simkit.calibration.forecast import load_posterior
 
         particles = load_posterior(posterior)
+    check_options(runs, seed, workers)
     out = out_folder(out, Path("results") / f"{scenario.stem}-vs-{trajectory.case}")
     with claim(out):  # one writer from the first run to the last table
         with keeping_runs(out, runs), progress_bar(runs, loaded.scenario.name, enabled=not quiet) as advance:

@@ -73,6 +73,12 @@ def diff(
         typer.echo(f"wrote {out}/: " + ", ".join(written))
 
 
+def signed_share(value: float) -> str:
+    """A difference of shares with its sign, to 0.1%; one that rounds to zero reads 0.0%, never -0.0%."""
+    text = f"{value:+.1%}"
+    return "0.0%" if text in ("+0.0%", "-0.0%") else text
+
+
 def print_diff(result, summary_a: dict, summary_b: dict) -> None:
     """Shares and differences, the transition table, and the dates of each ending in A and B."""
     from rich.console import Console
@@ -89,8 +95,8 @@ def print_diff(result, summary_a: dict, summary_b: dict) -> None:
             row.outcome,
             f"{row.share_a:.1%}",
             f"{row.share_b:.1%}",
-            f"{row.difference:+.1%}",
-            f"{row.low:+.1%} to {row.high:+.1%}",
+            signed_share(row.difference),
+            f"{signed_share(row.low)} to {signed_share(row.high)}",
         )
     console.print(shares)
     if result.transitions is not None:

@@ -16,6 +16,7 @@ from simkit.cli.app import (
     QuietOption,
     SchedulerOption,
     app,
+    check_options,
     keeping_runs,
     out_folder,
     parse_overrides,
@@ -98,6 +99,7 @@ def forecast(
     loaded = load_scenario(scenario, parse_overrides(set_))
     particles = load_posterior(posterior)
     dates = _dates(by, loaded.scenario)
+    check_options(runs, seed, workers)
     out = out_folder(out, Path("results") / f"{scenario.stem}_forecast")
     label = f"{loaded.scenario.name} (posterior draws)"
     with claim(out):  # one writer from the first run to the last figure
@@ -150,7 +152,7 @@ def _print_drawn(ensemble, posterior) -> None:
 
 
 def _dates(by: list[str] | None, scenario) -> list:
-    """The --by dates, or the horizon's last day; a date that is not YYYY-MM-DD is an input error."""
+    """The --by dates, or the horizon's last day; a date not YYYY-MM-DD or outside the period is an error."""
     import datetime as dt
 
     from simkit.yamlio import InputError
@@ -163,6 +165,11 @@ def _dates(by: list[str] | None, scenario) -> list:
             dates.append(dt.date.fromisoformat(text))
         except ValueError:
             raise InputError(f"--by {text}: not a date (expected YYYY-MM-DD, e.g. 2018-06-30)") from None
+        if not scenario.start <= dates[-1] <= scenario.end:
+            raise InputError(
+                f"--by {text} is outside the scenario's period ({scenario.start} to {scenario.end}); "
+                "give a date within it"
+            )
     return dates
 
 

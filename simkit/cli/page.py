@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,8 +27,9 @@ def app_command(
 ) -> None:
     """Open a scenario in a local page: play a run day by day, turn its knobs, compare ensembles.
 
-    The page runs on this machine only (127.0.0.1) and needs no internet. Stop it with Ctrl-C.
-    How to read it: docs/app.md.
+    The page runs on this machine only (127.0.0.1) and needs no internet. Stop it with Ctrl-C
+    (or SIGTERM / SIGHUP: the page's server stops with it and frees the port). How to read it:
+    docs/app.md.
 
     Example: [bold]simkit app scenarios/waer.yaml --port 8765[/]
     """
@@ -56,9 +58,32 @@ def app_command(
     command = [sys.executable, "-m", "solara", "run", str(page), "--host", "127.0.0.1",
                "--port", str(port), "--production", "--no-open", "--no-check-version"]  # fmt: skip
     typer.echo(f"simkit app: {scenario} at http://127.0.0.1:{port}/ (Ctrl-C to stop)", err=False)
+    stopping = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     server = subprocess.Popen(command, env=env)
     try:
         server.wait()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stopped):
+        pass
+    finally:
+        _end(server)
+        for sig, handler in stopping.items():
+            signal.signal(sig, handler)
+
+
+class _Stopped(Exception):
+    """`simkit app` was asked to stop (SIGTERM or SIGHUP): its server goes with it."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped(signal.Signals(signum).name)
+
+
+def _end(server: subprocess.Popen) -> None:
+    """Stop the page's server (terminate, then kill if it does not go within 10 s) and reap it."""
+    if server.poll() is None:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

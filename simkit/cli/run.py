@@ -15,6 +15,7 @@ from simkit.cli.app import (
     QuietOption,
     SchedulerOption,
     app,
+    check_options,
     keeping_runs,
     out_folder,
     parse_overrides,
@@ -64,6 +65,7 @@ def run(
     from simkit.store import claim, record
 
     loaded = load_scenario(scenario, parse_overrides(set_))
+    check_options(runs, seed, workers)
     out = out_folder(out, Path("results") / scenario.stem)
     with claim(out):  # one writer from the first run to the last figure
         with keeping_runs(out, runs), progress_bar(runs, loaded.scenario.name, enabled=not quiet) as advance:

@@ -15,6 +15,7 @@ from simkit.cli.app import (
     PlotsOption,
     QuietOption,
     app,
+    check_options,
     command_line,
     out_folder,
     parse_overrides,
@@ -79,6 +80,7 @@ def score(
         from simkit.calibration.forecast import load_posterior
 
         particles = load_posterior(posterior)
+    check_options(runs, seed, workers)
     out = out_folder(out, Path("results") / f"score-{caseset.stem}")
     command = command_line()
 

@@ -19,6 +19,9 @@ COLOURS = {
     "durable_ceasefire": "#8172b2",
     "stalemate": "#b0b0b0",
 }
+DOCUMENTED = "black"
+"""The documented deal window: a colour no outcome class uses, so it is not read as military_takeover."""
+HORIZON = "#777777"
 
 
 def plot_scores(details: list[dict], path: Path, title: str) -> Path:
@@ -60,10 +63,11 @@ def plot_scores(details: list[dict], path: Path, title: str) -> Path:
         right.plot(deal["median_day"], y, "o", color="white", markeredgecolor="#4c72b0")
         low, high = deal["documented_days"]
         if high > low:
-            right.plot([low, high], [y + 0.25, y + 0.25], color="#c44e52", linewidth=5, solid_capstyle="butt")
-        else:
-            right.plot(low, y + 0.25, "v", color="#c44e52", markersize=8)
-        right.plot(d["horizon_days"], y, "|", color="black", markersize=14)
+            right.plot([low, high], [y + 0.25, y + 0.25], color=DOCUMENTED, linewidth=3,
+                       solid_capstyle="butt")  # fmt: skip
+        # a triangle over every window, so a window of a day or two is as visible as a wide one
+        right.plot((low + high) / 2, y + 0.3, "v", color=DOCUMENTED, markersize=8)
+        right.plot(d["horizon_days"], y, "|", color=HORIZON, markersize=14)
         right.text(
             d["horizon_days"], y - 0.32, f"no deal {deal['no_deal_by_horizon']:.0%} ",
             ha="right", va="center", fontsize=7,
@@ -72,7 +76,11 @@ def plot_scores(details: list[dict], path: Path, title: str) -> Path:
     right.set_ylim(-0.6, n - 0.4)
     right.set_xlim(left=0)
     right.set_xlabel("deal day, days after the scenario's start")
-    right.set_title("50% (thick) and 80% intervals, median (o); documented (red); horizon (|)", fontsize=9)
+    right.set_title(
+        "forecast: 50% (thick) and 80% intervals, median (o)\n"
+        "documented deal window (black, ▼); horizon (grey |)",
+        fontsize=9,
+    )
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     return write_figure(path, fig, dpi=120)

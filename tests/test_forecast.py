@@ -279,7 +279,7 @@ def test_the_forecasts_deal_dates_are_the_timing_tables():
         "run": range(5), "outcome": outcomes, "outcome_day": days,
         "outcome_date": [start + dt.timedelta(days=d) for d in days], "deal_day": deal,
         "deal_date": [None if pd.isna(d) else start + dt.timedelta(days=int(d)) for d in deal],
-        "evacuated": [0, 0, 500, 700, 0], "particle": [0, 1, 0, 1, 0],
+        "surrender_evacuated": [0, 0, 500, 700, 0], "particle": [0, 1, 0, 1, 0],
     })  # fmt: skip
     report = forecast_summary(runs, [start + dt.timedelta(days=100)])
     rows = {row["ending"]: row for row in timing_rows(runs)}

@@ -30,7 +30,7 @@ from simkit.calibration.priors import load_priors, parameter_value
 from simkit.calibration.summary_stats import Targets
 from simkit.calibration.trajectory import load_trajectory
 from simkit.model import SiegeModel
-from simkit.scenario import Scenario, load_scenario, with_overrides
+from simkit.scenario import Scenario, load_scenario
 from simkit.scenario.paths import apply_overrides, whole_number
 from simkit.single_run import run_seed, simulate
 
@@ -116,9 +116,10 @@ def calibration_rates(n: int) -> tuple[float, float]:
 def particles_identical(n: int) -> int:
     """Run `n` prior draws of the library's priors on every case, scenario built both ways, same seeds.
 
-    Each particle's scenario is built by `with_overrides` (only the sections on the paths rebuilt) and
-    by a full validation of the overridden data (what `with_overrides` did before issue 10); both run
-    with the same seed. Returns the number of particles whose scenarios or event logs and outcomes differ.
+    Each particle's scenario is built as a calibration builds it (`SimulationModel.scenario_at`: the
+    paths resolved once per case, only the sections on them rebuilt) and by a full validation of the
+    overridden data (what `with_overrides` did before issue 10); both run with the same seed.
+    Returns the number of particles whose scenarios or event logs and outcomes differ.
     """
     differ = 0
     generator = np.random.default_rng(1)
@@ -126,12 +127,13 @@ def particles_identical(n: int) -> int:
         scenario = load_scenario(ROOT / "scenarios" / f"{case}.yaml").scenario
         priors = load_priors(ROOT / "calibration" / "library_priors.yaml", scenario).priors
         whole = {p.path for p in priors if type(parameter_value(scenario, p.path)) is int}
+        particle = SimulationModel(scenario, targets=None, whole=frozenset(whole))  # no targets read
         for i in range(n):
             values = {}
             for prior in priors:
                 value = prior.to_value(float(prior.pyabc_rv().rvs(random_state=generator)))
                 values[prior.path] = whole_number(value) if prior.path in whole else value
-            fast = with_overrides(scenario, values, origin="abc particle")
+            fast = particle.scenario_at(values)
             data = apply_overrides(scenario.model_dump(mode="json"), values, origin="abc particle")
             full = Scenario.model_validate(data)
             runs = []

@@ -8,6 +8,7 @@ import numpy as np
 import pydantic
 import pytest
 
+from simkit.calibration.abc import SimulationModel
 from simkit.calibration.priors import load_priors
 from simkit.scenario import Scenario, load_scenario, scenario_hash, with_overrides
 from simkit.scenario.paths import apply_overrides, whole_number
@@ -92,3 +93,18 @@ def test_bad_values_are_reported_as_a_full_validation_words_them(waer, overrides
         assert message == format_validation_error(err, "Waer with overrides", {}, data, Scenario)
     else:
         pytest.fail(f"the reference accepted {overrides}: {reference.name}")
+
+
+def test_a_calibrations_particles_reuse_its_paths_and_give_the_fully_validated_scenarios(waer):
+    scenario = waer.scenario
+    priors = load_priors(ROOT / "calibration" / "library_priors.yaml", scenario).priors
+    model = SimulationModel(scenario, targets=None, whole=frozenset())  # scenario_at reads no targets
+    generator = np.random.default_rng(3)
+    for particle in range(5):  # the same paths each time: resolved once, values new
+        values = {prior.path: float(generator.uniform(*prior.support())) for prior in priors}
+        built = model.scenario_at(values, origin=f"particle {particle}")
+        assert built == fully_validated(scenario, values, origin=f"particle {particle}")
+    bad = {**values, "regime.implementation": 1.5}  # a field's range, on a path the plan already knows
+    message = error_of(model.scenario_at, bad)
+    assert message == error_of(with_overrides, scenario, bad, "abc particle")
+    assert "regime.implementation" in message and "\n" not in message

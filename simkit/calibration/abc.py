@@ -65,6 +65,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pydantic
 
 from simkit.calibration.priors import PriorFile, parameter_value
 from simkit.calibration.summary_stats import Targets, observed_statistics, summary_statistics
@@ -74,7 +75,7 @@ from simkit.limits import check_count, check_seed, check_work
 from simkit.manifest import software
 from simkit.model import SiegeModel
 from simkit.scenario import LoadedScenario, Scenario, dump_scenario, with_overrides
-from simkit.scenario.paths import whole_number
+from simkit.scenario.paths import OverridePlan, whole_number
 from simkit.store import ResultFolder, write_bytes
 from simkit.yamlio import InputError
 
@@ -123,6 +124,7 @@ class SimulationModel:
         logged: dotted paths sampled on log10 scale (pyabc's values are their logarithms).
         parent: pid of the process that runs the calibration; a sampler's worker process (another
             pid) binds itself to its parent's life on its first simulation (no orphans after a kill).
+        _plans: the sampled paths resolved against the scenario (`OverridePlan`), once per process.
     """
 
     scenario: Scenario
@@ -130,6 +132,9 @@ class SimulationModel:
     whole: frozenset[str]
     logged: frozenset[str] = frozenset()
     parent: int = 0
+    _plans: dict[tuple[str, ...], OverridePlan] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def values(self, sampled: Mapping[str, float]) -> dict[str, float]:
         """Parameter values for what pyabc sampled (log scale undone)."""
@@ -138,7 +143,17 @@ class SimulationModel:
     def scenario_at(self, values: Mapping[str, float], origin: str = "abc particle") -> Scenario:
         """The scenario with these parameter values (whole-number parameters rounded)."""
         fixed = {k: whole_number(v) if k in self.whole else float(v) for k, v in values.items()}
-        return with_overrides(self.scenario, fixed, origin=origin)
+        paths = tuple(fixed)
+        plan = self._plans.get(paths)
+        if plan is None:
+            try:
+                plan = self._plans[paths] = OverridePlan(self.scenario, paths)
+            except (InputError, ValueError):
+                return with_overrides(self.scenario, fixed, origin=origin)  # words the error as --set does
+        try:
+            return plan.apply(fixed, origin=origin)
+        except (pydantic.ValidationError, TypeError, ValueError):
+            return with_overrides(self.scenario, fixed, origin=origin)  # words the error as --set does
 
     def __call__(self, parameters: Mapping[str, float]) -> dict[str, float]:
         """Simulate one run at these sampled parameters and return its summary statistics."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
@@ -24,6 +24,7 @@ from simkit.scenario.schema import Scenario
 from simkit.yamlio import InputError
 
 __all__ = [
+    "OverridePlan",
     "PathError",
     "apply_overrides",
     "check_parameter_path",
@@ -160,6 +161,7 @@ def override_sections(
     `apply_overrides`' own. A success is the scenario a full validation of the
     overridden data gives; a failure may be worded differently, so callers that
     report errors (`simkit.scenario.with_overrides`) take the full path then.
+    Setting the same paths many times (a calibration's particles): `OverridePlan`.
 
     Raises:
         PathError: a path names nothing in the scenario.
@@ -167,54 +169,119 @@ def override_sections(
         ValueError: overrides that depend on each other (one path inside another, a `name` or
             `locality` changed): apply them one at a time to data (`apply_overrides`).
     """
-    changes: dict[Any, Any] = {}  # a tree of keys (list positions, field names) down to the new values
-    for dotted, value in overrides.items():
-        parts = _parts(dotted)
-        if len(parts) > 1 and parts[-1] == "value":
-            parts = parts[:-1]
-        if parts[-1] in ("name", "locality"):
-            raise ValueError(f"override {dotted!r} renames an item that other paths may name")
-        node, branch = scenario, changes
-        for depth, part in enumerate(parts):
-            key = _key(node, part, parts, depth)
-            if isinstance(node, list):
-                key %= len(node)
-            node = getattr(node, key) if isinstance(node, BaseModel) else node[key]
-            if depth < len(parts) - 1:
-                branch = branch.setdefault(key, {})
-                if not isinstance(branch, dict):
-                    raise ValueError(f"override {dotted!r} lies inside another override")
-        if key in branch:
-            raise ValueError(f"override {dotted!r} overlaps another override")
-        if isinstance(node, Param) and not isinstance(value, dict):
-            was = node.source or node.assumed
-            value = {"value": value, "assumed": f"{origin} (was {node.value!r}: {was})"}
-        branch[key] = _Value(value)
-    return _rebuilt(scenario, changes)
+    return OverridePlan(scenario, overrides).apply(overrides, origin=origin)
 
 
-class _Value:
-    """A new value in `override_sections`' tree of changes (a leaf, whatever its type)."""
+class OverridePlan:
+    """Dotted paths resolved once against a scenario, to be set to new values many times.
 
-    __slots__ = ("value",)
+    What `override_sections` works out before it validates anything (the list
+    positions and fields the paths name, that no path lies inside another, the
+    provenance each parameter had) is the same for every calibration particle of a
+    case, so a plan holds it; `apply` then only validates the sections on the paths,
+    as `override_sections` does.
 
-    def __init__(self, value: Any) -> None:
-        self.value = value
+    Attributes:
+        scenario: the scenario the paths were resolved against (the one `apply` overrides).
+        paths: the dotted paths, in the order given.
+
+    Raises:
+        PathError: a path names nothing in the scenario.
+        ValueError: paths that depend on each other (see `override_sections`).
+    """
+
+    def __init__(self, scenario: Scenario, paths: Iterable[str]) -> None:
+        self.scenario = scenario
+        self.paths = tuple(paths)
+        self._was: list[str | None] = []  # a parameter's "value: provenance" before, per path; None: not one
+        changes: dict[Any, Any] = {}  # a tree of keys (list positions, field names) down to path indices
+        for index, dotted in enumerate(self.paths):
+            parts = _parts(dotted)
+            if len(parts) > 1 and parts[-1] == "value":
+                parts = parts[:-1]
+            if parts[-1] in ("name", "locality"):
+                raise ValueError(f"override {dotted!r} renames an item that other paths may name")
+            node, branch = scenario, changes
+            for depth, part in enumerate(parts):
+                key = _key(node, part, parts, depth)
+                if isinstance(node, list):
+                    key %= len(node)
+                node = getattr(node, key) if isinstance(node, BaseModel) else node[key]
+                if depth < len(parts) - 1:
+                    branch = branch.setdefault(key, {})
+                    if not isinstance(branch, dict):
+                        raise ValueError(f"override {dotted!r} lies inside another override")
+            if key in branch:
+                raise ValueError(f"override {dotted!r} overlaps another override")
+            self._was.append(
+                f"{node.value!r}: {node.source or node.assumed}" if isinstance(node, Param) else None
+            )
+            branch[key] = _Leaf(index)
+        self._root = _Section.of(scenario, changes)
+
+    def apply(self, values: Mapping[str, Any], *, origin: str = "override") -> Scenario:
+        """The plan's scenario with its paths set to `values` (a value for each path, by path).
+
+        Raises:
+            KeyError: a path without a value.
+            pydantic.ValidationError: a value (or the values together) that a section rejects.
+        """
+        leaves = []
+        for dotted, was in zip(self.paths, self._was, strict=True):
+            value = values[dotted]
+            if was is not None and not isinstance(value, dict):
+                value = {"value": value, "assumed": f"{origin} (was {was})"}
+            leaves.append(value)
+        return self._root.rebuilt(leaves)
 
 
-def _rebuilt(node: Any, changes: dict[Any, Any]) -> Any:
-    """`node` with the changes below it, each touched section validated once (see `override_sections`)."""
-    new = {
-        key: change.value
-        if isinstance(change, _Value)
-        else _rebuilt(getattr(node, key) if isinstance(node, BaseModel) else node[key], change)
-        for key, change in changes.items()
-    }
-    if isinstance(node, list):
-        return [new.get(index, item) for index, item in enumerate(node)]
-    fields = {name: getattr(node, name) for name in type(node).model_fields}
-    fields.update(new)
-    return type(node).model_validate(fields)
+class _Leaf:
+    """A path's place in a plan's tree of changes: the index of its new value."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+class _Section:
+    """A section (or list) on the paths of an `OverridePlan`, with the changes below it."""
+
+    __slots__ = ("changes", "fields", "node")
+
+    def __init__(self, node: Any, changes: tuple[tuple[Any, _Leaf | _Section], ...]) -> None:
+        self.node = node
+        self.changes = changes
+        self.fields = None if isinstance(node, list) else tuple(type(node).model_fields)
+
+    @classmethod
+    def of(cls, node: Any, changes: dict[Any, Any]) -> _Section:
+        """The tree of sections below `node` that the changes (keys down to `_Leaf`s) touch."""
+        return cls(
+            node,
+            tuple(
+                (key, change if isinstance(change, _Leaf) else cls.of(_child(node, key), change))
+                for key, change in changes.items()
+            ),
+        )
+
+    def rebuilt(self, leaves: list[Any]) -> Any:
+        """The section with the new values below it, each touched section validated once."""
+        new = {
+            key: leaves[change.index] if isinstance(change, _Leaf) else change.rebuilt(leaves)
+            for key, change in self.changes
+        }
+        node = self.node
+        if self.fields is None:
+            return [new.get(index, item) for index, item in enumerate(node)]
+        now = node.__dict__
+        fields = {name: now[name] for name in self.fields}
+        fields.update(new)
+        return type(node).model_validate(fields)
+
+
+def _child(node: Any, key: Any) -> Any:
+    return getattr(node, key) if isinstance(node, BaseModel) else node[key]
 
 
 def parameter_value(source: Scenario | Any, dotted: str) -> int | float:

@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 import pytest
 from typer.testing import CliRunner
@@ -53,18 +54,24 @@ def test_a_bad_scenario_or_port_is_one_line_and_exit_2(tmp_path):
     assert result.exit_code == 2 and "--port" in result.output
 
 
+def _start_app(tmp_path, port: int) -> tuple[subprocess.Popen, IO[str]]:
+    """`simkit app` on Waer in its own session, output to `server.log`; returns the process and the log."""
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [str(SIMKIT), "app", str(WAER), "--port", str(port), "--workers", "1"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+    return process, log
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here: `apt-get install -y chromium` (.ci/run does)")
 def test_the_page_steps_a_run_takes_a_knob_and_shows_an_ensemble(tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen(
-        [str(SIMKIT), "app", str(WAER), "--port", str(port), "--workers", "1"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )  # fmt: skip
+    server, log = _start_app(tmp_path, port)
     try:
         _wait_until_serving(url, server, 40)
         with sync_playwright() as p:
@@ -114,12 +121,7 @@ def test_stopping_the_app_with_sigterm_stops_its_server_and_frees_the_port(tmp_p
     import psutil
 
     port = _free_port()
-    log = (tmp_path / "server.log").open("w")
-    parent = subprocess.Popen(
-        [str(SIMKIT), "app", str(WAER), "--port", str(port), "--workers", "1"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )  # fmt: skip
+    parent, log = _start_app(tmp_path, port)
     try:
         _wait_until_serving(f"http://127.0.0.1:{port}/", parent, 60)
         children = psutil.Process(parent.pid).children(recursive=True)

@@ -7,6 +7,8 @@ import datetime as dt
 import pytest
 
 from simkit.model import SiegeModel
+from simkit.model.negotiation import GroupStatus, Terms
+from simkit.model.outcomes import settlement_class
 from simkit.scenario import with_overrides
 from simkit.single_run import run_seed
 from simkit.yamlio import InputError
@@ -207,6 +209,40 @@ def test_the_class_follows_who_left_not_the_terms_alone(waer, overrides, terms, 
                 assert group.deal_fighters_leaving >= 0.95 * group.deal_fighters > 0
                 assert model.outcome.surrender_fighters <= fighters
     assert signed
+
+
+@pytest.mark.parametrize("terms", ["evacuation", "settlement in place"])
+@pytest.mark.parametrize(
+    ("fighters", "leaving", "expected"),
+    [
+        (100, 49, "reconciliation"),  # fewer than half left: the armed groups settled in place
+        (100, 50, "surrender_evacuation"),  # half or more left: they left as a body
+        (1, 0, "reconciliation"),
+        (1, 1, "surrender_evacuation"),
+    ],
+)
+def test_a_surrendered_towns_class_is_decided_by_half_of_its_fighters_leaving(
+    waer, terms, fighters, leaving, expected
+):
+    # A hand-made town after a signed surrender: its fighters at the deal and those registered to leave,
+    # as sign_surrender records them (per faction, and in all). The terms do not decide it.
+    group = SiegeModel(waer.scenario, rng=run_seed(1, 0)).groups[0]
+    faction = group.model.factions[0]
+    group.status, group.terms = GroupStatus.EVACUATING, Terms(terms)
+    group.deal_fighters, group.faction_leavers = fighters, {faction: leaving}
+    group.deal_fighters_leaving = group.fighters_to_leave = leaving
+    assert settlement_class(group) == expected
+
+
+@pytest.mark.parametrize(
+    ("terms", "expected"), [("settlement in place", "reconciliation"), ("evacuation", "surrender_evacuation")]
+)
+def test_a_surrendered_town_without_fighters_takes_the_class_of_its_terms(waer, terms, expected):
+    group = SiegeModel(waer.scenario, rng=run_seed(1, 0)).groups[0]
+    group.status, group.terms = GroupStatus.EVACUATING, Terms(terms)
+    group.deal_fighters = group.deal_fighters_leaving = group.fighters_to_leave = 0
+    group.faction_leavers = {}
+    assert settlement_class(group) == expected
 
 
 def _fighters(convoys):

@@ -105,7 +105,8 @@ EVENTS: dict[EventType, EventInfo] = {
         "The committee submitted a list of {count:,} detainees ({detail}).",
     ),
     EventType.TALKS_HELD: EventInfo(
-        "a round of talks is held with a committee",
+        "a round of talks is held with a committee (every round, including one that tables nothing: "
+        "a round siding with the regime's surrender while no ultimatum stands)",
         "the mediator's name, or `direct` before a mediator is present",
         "0",
         "the committee's name",
@@ -113,8 +114,9 @@ EVENTS: dict[EventType, EventInfo] = {
         {"direct": "Direct talks were held with {detail}."},
     ),
     EventType.PACKAGE_OFFERED: EventInfo(
-        "a package is tabled in a round of talks, or surrender terms with an ultimatum",
-        "`regime` (a truce); the mediator's name, or `regime` without one (surrender terms)",
+        "a truce is tabled in a round of talks, or surrender terms come with an ultimatum (the only way "
+        "they reach a committee)",
+        "`regime` (a truce, and surrender terms: the regime issues them with its ultimatum)",
         "detainees the regime offers to free (truce); 0 (surrender: release is off the table)",
         "`truce`, `surrender: evacuation` or `surrender: settlement in place` (the terms the regime chose)",
         "{actor} tabled a {detail}.",
@@ -134,16 +136,15 @@ EVENTS: dict[EventType, EventInfo] = {
         "a tabled package is not signed; the actor is the side that declined",
         "`regime` (declined to sign a truce at the offered terms), a committee, or a vetoing faction",
         "detainees the declined truce offered to free; 0 for surrender terms",
-        "`truce`, `surrender`, `surrender vetoed` (a faction blocked it) or "
-        "`surrender: no town adopted it`",
+        "`truce`, `surrender vetoed` (a faction blocked surrender terms the committee was ready to "
+        "accept) or `surrender: no town adopted it`; a committee's refusal of surrender terms is no "
+        "event (the ultimatum's deadline answers it)",
         "{actor} declined the {detail}.",
         {
             "regime truce": "The regime declined to sign a truce at those terms that day "
             "(its forces at {force:.0%} of an offensive's strength).",
             "truce": "{actor} turned the truce down: {pressure:.0%} of households wanted a way out, but "
             "trust in the regime's word was {trust:.2f}.",
-            "surrender": "{actor} refused the surrender terms ({pressure:.0%} of households wanted a way "
-            "out).",
             "surrender vetoed": "{actor} vetoed the surrender the committee was ready to accept.",
             "surrender: no town adopted it": "{actor} accepted surrender terms, but no town adopted them.",
         },

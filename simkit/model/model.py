@@ -512,7 +512,7 @@ class SiegeModel(mesa.Model):
 
     # ------------------------------------------------------------------ supplies
     def _deliver_aid(self, day: int) -> None:
-        """The convoys due today (`step` calls this on every `convoy_interval_days`-th day, day 0 excluded)."""
+        """The convoys due today (`step` calls this every `convoy_interval_days`, from that day on)."""
         aid = self.spec.aid
         for committee in self.committees:
             groups = committee.holding_groups

@@ -38,7 +38,8 @@ def apportion(count: int, weights: list[float]) -> list[int]:
         return [0] * len(weights)
     shares = [count * w / total for w in weights]
     parts = [int(s) for s in shares]
-    for i in sorted(range(len(weights)), key=lambda i: shares[i] - parts[i], reverse=True)[: count - sum(parts)]:
+    by_remainder = sorted(range(len(weights)), key=lambda i: shares[i] - parts[i], reverse=True)
+    for i in by_remainder[: count - sum(parts)]:
         parts[i] += 1
     return parts
 

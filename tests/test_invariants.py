@@ -17,10 +17,13 @@ from pydantic import BaseModel
 
 from simkit.model import OUTCOMES, SiegeModel
 from simkit.model.events import EventType
+from simkit.model.negotiation import GroupStatus
+from simkit.model.population import apportion
 from simkit.scenario import Scenario, load_scenario
 from simkit.scenario.paths import apply_overrides
 from simkit.scenario.provenance import Bound, Count, Days, Param
 from simkit.scenario.schema import DAYS
+from simkit.single_run import run_seed
 from tests.conftest import NORTH_HOMS, WAER
 
 BASES = {"waer": load_scenario(WAER).scenario, "north_homs": load_scenario(NORTH_HOMS).scenario}
@@ -138,11 +141,38 @@ def _finite(value) -> bool:
     return not isinstance(value, float) or math.isfinite(value)
 
 
+def _check_fighter_bookkeeping(model: SiegeModel) -> None:
+    """At the end of a day, every fighter is in one place: registered on a town's buses, free, or gone."""
+    evacuating = [g for g in model.groups if g.status is GroupStatus.EVACUATING]
+    for faction in model.factions:
+        registered = sum(g.faction_leavers.get(faction, 0) for g in evacuating)
+        assert 0 <= registered <= faction.fighters, (model.day, faction.name, registered, faction.fighters)
+    for group in model.groups:
+        assert all(n >= 0 for n in group.faction_leavers.values()), (model.day, group.locality)
+        if group.status is GroupStatus.SETTLED:  # its leavers have boarded; nobody is left registered
+            assert not any(group.faction_leavers.values()), (model.day, group.locality, group.faction_leavers)
+    initial = sum(faction.spec.fighters.value for faction in model.factions)
+    assert sum(faction.fighters for faction in model.factions) + model.evacuated_fighters <= initial
+
+
+def test_north_homs_run_keeps_fighter_bookkeeping_day_by_day():
+    """Four towns, partial adoptions: run 4 of seed 1 once registered more HTS leavers than HTS had."""
+    scenario = BASES["north_homs"]
+    for index in range(8):
+        model = SiegeModel(scenario, rng=run_seed(1, index))
+        while model.running:
+            model.step()
+            _check_fighter_bookkeeping(model)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=scenarios(), seed=st.integers(0, 2**32 - 1))
 def test_every_run_keeps_the_invariants(scenario, seed):
     model = SiegeModel(scenario, rng=seed)
-    outcome = model.run()
+    while model.running:
+        model.step()
+        _check_fighter_bookkeeping(model)
+    outcome = model.outcome
     days = outcome.outcome_day + 1
     s = {name: values[:days] for name, values in model.series.items()}
 
@@ -196,3 +226,21 @@ def test_partial_release_flags_a_release_stage_reneged_in_part(waer):
         assert model.release_shortfall == reneged  # `term_reneged` uses the same line
         flagged += outcome.partial_release
     assert 0 < flagged < 40  # a flag that is (nearly) always true says nothing
+
+
+def test_apportion_shares_out_exactly_the_count():
+    """Per-part rounding of 3 over two equal towns gives 2 + 2 = 4; the largest remainder gives 2 + 1."""
+    assert apportion(3, [1, 1]) == [2, 1]  # a tie goes to the earlier part
+    assert apportion(10, [1, 1, 1]) == [4, 3, 3]
+    assert apportion(7, [0, 5, 0]) == [0, 7, 0]
+    assert apportion(5, [0, 0]) == [0, 0] and apportion(0, [2, 3]) == [0, 0]
+
+
+@given(count=st.integers(0, 10**6), weights=st.lists(st.integers(0, 10**6), min_size=1, max_size=8))
+def test_apportion_parts_add_up_and_stay_within_one_of_the_exact_share(count, weights):
+    parts = apportion(count, weights)
+    total = sum(weights)
+    assert sum(parts) == (count if total else 0)
+    for part, weight in zip(parts, weights, strict=True):
+        exact = count * weight / total if total else 0.0
+        assert math.floor(exact) <= part <= math.ceil(exact)

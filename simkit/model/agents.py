@@ -104,10 +104,11 @@ class Regime(mesa.Agent):
         evacuation while one still has fighters inside.
         """
         model = self.model
-        if self.bars_amnesty and any(f.outside and f.fighters > 0 for f in model.factions):
+        free = {f: model.movement.free_fighters(f) for f in model.factions}  # not on a surrender's buses
+        if self.bars_amnesty and any(f.outside and n > 0 for f, n in free.items()):
             return Terms.EVACUATION
         inside = sum(g.population for g in model.groups if g.status is GroupStatus.HOLDING)
-        fighters = sum(f.fighters for f in model.factions)
+        fighters = sum(free.values())
         share = fighters / inside if inside else 1.0
         return Terms.SETTLEMENT if share <= self.spec.settlement_max_fighter_share.value else Terms.EVACUATION
 

@@ -25,7 +25,7 @@ from simkit.model.negotiation import (
     truce_release_offer,
 )
 from simkit.model.outcomes import RunOutcome, classify
-from simkit.model.population import Movement, OpenCorridor
+from simkit.model.population import Movement, OpenCorridor, apportion
 from simkit.scenario import schema
 
 SERIES = (
@@ -207,7 +207,7 @@ class SiegeModel(mesa.Model):
         return self.outcome
 
     def _end_of_day(self, day: int) -> None:
-        if self._settlements and self._settled_enough():
+        if self._settled_enough():
             self.control_day = day
             self._finish(day)
         elif day + 1 >= self.horizon:
@@ -382,17 +382,22 @@ class SiegeModel(mesa.Model):
         leaving = {f: n if f.outside else int(draw(n, refusing)) for f, n in free.items()}
         # Every town's fighters first, on the factions as they stand at the signing; then settlers leave them.
         present = {g: movement.fighters_among(g) for g in adopting}
-        settling: dict = {}
+        # Each faction's fighters in the adopting towns (their share of those holding out), and its
+        # leavers among them shared over the towns by largest remainder: the towns' parts add up.
+        adopted = sum(g.population for g in adopting) / inside if inside else 0.0
+        populations = [g.population for g in adopting]
+        parts = {f: apportion(round(n * adopted), populations) for f, n in leaving.items()}
+        settling = {f: max(0, round(n * adopted) - sum(parts[f])) for f, n in free.items()}
         total = 0
-        for group in adopting:
-            share = group.population / inside if inside else 0.0
+        for i, group in enumerate(adopting):
             group.deal_fighters = present[group]
-            group.faction_leavers = {f: round(n * share) for f, n in leaving.items()}
-            group_fighters = min(group.deal_fighters, sum(group.faction_leavers.values()))
-            for faction, n in free.items():
-                settling[faction] = settling.get(faction, 0) + max(
-                    0, round(n * share) - group.faction_leavers[faction]
-                )
+            group.faction_leavers = {f: parts[f][i] for f in leaving}
+            excess = sum(group.faction_leavers.values()) - group.deal_fighters
+            for faction in reversed(list(group.faction_leavers)):  # more than live there: the rest stay free
+                cut = min(max(0, excess), group.faction_leavers[faction])
+                group.faction_leavers[faction] -= cut
+                excess -= cut
+            group_fighters = sum(group.faction_leavers.values())
             civilians = group.population - group.deal_fighters  # fighters who settle do not register
             families = min(civilians, round(group_fighters * behaviour.family_per_fighter.value))
             civilians -= families
@@ -507,7 +512,7 @@ class SiegeModel(mesa.Model):
 
     # ------------------------------------------------------------------ supplies
     def _deliver_aid(self, day: int) -> None:
-        """The convoys due today (`step` calls this every `convoy_interval_days`, from day 1)."""
+        """The convoys due today (`step` calls this every `convoy_interval_days`, from that day on)."""
         aid = self.spec.aid
         for committee in self.committees:
             groups = committee.holding_groups

@@ -20,6 +20,30 @@ if TYPE_CHECKING:
     from simkit.model.model import SiegeModel
 
 
+def apportion(count: int, weights: list[float]) -> list[int]:
+    """Share `count` out in proportion to `weights` by the largest-remainder method.
+
+    The parts sum to `count` exactly (a per-part rounding can make them sum to more or less); ties
+    in the remainders go to the earlier weight. All-zero weights get nothing.
+
+    Args:
+        count: How many to share out (at least 0).
+        weights: One non-negative weight per part.
+
+    Returns:
+        One whole number per weight.
+    """
+    total = sum(weights)
+    if not total or count <= 0:
+        return [0] * len(weights)
+    shares = [count * w / total for w in weights]
+    parts = [int(s) for s in shares]
+    by_remainder = sorted(range(len(weights)), key=lambda i: shares[i] - parts[i], reverse=True)
+    for i in by_remainder[: count - sum(parts)]:
+        parts[i] += 1
+    return parts
+
+
 @dataclass(frozen=True, order=True)
 class OpenCorridor:
     """A scheduled corridor: its last open day, share held at screening, and who stands behind it."""
@@ -106,7 +130,7 @@ class Movement:
 
     def _truce_wave(self, day: int, committee: Committee, agreement: Agreement) -> None:
         model = self.model
-        available = sum(f.fighters for f in model.factions if not f.outside)
+        available = sum(self.free_fighters(f) for f in model.factions if not f.outside)
         wave = min(agreement.wave_size, agreement.fighters_to_go, available)
         agreement.next_wave_day = day + agreement.wave_interval
         agreement.fighters_to_go -= wave if wave else agreement.fighters_to_go
@@ -115,7 +139,7 @@ class Movement:
         people = round(wave * (1.0 + model.spec.behaviour.family_per_fighter.value))
         left = self._remove_from(committee.holding_groups, people)
         fighters = min(wave, left)  # fighters board first; families fill the rest
-        self._remove_fighters(fighters, outside=False)
+        self._remove_fighters(fighters)
         model.evacuated_fighters += fighters
         model.log(day, EventType.EVACUATION_CONVOY, committee.name, left, f"fighters={fighters}")
         model.log(day, EventType.TERM_IMPLEMENTED, committee.name, fighters, "fighters out")
@@ -154,13 +178,7 @@ class Movement:
         total = sum(g.population for g in groups)
         if not total or people <= 0:
             return 0
-        people = min(people, total)
-        shares = [people * g.population / total for g in groups]
-        takes = [int(s) for s in shares]
-        for i in sorted(range(len(groups)), key=lambda i: shares[i] - takes[i], reverse=True)[
-            : people - sum(takes)
-        ]:
-            takes[i] += 1
+        takes = apportion(min(people, total), [g.population for g in groups])
         return sum(g.remove(take) for g, take in zip(groups, takes, strict=True))
 
     @staticmethod
@@ -172,12 +190,13 @@ class Movement:
             group.faction_leavers[faction] -= gone
             count -= gone
 
-    def _remove_fighters(self, count: int, outside: bool) -> None:
+    def _remove_fighters(self, count: int) -> None:
+        """Take `count` free fighters off the factions in order (outsiders are in no truce's waves)."""
         for faction in self.model.factions:
             if count <= 0:
                 break
-            if faction.outside and not outside:
+            if faction.outside:
                 continue
-            gone = min(count, faction.fighters)
+            gone = min(count, self.free_fighters(faction))
             faction.fighters -= gone
             count -= gone

@@ -265,7 +265,7 @@ def test_a_bad_runs_option_leaves_no_folder_behind(tmp_path, posterior_file, com
 
 
 def hand_made_forecast_runs() -> pd.DataFrame:
-    """Seven runs from 2018-01-01: deals on days 10, 11, 12 (settled), 30, 31, 35 (surrendered), a stalemate."""
+    """Seven runs from 2018-01-01: deal days 10, 11, 12 (settled), 30, 31, 35 (surrendered), a stalemate."""
     import datetime as dt
 
     start = dt.date(2018, 1, 1)

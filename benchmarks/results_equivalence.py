@@ -35,8 +35,8 @@ TABLES = ("runs", "events", "series")
 def run_all(out: Path, runs: int, seed: int, code: Path | None = None) -> None:
     """`simkit run` every scenario into `out/<name>`, with this checkout's code or the code under `code`."""
     env = dict(os.environ)
-    if code is not None:
-        env["PYTHONPATH"] = str(code) + os.pathsep + env.get("PYTHONPATH", "")
+    # under -P nothing puts this checkout on the path: name it, or the venv's installed simkit would run
+    env["PYTHONPATH"] = str(code if code is not None else ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     for name in SCENARIOS:
         scenario = ROOT / "scenarios" / f"{name}.yaml"
         # -P: the working directory (this checkout) is not put first on the path, so PYTHONPATH's code runs

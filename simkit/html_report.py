@@ -171,32 +171,14 @@ def _figures(out: Path) -> str:
     return "\n".join(parts)
 
 
-ENDING_LABELS = {"surrender_evacuation": "surrender + evacuation", "reconciliation": "settlement in place"}
-"""How the forecast's tables name the two endings with a deal (as `simkit forecast` prints them)."""
-
-
-def _share(value: float) -> str:
-    return "n/a" if value != value else f"{value:.0%}"
-
-
 def _forecast(out: Path) -> str:
     """The forecast's endings by date, split between chance and the parameters, where the folder holds one."""
+    from simkit.calibration.forecast import forecast_tables
+
     if not (out / "forecast.json").exists():
         return ""
     report = json.loads((out / "forecast.json").read_text())
-    by = pd.DataFrame([
-        {
-            "by": row["date"], "ending": ENDING_LABELS.get(row["ending"], row["ending"]),
-            "share": f"{row['share']:.1%}", "95% CI": f"{row['ci95'][0]:.1%} to {row['ci95'][1]:.1%}",
-            "chance": _share(row["chance_share"]), "parameters": _share(row["parameter_share"]),
-        }
-        for row in report["by"]
-    ])  # fmt: skip
-    deal = pd.DataFrame([
-        {"ending": ENDING_LABELS.get(name, name), "share": f"{row['share']:.1%}",
-         **{label: row[label] for label in ("p10", "p50", "p90")}}
-        for name, row in report["deal"].items()
-    ])  # fmt: skip
+    by, deal, evacuated = forecast_tables(report)
     parts = [
         "<h2>Forecast: endings with the deal signed by each date</h2>",
         f"<p>{report['runs']:,} runs on {report['particles_drawn']:,} posterior particles. <i>chance</i> is "
@@ -206,12 +188,8 @@ def _forecast(out: Path) -> str:
         "<h3>Deal dates of the runs ending so (p10, median, p90)</h3>",
         _table(deal),
     ]
-    evacuated = report.get("evacuated", {})
-    if evacuated.get("runs"):
-        parts.append(
-            f"<p>Evacuated in the {evacuated['runs']:,} runs ending in surrender with evacuation: "
-            f"p10 {evacuated['p10']:,.0f}, median {evacuated['p50']:,.0f}, p90 {evacuated['p90']:,.0f}.</p>"
-        )
+    if evacuated:
+        parts.append(f"<p>{html.escape(evacuated)}</p>")
     return "\n".join(parts)
 
 
@@ -298,8 +276,8 @@ def build_report(results: str | Path, scenario_file: str | Path | None = None) -
         _table(_timing_table(summary)),
         "<h2>Run attributes</h2>",
         _table(_attribute_table(summary)),
-        "<h2>Figures</h2>",
         _forecast(out),
+        "<h2>Figures</h2>",
         _figures(out),
         _comparison(out),
         "<h2>Provenance of the parameters</h2>",

@@ -22,7 +22,8 @@ Rules, in one place:
   `.simkit.lock` inside it) for as long as a command writes into it; a second
   process gets one line saying who holds it. The lock is released by the
   kernel when the holder exits, however it exits, so a killed run never leaves
-  a stale lock (only its empty file, which the next writer takes over). A
+  a stale lock (only its file, still naming the dead holder's pid, which the
+  next writer takes over and writes its own pid into). A
   holder that finishes removes the lock file while still holding the lock, so
   a finished folder holds only what its manifest lists; a process that opened
   the old file meanwhile sees that it is no longer the folder's lock and

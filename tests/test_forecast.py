@@ -264,27 +264,56 @@ def test_a_bad_runs_option_leaves_no_folder_behind(tmp_path, posterior_file, com
     assert not (tmp_path / "x").exists()
 
 
-def test_the_forecasts_deal_dates_are_the_timing_tables():
-    """One computation of deal-date quantiles: the forecast's table and `simkit run`'s agree to the day."""
+def hand_made_forecast_runs() -> pd.DataFrame:
+    """Seven runs from 2018-01-01: deal days 10, 11, 12 (settled), 30, 31, 35 (surrendered), a stalemate."""
+    import datetime as dt
+
+    start = dt.date(2018, 1, 1)
+    # three reconciliations on days 10, 11, 12; three surrenders on days 30, 31, 35; one stalemate
+    days = [10, 11, 12, 30, 31, 35, 200]
+    outcomes = ["reconciliation"] * 3 + ["surrender_evacuation"] * 3 + ["stalemate"]
+    deal = pd.array([10, 11, 12, 30, 31, 35, None], dtype="Int64")
+    runs = pd.DataFrame({
+        "run": range(7), "outcome": outcomes, "outcome_day": days,
+        "outcome_date": [start + dt.timedelta(days=d) for d in days], "deal_day": deal,
+        "deal_date": [None if pd.isna(d) else start + dt.timedelta(days=int(d)) for d in deal],
+        "surrender_evacuated": [0, 0, 0, 500, 700, 900, 0], "particle": [0, 1, 0, 1, 0, 1, 0],
+    })  # fmt: skip
+    return runs
+
+
+def test_the_forecasts_deal_dates_and_evacuees_are_hand_computed_quantiles():
+    """Deal dates are days some run signed on (nearest-rank p10/p50/p90), evacuees interpolate."""
     import datetime as dt
 
     from simkit.calibration.forecast import forecast_summary
-    from simkit.timing import timing_rows
 
-    start = dt.date(2018, 1, 1)
-    days = [10, 11, 30, 31, 200]  # reconciliation deals on day 10, 11; surrender 30, 31; one stalemate
-    outcomes = ["reconciliation"] * 2 + ["surrender_evacuation"] * 2 + ["stalemate"]
-    deal = pd.array([10, 11, 30, 31, None], dtype="Int64")
-    runs = pd.DataFrame({
-        "run": range(5), "outcome": outcomes, "outcome_day": days,
-        "outcome_date": [start + dt.timedelta(days=d) for d in days], "deal_day": deal,
-        "deal_date": [None if pd.isna(d) else start + dt.timedelta(days=int(d)) for d in deal],
-        "surrender_evacuated": [0, 0, 500, 700, 0], "particle": [0, 1, 0, 1, 0],
-    })  # fmt: skip
-    report = forecast_summary(runs, [start + dt.timedelta(days=100)])
-    rows = {row["ending"]: row for row in timing_rows(runs)}
-    for ending in ("reconciliation", "surrender_evacuation"):
-        for label in ("p10", "p50", "p90"):
-            assert report["deal"][ending][label] == rows[ending][f"date_{label}"].isoformat()
-        # a deal date is a day some run signed on, never a day between two runs' deals
-        assert report["deal"][ending]["p90"] in {d.isoformat() for d in runs["deal_date"].dropna()}
+    report = forecast_summary(hand_made_forecast_runs(), [dt.date(2018, 4, 11)])
+    # nearest rank over 3 sorted values: positions 0.2, 1.0, 1.8 -> first, second, third
+    assert report["deal"]["reconciliation"] == {
+        "share": 3 / 7, "p10": "2018-01-11", "p50": "2018-01-12", "p90": "2018-01-13",
+    }  # fmt: skip
+    assert report["deal"]["surrender_evacuation"] == {
+        "share": 3 / 7, "p10": "2018-01-31", "p50": "2018-02-01", "p90": "2018-02-05",
+    }  # fmt: skip
+    # linear interpolation over 500, 700, 900: 500 + 0.2 * 200, 700, 700 + 0.8 * 200
+    assert report["evacuated"] == pytest.approx({"runs": 3, "p10": 540.0, "p50": 700.0, "p90": 860.0})
+
+
+def test_the_forecast_printout_uses_the_shared_labels_and_evacuated_sentence(capsys):
+    import datetime as dt
+
+    from simkit.calibration.forecast import forecast_summary, forecast_tables
+    from simkit.cli.forecast import _print_forecast
+
+    report = forecast_summary(hand_made_forecast_runs(), [dt.date(2018, 4, 11)])
+    _print_forecast(report)
+    printed = capsys.readouterr().out
+    by, deal, evacuated = forecast_tables(report)
+    assert "surrender + evacuation" in printed and "settlement in place" in printed
+    assert evacuated == (
+        "Evacuated on the surrender's buses in the 3 runs ending in surrender with evacuation (truce "
+        "departures not counted): p10 540, median 700, p90 860."
+    )
+    assert " ".join(evacuated.split()) in " ".join(printed.split())
+    assert list(by["share"]) == ["42.9%", "42.9%"] and list(deal["p50"]) == ["2018-02-01", "2018-01-12"]

@@ -11,7 +11,7 @@ import pytest
 from simkit.calibration.abc import SimulationModel
 from simkit.calibration.priors import load_priors
 from simkit.scenario import Scenario, load_scenario, scenario_hash, with_overrides
-from simkit.scenario.paths import apply_overrides, whole_number
+from simkit.scenario.paths import OverridePlan, apply_overrides, whole_number
 from simkit.yamlio import InputError, format_validation_error
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,3 +108,21 @@ def test_a_calibrations_particles_reuse_its_paths_and_give_the_fully_validated_s
     message = error_of(model.scenario_at, bad)
     assert message == error_of(with_overrides, scenario, bad, "abc particle")
     assert "regime.implementation" in message and "\n" not in message
+
+
+def test_a_path_set_no_plan_fits_is_tried_once_and_each_particle_gets_the_set_error(waer, monkeypatch):
+    import simkit.calibration.abc as abc
+
+    built = []
+
+    def counted(*args, **kwargs):
+        built.append(args[1])
+        return OverridePlan(*args, **kwargs)
+
+    monkeypatch.setattr(abc, "OverridePlan", counted)
+    model = SimulationModel(waer.scenario, targets=None, whole=frozenset())
+    bad = {"regime.no_such_field": 1.0}
+    expected = error_of(with_overrides, waer.scenario, bad, "abc particle")
+    for _ in range(3):  # every particle is refused as --set refuses it; the plan is not rebuilt each time
+        assert error_of(model.scenario_at, bad) == expected
+    assert built == [("regime.no_such_field",)]

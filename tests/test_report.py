@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from typer.testing import CliRunner
 
@@ -129,3 +131,23 @@ def test_a_forecast_report_shows_the_forecast_and_marks_drawn_parameters(tmp_pat
     rows = [line for line in page.split("<tr>") if "<td>drawn</td>" in line]
     assert len(rows) == 2 and all("median" in row and "p10" in row for row in rows)
     assert any("regime.implementation" in row for row in rows)
+
+
+def test_a_forecast_folders_report_shows_the_forecast_before_the_figures(folder, tmp_path):
+    """The forecast section, with the wording `simkit forecast` prints, comes before the Figures heading."""
+    import datetime as dt
+    import json
+    import shutil
+
+    from simkit.calibration.forecast import forecast_summary, forecast_tables
+    from tests.test_forecast import hand_made_forecast_runs
+
+    out = tmp_path / "forecast"
+    shutil.copytree(folder, out)
+    report = forecast_summary(hand_made_forecast_runs(), [dt.date(2018, 4, 11)])
+    (out / "forecast.json").write_text(json.dumps(report))
+    page = build_report(out)
+    assert page.index("<h2>Forecast: endings") < page.index("<h2>Figures</h2>")
+    evacuated = forecast_tables(report)[2]
+    assert "truce departures not counted" in evacuated
+    assert html.escape(evacuated) in page

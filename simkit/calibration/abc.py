@@ -65,7 +65,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pydantic
 
 from simkit.calibration.priors import PriorFile, parameter_value
 from simkit.calibration.summary_stats import Targets, observed_statistics, summary_statistics
@@ -124,7 +123,8 @@ class SimulationModel:
         logged: dotted paths sampled on log10 scale (pyabc's values are their logarithms).
         parent: pid of the process that runs the calibration; a sampler's worker process (another
             pid) binds itself to its parent's life on its first simulation (no orphans after a kill).
-        _plans: the sampled paths resolved against the scenario (`OverridePlan`), once per process.
+        _plans: the sampled paths resolved against the scenario (`OverridePlan`), once per process;
+            None for a path set no plan can be built for (each particle then words its error).
     """
 
     scenario: Scenario
@@ -132,7 +132,7 @@ class SimulationModel:
     whole: frozenset[str]
     logged: frozenset[str] = frozenset()
     parent: int = 0
-    _plans: dict[tuple[str, ...], OverridePlan] = field(
+    _plans: dict[tuple[str, ...], OverridePlan | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -144,15 +144,17 @@ class SimulationModel:
         """The scenario with these parameter values (whole-number parameters rounded)."""
         fixed = {k: whole_number(v) if k in self.whole else float(v) for k, v in values.items()}
         paths = tuple(fixed)
-        plan = self._plans.get(paths)
-        if plan is None:
+        if paths not in self._plans:  # a path set no plan can be built for is remembered as None
             try:
-                plan = self._plans[paths] = OverridePlan(self.scenario, paths)
+                self._plans[paths] = OverridePlan(self.scenario, paths)
             except (InputError, ValueError):
-                return with_overrides(self.scenario, fixed, origin=origin)  # words the error as --set does
+                self._plans[paths] = None
+        plan = self._plans[paths]
+        if plan is None:
+            return with_overrides(self.scenario, fixed, origin=origin)  # words the error as --set does
         try:
             return plan.apply(fixed, origin=origin)
-        except (pydantic.ValidationError, TypeError, ValueError):
+        except (TypeError, ValueError):  # pydantic.ValidationError is a ValueError
             return with_overrides(self.scenario, fixed, origin=origin)  # words the error as --set does
 
     def __call__(self, parameters: Mapping[str, float]) -> dict[str, float]:

@@ -385,6 +385,60 @@ def _manifest(
 ENDINGS = ("surrender_evacuation", "reconciliation")
 """The endings a forecast's report dates: a surrender with evacuation, a settlement in place."""
 
+ENDING_LABELS = {"surrender_evacuation": "surrender + evacuation", "reconciliation": "settlement in place"}
+"""How a forecast's tables name `ENDINGS` (`simkit forecast`'s printout and the HTML report alike)."""
+
+
+def _share_text(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.0%}"
+
+
+def forecast_tables(report: dict) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
+    """A forecast's report (`forecast_summary`) as the text its readers see, one wording for every view.
+
+    Args:
+        report: `forecast_summary`'s result, or forecast.json read back.
+
+    Returns:
+        The endings by date (by, ending, share, 95% CI, chance, parameters), the deal dates per ending
+        (ending, share, p10, p50, p90; "-" where no run ended so) and the sentence on the people
+        evacuated on the surrender's buses (None when no run ended in surrender with evacuation).
+    """
+    by = pd.DataFrame(
+        [
+            {
+                "by": row["date"],
+                "ending": ENDING_LABELS.get(row["ending"], row["ending"]),
+                "share": f"{row['share']:.1%}",
+                "95% CI": f"{row['ci95'][0]:.1%} to {row['ci95'][1]:.1%}",
+                "chance": _share_text(row["chance_share"]),
+                "parameters": _share_text(row["parameter_share"]),
+            }
+            for row in report["by"]
+        ],
+        columns=["by", "ending", "share", "95% CI", "chance", "parameters"],
+    )
+    deal = pd.DataFrame(
+        [
+            {
+                "ending": ENDING_LABELS.get(name, name),
+                "share": f"{row['share']:.1%}",
+                **{label: row[label] or "-" for label in ("p10", "p50", "p90")},
+            }
+            for name, row in report["deal"].items()
+        ],
+        columns=["ending", "share", "p10", "p50", "p90"],
+    )
+    evacuated = report.get("evacuated", {})
+    sentence = None
+    if evacuated.get("runs"):
+        sentence = (
+            f"Evacuated on the surrender's buses in the {evacuated['runs']:,} runs ending in surrender with "
+            f"evacuation (truce departures not counted): p10 {evacuated['p10']:,.0f}, "
+            f"median {evacuated['p50']:,.0f}, p90 {evacuated['p90']:,.0f}."
+        )
+    return by, deal, sentence
+
 
 def chance_share(hit: np.ndarray, particle: np.ndarray) -> float:
     """Share of the spread of a 0/1 result due to chance (run to run) rather than the parameters drawn.

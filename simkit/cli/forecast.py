@@ -178,32 +178,22 @@ def _print_forecast(report: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from simkit.calibration.forecast import forecast_tables
+
     console = Console(file=sys.stdout)
-    labels = {"surrender_evacuation": "surrender + evacuation", "reconciliation": "settlement in place"}
-    table = Table(
-        title=f"endings with the deal signed by each date ({report['runs']} runs, "
-        f"{report['particles_drawn']} particles); chance = share of the spread from run to run at fixed "
-        "parameters, the rest is the parameters'",
-        title_justify="left",
+    by, deal, evacuated = forecast_tables(report)
+    titles = (
+        f"endings with the deal signed by each date ({report['runs']} runs, {report['particles_drawn']} "
+        "particles); chance = share of the spread from run to run at fixed parameters, parameters = the "
+        "share due to the parameters drawn",
+        "deal dates of the runs ending so (p10, median, p90)",
     )
-    for column in ("by", "ending", "share", "95% CI", "chance"):
-        table.add_column(column, justify="left" if column in ("by", "ending") else "right")
-    for row in report["by"]:
-        lo, hi = row["ci95"]
-        chance = "n/a" if row["chance_share"] != row["chance_share"] else f"{row['chance_share']:.0%}"
-        table.add_row(row["date"], labels[row["ending"]], f"{row['share']:.1%}", f"{lo:.1%}-{hi:.1%}", chance)
-    console.print(table)
-    deal = Table(title="deal dates of the runs ending so (p10, median, p90)", title_justify="left")
-    for column in ("ending", "share", "p10", "p50", "p90"):
-        deal.add_column(column, justify="left" if column == "ending" else "right")
-    for ending, row in report["deal"].items():
-        deal.add_row(labels[ending], f"{row['share']:.1%}", *(row[k] or "-" for k in ("p10", "p50", "p90")))
-    console.print(deal)
-    evacuated = report["evacuated"]
-    if evacuated["runs"]:
-        console.print(
-            f"evacuated on the surrender's buses in the {evacuated['runs']} runs ending in surrender "
-            "with evacuation (truce departures not counted): "
-            f"p10 {evacuated['p10']:,.0f}, median {evacuated['p50']:,.0f}, p90 {evacuated['p90']:,.0f}",
-            highlight=False,
-        )
+    for frame, title in zip((by, deal), titles, strict=True):
+        table = Table(title=title, title_justify="left")
+        for column in frame.columns:
+            table.add_column(column, justify="left" if column in ("by", "ending") else "right")
+        for row in frame.itertuples(index=False):
+            table.add_row(*row)
+        console.print(table)
+    if evacuated:
+        console.print(evacuated, highlight=False)

@@ -240,3 +240,32 @@ def test_terms_ordering_the_armed_groups_out_send_more_fighters_out():
     evacuation, _ = _fighters_leaving(MOADAMIYA, {"regime.settlement_max_fighter_share": 0.0})
     settlement, _ = _fighters_leaving(MOADAMIYA, {"regime.settlement_max_fighter_share": 1.0})
     assert_greater(evacuation, settlement)
+
+
+def _civilians_registering(overrides):
+    """People on a signed surrender's buses who are not fighters, in Waer's runs that signed.
+
+    Fighters bring no families here (`family_per_fighter` 0), so every other seat is a civilian who
+    registered: what `ResidentGroup.leaving_share` decides, apart from how many fighters leave.
+    """
+    runs = ensemble(WAER, {"behaviour.family_per_fighter": 0.0} | overrides)
+    signed = runs[runs["outcome"].isin(SURRENDERS)]
+    assert len(signed) > RUNS // 3  # enough surrenders to compare
+    return signed["surrender_evacuated"] - signed["surrender_fighters"]
+
+
+def test_terms_ordering_the_armed_groups_out_send_more_civilians_onto_the_buses():
+    # The same runs up to the signing (the terms change nothing before it); only the terms differ after.
+    # With civilians' registration blind to the terms the two ensembles would be the same draws (p ~ 0.5).
+    evacuation = _civilians_registering({"regime.settlement_max_fighter_share": 0.0})
+    settlement = _civilians_registering({"regime.settlement_max_fighter_share": 1.0})
+    assert_greater(evacuation, settlement)
+
+
+def test_an_amnesty_that_stands_for_those_who_stay_keeps_more_civilians_home():
+    # Evacuation terms: amnesty_when_ordered_out is how far the amnesty still stands once the armed groups
+    # are ordered out; it enters nothing before the signing, so only registration can tell the two apart.
+    evacuation = {"regime.settlement_max_fighter_share": 0.0}
+    alone = _civilians_registering(evacuation | {"behaviour.amnesty_when_ordered_out": 0.1})
+    stands = _civilians_registering(evacuation | {"behaviour.amnesty_when_ordered_out": 0.9})
+    assert_greater(alone, stands)

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from simkit.model import SiegeModel
-from simkit.model.negotiation import GroupStatus, Terms
+from simkit.model.negotiation import GroupStatus, Terms, amnesty_standing, fighter_refusal
 from simkit.model.outcomes import settlement_class
 from simkit.scenario import with_overrides
 from simkit.single_run import run_seed
@@ -211,6 +211,20 @@ def test_the_class_follows_who_left_not_the_terms_alone(waer, overrides, terms, 
     assert signed
 
 
+@pytest.mark.parametrize(
+    ("terms", "standing"),
+    [
+        (Terms.SETTLEMENT, 0.8),  # the armed locals stay and settle: the amnesty stands as far as believed
+        (Terms.EVACUATION, 0.2),  # the groups ordered out: a quarter of that belief holds for who stays
+    ],
+)
+def test_an_amnesty_stands_for_those_who_stay_as_the_terms_let_it(terms, standing):
+    # A credibility of 0.8 and amnesty_when_ordered_out 0.25, by hand: 0.8 under a settlement in place,
+    # 0.8 x 0.25 under an evacuation; a fighter refuses it with the complement.
+    assert amnesty_standing(0.8, terms, 0.25) == pytest.approx(standing)
+    assert fighter_refusal(0.8, terms, 0.25) == pytest.approx(1.0 - standing)
+
+
 @pytest.mark.parametrize("terms", ["evacuation", "settlement in place"])
 @pytest.mark.parametrize(
     ("fighters", "leaving", "expected"),
@@ -230,7 +244,8 @@ def test_a_surrendered_towns_class_is_decided_by_half_of_its_fighters_leaving(
     faction = group.model.factions[0]
     group.status, group.terms = GroupStatus.EVACUATING, Terms(terms)
     group.deal_fighters, group.faction_leavers = fighters, {faction: leaving}
-    group.deal_fighters_leaving = group.fighters_to_leave = leaving
+    group.deal_fighters_leaving = leaving
+    assert group.fighters_to_leave == leaving  # derived from the factions' registered leavers
     assert settlement_class(group) == expected
 
 
@@ -240,7 +255,7 @@ def test_a_surrendered_towns_class_is_decided_by_half_of_its_fighters_leaving(
 def test_a_surrendered_town_without_fighters_takes_the_class_of_its_terms(waer, terms, expected):
     group = SiegeModel(waer.scenario, rng=run_seed(1, 0)).groups[0]
     group.status, group.terms = GroupStatus.EVACUATING, Terms(terms)
-    group.deal_fighters = group.deal_fighters_leaving = group.fighters_to_leave = 0
+    group.deal_fighters = group.deal_fighters_leaving = 0
     group.faction_leavers = {}
     assert settlement_class(group) == expected
 

@@ -74,6 +74,7 @@ BEHAVIOURAL: tuple[str, ...] = (
     "behaviour.weight_threat",
     "behaviour.flight_rate",
     "behaviour.amnesty_when_ordered_out",
+    "behaviour.weight_amnesty_distrust",
 )
 """How the actors behave, carried over from the case a posterior was fitted on (docs/forecast.md)."""
 

@@ -27,7 +27,6 @@ from simkit.model.negotiation import (
     assault_threat,
     committee_accepts_surrender,
     committee_accepts_truce,
-    credibility,
 )
 from simkit.scenario import schema
 
@@ -305,8 +304,7 @@ class ResidentGroup(mesa.Agent):
         self.settlement: str | None = None
         self.terms: Terms | None = None  # the terms of the surrender it adopted
         self.to_leave = 0
-        self.fighters_to_leave = 0  # registered fighters still to board
-        self.faction_leavers: dict[Faction, int] = {}  # of those, each faction's (boarding takes them off it)
+        self.faction_leavers: dict[Faction, int] = {}  # registered fighters still to board, by faction
         self.deal_fighters = 0  # fighters among its people when it signed a surrender
         self.deal_fighters_leaving = 0  # of those, how many registered to leave (the rest settled)
         self.settlement_leavers = 0
@@ -331,6 +329,11 @@ class ResidentGroup(mesa.Agent):
         self._lethality = model.regime.spec.lethality.value
         self._tie_weight = behaviour.weight_detainee_tie.value * self.tie
         self._pressure_memo: tuple[tuple[float, int, float, float], np.ndarray, float] | None = None
+
+    @property
+    def fighters_to_leave(self) -> int:
+        """Registered fighters still to board: the sum over factions of `faction_leavers`."""
+        return sum(self.faction_leavers.values())
 
     def _household_hardship(self, days_left: np.ndarray | float) -> np.ndarray:
         b = self.behaviour
@@ -389,15 +392,18 @@ class ResidentGroup(mesa.Agent):
         self._pressure_memo = (state, self.share, value)
         return value
 
-    def leaving_share(self, trust: float, guarantor: float) -> float:
+    def leaving_share(self, standing: float) -> float:
         """Share of civilians who register for the buses rather than stay under an amnesty they distrust.
 
-        The amnesty is as credible as the regime's word, and where the regime's word fails a guarantor on
-        the ground stands in for it: credibility = trust + (1 - trust) x guarantor.
+        Household i registers with probability
+        expit(weight_amnesty_distrust x (1 - standing) + weight_detainee_tie x tie_i - leave_threshold + u_i),
+        `standing` being how far staying under the amnesty is safe under the signed terms
+        (`negotiation.amnesty_standing`: its credibility, discounted where the terms order the armed
+        groups out and those who stay face the regime alone).
         """
         b = self.behaviour
         logit = (
-            4.0 * (1.0 - credibility(trust, guarantor))
+            b.weight_amnesty_distrust.value * (1.0 - standing)
             + b.weight_detainee_tie.value * self.tie
             - b.leave_threshold.value
             + self.disposition

@@ -18,6 +18,7 @@ from simkit.model.negotiation import (
     Phase,
     Terms,
     TruceEnd,
+    amnesty_standing,
     committee_walks_out,
     credibility,
     fighter_refusal,
@@ -349,11 +350,12 @@ class SiegeModel(mesa.Model):
         Who registers depends on the terms (docs/model.md, "Evacuation and endings"): every fighter of a
         faction outside every deal (no amnesty covers him); each other fighter who refuses the amnesty
         (`fighter_refusal`, one binomial draw per faction), with his family (`family_per_fighter`); and
-        the civilians who do not believe the amnesty (`ResidentGroup.leaving_share`). Each faction's
-        fighters are spread over the towns not yet settled in proportion to population (the one rule,
-        `Movement.fighters_among`); a town's leavers are taken off their own faction as they board, and
-        the fighters who settle under the amnesty leave their faction at the signing (they are residents
-        now: no longer counted by `choose_terms`, spread over other towns, or registered again).
+        the civilians for whom the amnesty does not stand under these terms (`amnesty_standing`,
+        `ResidentGroup.leaving_share`). Each faction's fighters are spread over the towns not yet settled
+        in proportion to population (the one rule, `Movement.fighters_among`); a town's leavers are taken
+        off their own faction as they board, and the fighters who settle under the amnesty leave their
+        faction at the signing (they are residents now: no longer counted by `choose_terms`, spread over
+        other towns, or registered again).
         """
         day = self.day
         holding = committee.holding_groups
@@ -375,7 +377,9 @@ class SiegeModel(mesa.Model):
         inside = sum(g.population for g in self.groups if g.status is GroupStatus.HOLDING)
         guarantor = self.mediator.effective_guarantor
         believed = credibility(committee.trust, guarantor)
-        refusing = fighter_refusal(believed, terms, behaviour.amnesty_when_ordered_out.value)
+        ordered_out = behaviour.amnesty_when_ordered_out.value
+        refusing = fighter_refusal(believed, terms, ordered_out)
+        standing = amnesty_standing(believed, terms, ordered_out)  # what a civilian who stays can count on
         # Outsiders are covered by no amnesty and leave; every other fighter refuses it at `refusing`.
         draw = self.rng.binomial
         free = {f: movement.free_fighters(f) for f in self.factions}  # those in the towns holding out
@@ -391,18 +395,19 @@ class SiegeModel(mesa.Model):
         total = 0
         for i, group in enumerate(adopting):
             group.deal_fighters = present[group]
-            group.faction_leavers = {f: parts[f][i] for f in leaving}
-            excess = sum(group.faction_leavers.values()) - group.deal_fighters
-            for faction in reversed(list(group.faction_leavers)):  # more than live there: the rest stay free
-                cut = min(max(0, excess), group.faction_leavers[faction])
-                group.faction_leavers[faction] -= cut
-                excess -= cut
-            group_fighters = sum(group.faction_leavers.values())
+            leavers = {f: parts[f][i] for f in leaving}
+            if sum(leavers.values()) > group.deal_fighters:
+                # More than live among its people (the towns' shares are rounded apart): the town registers
+                # only those, cut from every faction in proportion to its leavers (no faction's men are
+                # placed in particular towns, so none is cut first); the rest stay free.
+                kept = apportion(group.deal_fighters, list(leavers.values()))
+                leavers = dict(zip(leavers, kept, strict=True))
+            group.faction_leavers = leavers
+            group_fighters = group.deal_fighters_leaving = group.fighters_to_leave
             civilians = group.population - group.deal_fighters  # fighters who settle do not register
             families = min(civilians, round(group_fighters * behaviour.family_per_fighter.value))
             civilians -= families
-            group.fighters_to_leave = group.deal_fighters_leaving = group_fighters
-            registering = int(self.rng.binomial(civilians, group.leaving_share(committee.trust, guarantor)))
+            registering = int(self.rng.binomial(civilians, group.leaving_share(standing)))
             group.to_leave = group_fighters + families + registering
             group.settlement_leavers = 0
             group.terms = terms

@@ -126,17 +126,31 @@ def credibility(trust: float, guarantor: float) -> float:
     return trust + (1.0 - trust) * guarantor
 
 
+def amnesty_standing(believed: float, terms: Terms, amnesty_when_ordered_out: float) -> float:
+    """How far staying under the amnesty is safe, for a fighter or a civilian of a town that signed `terms`.
+
+    Under a settlement in place the armed locals stay, settle and stand for the town: the amnesty holds
+    as far as it is believed, `believed` (the one `credibility`). Under an evacuation the armed groups are
+    ordered out and whoever stays faces the regime with no armed locals left: the amnesty holds only for a
+    share `amnesty_when_ordered_out` of that belief, believed x amnesty_when_ordered_out. One discount for
+    fighters (`fighter_refusal`) and civilians (`ResidentGroup.leaving_share`) alike (docs/model.md,
+    "Evacuation and endings").
+    """
+    if terms is Terms.SETTLEMENT:
+        return believed
+    return believed * amnesty_when_ordered_out
+
+
 def fighter_refusal(believed: float, terms: Terms, amnesty_when_ordered_out: float) -> float:
     """Chance a fighter (of a faction some deal covers) refuses the amnesty and leaves on the buses.
 
-    He stays only if he believes the amnesty (`believed`, the one `credibility`) and the terms let him:
-    under a settlement in place every believer settles, 1 - believed; under an evacuation the armed groups
-    are ordered out and a believer still settles alone only with probability `amnesty_when_ordered_out`,
-    1 - believed x amnesty_when_ordered_out. So the terms and the amnesty's credibility decide who leaves.
+    He stays only if the amnesty stands for him (`amnesty_standing`): he believes it (`believed`, the one
+    `credibility`) and the terms let him. Under a settlement in place every believer settles, 1 - believed;
+    under an evacuation the armed groups are ordered out and a believer still settles alone only with
+    probability `amnesty_when_ordered_out`, 1 - believed x amnesty_when_ordered_out. So the terms and the
+    amnesty's credibility decide who leaves.
     """
-    if terms is Terms.SETTLEMENT:
-        return 1.0 - believed
-    return 1.0 - believed * amnesty_when_ordered_out
+    return 1.0 - amnesty_standing(believed, terms, amnesty_when_ordered_out)
 
 
 def assault_threat(force: float, force_for_offensive: float) -> float:

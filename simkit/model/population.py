@@ -152,13 +152,12 @@ class Movement:
         for group in groups:
             take = min(capacity - people, group.to_leave, group.population)
             if take > 0:
-                group_fighters = (
-                    round(take * group.fighters_to_leave / group.to_leave) if group.to_leave else 0
+                # fighters board in step with the rest of the town's leavers: their share of this bus
+                group_fighters = self._board(
+                    group, round(take * group.fighters_to_leave / group.to_leave) if group.to_leave else 0
                 )
                 group.remove(take)
                 group.to_leave -= take
-                group.fighters_to_leave -= group_fighters
-                self._board(group, group_fighters)
                 group.settlement_leavers += take
                 people += take
                 fighters += group_fighters
@@ -182,13 +181,19 @@ class Movement:
         return sum(g.remove(take) for g, take in zip(groups, takes, strict=True))
 
     @staticmethod
-    def _board(group: ResidentGroup, count: int) -> None:
-        """Take `count` of a town's registered fighters off their own factions as they board."""
-        for faction, registered in group.faction_leavers.items():
-            gone = min(count, registered, faction.fighters)
-            faction.fighters -= gone
-            group.faction_leavers[faction] -= gone
-            count -= gone
+    def _board(group: ResidentGroup, count: int) -> int:
+        """`count` of a town's registered fighters board: taken off their own factions; returns how many.
+
+        The bus takes each faction's registered leavers in proportion to their number (largest remainder,
+        `apportion`), so no faction's men wait for another's; the town's `fighters_to_leave` is the sum of
+        what each faction still has registered, so the two cannot disagree.
+        """
+        registered = group.faction_leavers
+        parts = apportion(min(count, sum(registered.values())), list(registered.values()))
+        for faction, part in zip(list(registered), parts, strict=True):
+            faction.fighters -= min(part, faction.fighters)
+            registered[faction] -= part
+        return sum(parts)
 
     def _remove_fighters(self, count: int) -> None:
         """Take `count` free fighters off the factions in order (outsiders are in no truce's waves)."""

@@ -412,9 +412,19 @@ class Behaviour(Section):
         high=10_000.0,
         why="10,000 per 10,000 is everyone in a day; larger rates overflow the draw",
     )
+    weight_amnesty_distrust: bounded(
+        Real,
+        "weight of distrust of the amnesty (1 - how far it stands for one who stays, 0..1) on a household's "
+        "registering for the buses",
+        low=-LOGIT,
+        high=LOGIT,
+        why=LOGIT_WHY,
+    )
     amnesty_when_ordered_out: Share = Field(
-        description="share of the fighters who believe the amnesty that still take it when the signed terms "
-        "order their armed group out (an evacuation); under a settlement in place every believer takes it"
+        description="how far the amnesty still stands for one who stays when the signed terms order the "
+        "armed groups out (an evacuation): the share of the fighters who believe it that still take it, and "
+        "the share of civilians' belief in it that holds with no armed locals left; under a settlement in "
+        "place it stands as far as it is believed"
     )
     family_per_fighter: bounded(
         NonNegative,

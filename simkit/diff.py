@@ -10,8 +10,10 @@ the two Wilson intervals that the outcome tables already show.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,7 @@ from simkit.ensemble import Ensemble
 from simkit.manifest import scenario_label
 from simkit.model import OUTCOMES
 from simkit.summary import share_interval
+from simkit.yamlio import InputError
 
 BOOTSTRAP_RESAMPLES = 2000
 
@@ -143,3 +146,80 @@ def diff(a: Ensemble, b: Ensemble) -> Diff:
         transitions.index = transitions.index.astype(str)
         transitions.columns = transitions.columns.astype(str)
     return Diff(describe(a), describe(b), len(pairs) if paired else 0, pd.DataFrame(rows), transitions)
+
+
+DIFF_IDENTITY = ("a", "b", "a_results", "b_results")
+"""What must match for a diff folder to be written again without --overwrite: the same two folders,
+holding the same results."""
+
+
+def _results_of(ensemble: Ensemble) -> dict:
+    """What identifies the results a folder held when it was compared: scenario, overrides, seed, runs."""
+    manifest = ensemble.manifest
+    keys = ("scenario_hash", "overrides", "master_seed", "finished")
+    return {"runs": len(ensemble.runs), **{key: manifest.get(key) for key in keys}}
+
+
+def write_diff(
+    result: Diff,
+    a: Ensemble,
+    b: Ensemble,
+    out: str | Path,
+    plots: bool = True,
+    overwrite: bool = False,
+    command: str | None = None,
+) -> list[str]:
+    """Write diff.json, transitions.csv (paired runs only) and diff_endings.png through the result store.
+
+    The folder is locked while it is written, every file is written atomically, and its manifest
+    (`kind: diff`, the two folders and the results they held, the command and package versions)
+    lists what was written, as for every result folder (`simkit.store.ResultFolder`).
+
+    Args:
+        result: the comparison (`diff`).
+        a: ensemble A, as read from its folder (`load_ensemble`).
+        b: ensemble B, likewise.
+        out: the folder to write.
+        plots: also write diff_endings.png.
+        overwrite: replace a different result of simkit's found in `out`.
+        command: the command line for the manifest (default: this process's argv).
+
+    Returns:
+        The names of the files written.
+
+    Raises:
+        InputError: `out` is A or B, a folder that is not simkit's, another result (without
+            `overwrite`), or a folder another process is writing.
+    """
+    from simkit.manifest import software
+    from simkit.store import ResultFolder, write_bytes
+
+    out = Path(out)
+    for name, ensemble in (("A", a), ("B", b)):
+        if ensemble.out is not None and out.resolve() == Path(ensemble.out).resolve():
+            raise InputError(f"--out {out} is folder {name} itself; choose another folder for the diff")
+    manifest = {
+        "kind": "diff",
+        "a": str(a.out),
+        "b": str(b.out),
+        "a_results": _results_of(a),
+        "b_results": _results_of(b),
+        **software(command),
+    }
+    with ResultFolder(out, manifest, DIFF_IDENTITY, overwrite) as folder:
+        folder.manifest.pop("finished", None)
+        folder.save()  # first: the folder is known as this diff while its files are written
+        folder.write_json("diff.json", result.to_json())
+        written = ["diff.json"]
+        if result.transitions is not None:
+            write_bytes(folder.path("transitions.csv"), result.transitions.to_csv().encode())
+            written.append("transitions.csv")
+        if plots:
+            from simkit.plots import write_diff_figure
+
+            path = folder.path("diff_endings.png")
+            write_diff_figure(a.runs, b.runs, result.label_a, result.label_b, path)
+            written.append(path.name)
+        folder.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        folder.save()
+    return written

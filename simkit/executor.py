@@ -207,7 +207,13 @@ class PoolExecutor:
 
         def submit_more() -> None:
             for item in todo:
-                pending[pool.submit(_call, function, item)] = item
+                try:
+                    future = pool.submit(_call, function, item)
+                except BrokenProcessPool as err:
+                    # a worker died after the results just yielded were collected: the pool refuses new
+                    # work before the futures in flight report it (concurrent.futures marks it broken first)
+                    raise WorkerLost(f"a worker process died ({err})") from None
+                pending[future] = item
                 if len(pending) >= TASKS_PER_SLOT * self.slots:
                     return
 

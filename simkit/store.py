@@ -1,4 +1,4 @@
-"""The result store: every folder simkit writes (run, compare, forecast, sweep, calibrate) goes through here.
+"""The result store: every folder run, compare, forecast, diff, sweep and calibrate write goes through here.
 
 Rules, in one place:
 

@@ -10,6 +10,9 @@ that differs (the scenario file or simkit changed since) is refused rather than 
 `sentence(event, state)` is the one function from an event row and a state to its sentence, read
 from the `EVENTS` table next to `EventType` (simkit/model/events.py), so a new event type is told as
 soon as it has its table entry, and any page (Markdown, HTML, an interactive view) prints the same text.
+`tell(rows, states, start)` turns a day's rows into those sentences, each in the state of the committee
+it concerns; it tells the lines logged while an offensive is launched at the level the offensive sets
+(the log notes the step of the truce's collapse before the offensive's level takes hold).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -226,14 +229,7 @@ def story_of(results: str | Path, run: int, scenario_file: str | Path | None = N
             f"results were written (simkit {manifest.get('packages', {}).get('simkit', '?')} then); "
             "rerun the ensemble, or pass the scenario file as it was with --scenario"
         )
-    start = scenario.start
-    lines = []
-    for (day, kind, actor, count, detail), state in zip(played.rows, played.states, strict=True):
-        concerned = actor if actor in state.committees else detail
-        flat = state.about(concerned)
-        event = {"type": kind, "actor": actor, "count": count, "detail": detail}
-        when = start + dt.timedelta(days=day)
-        lines.append(Line(day, when, kind, sentence(event, flat), flat, str(detail or "")))
+    lines = tell(played.rows, played.states, scenario.start)
     outcome = played.outcome
     facts = [
         ("scenario", f"{scenario_label(manifest)} ({manifest['scenario']})"),
@@ -257,6 +253,57 @@ def story_of(results: str | Path, run: int, scenario_file: str | Path | None = N
     return Story(title, facts, lines)
 
 
+def tell(
+    rows: Sequence[tuple[int, str, str, int, str]], states: Sequence[State], start: dt.date
+) -> list[Line]:
+    """Event rows `(day, type, actor, count, detail)` with the state noted at each, as dated lines.
+
+    The one place rows become sentences (`simkit story` and the app's stepped run): each is told in the
+    state of the committee it concerns, and lines logged after an offensive's launch at the level it
+    set (`_at_offensive_level`). Give whole days: a day's lines are told together.
+    """
+    lines = []
+    launched: tuple[int, int] | None = None  # (day, level in %) of the latest offensive launched
+    for (day, kind, actor, count, detail), state in zip(rows, states, strict=True):
+        concerned = actor if actor in state.committees else detail
+        flat = state.about(concerned)
+        if kind == EventType.OFFENSIVE.value:
+            launched = (day, count)
+        elif launched is not None and launched[0] == day:
+            flat, count = _at_offensive_level(kind, flat, count, launched[1])
+        event = {"type": kind, "actor": actor, "count": count, "detail": detail}
+        when = start + dt.timedelta(days=day)
+        lines.append(Line(day, when, kind, sentence(event, flat), flat, str(detail or "")))
+    return lines
+
+
+def _at_offensive_level(
+    kind: str, state: dict[str, Any], count: int, level: int
+) -> tuple[dict[str, Any], int]:
+    """A line logged after an offensive was launched that day, told at the level the offensive set.
+
+    `Regime.launch_offensive` logs the offensive at its level, ends any truce (whose collapse logs an
+    escalation step from the level before), and only then raises the bombardment to at least the
+    offensive's level; it stays there for the rest of the day (while an offensive lasts the level only
+    rises). So a step logged inside the launch ("to 58%") was never the level the area was under: the
+    story tells it, and the escalation of the lines after the launch, at no less than the offensive's
+    level, as the row's offensive line says and the next day's state shows.
+
+    Args:
+        kind: the line's event type.
+        state: its state as noted when it was logged (`State.about`).
+        count: its count as logged.
+        level: the offensive's level, in % of full intensity (its `offensive` line's count).
+
+    Returns:
+        The state and count to tell.
+    """
+    state = {**state, "escalation": max(state["escalation"], level / 100)}
+    if kind == EventType.ESCALATION.value:
+        count = max(count, level)
+    return state, count
+
+
 def _scenario_of_run(
     manifest: Mapping[str, Any], row: pd.Series, scenario_file: str | Path | None
 ) -> Scenario:
@@ -278,23 +325,50 @@ def _by_day(story: Story) -> list[tuple[dt.date, int, list[Line]]]:
     return [(lines[0].date, day, lines) for day, lines in days.items()]
 
 
-def _holding_out(lines: list[Line]) -> list[Line]:
-    """The day's lines up to its surrender, if one was signed: after it no town holds out (pressure 0)."""
-    for i, line in enumerate(lines):
-        if line.type == EventType.AGREEMENT_SIGNED.value and line.detail.startswith("surrender"):
-            return lines[:i]
-    return lines
+def _weighed(lines: list[Line]) -> dict[str, Any] | None:
+    """The state whose pressure a day's row shows: its committee's, as last read while its towns held out.
+
+    The row is about the committee of the day's last line. When that committee signed a surrender that
+    day which left none of its towns holding out, the pressure read after the signing is 0: the row shows
+    the pressure of the day's last line about that committee before the signing (None if the signing
+    came first). A surrender signed by another committee, or one some of the committee's towns refused
+    (they still hold out: the pressure read after it is theirs), does not cut the day.
+    """
+    committee = lines[-1].state["committee"]
+    for i in range(len(lines)):
+        if _gave_up(lines, i, committee):
+            before = [earlier for earlier in lines[:i] if earlier.state["committee"] == committee]
+            return before[-1].state if before else None
+    return lines[-1].state
+
+
+def _gave_up(lines: list[Line], i: int, committee: str) -> bool:
+    """Whether line `i` is `committee` signing a surrender that leaves none of its towns holding out.
+
+    The model logs a split (`fragmentation`: the towns that refused) right before a surrender only some
+    towns adopted.
+    """
+    line = lines[i]
+    if line.type != EventType.AGREEMENT_SIGNED.value or not line.detail.startswith("surrender"):
+        return False
+    if line.state["committee"] != committee:
+        return False
+    previous = lines[i - 1] if i else None
+    return not (
+        previous is not None
+        and previous.type == EventType.FRAGMENTATION.value
+        and previous.state["committee"] == committee
+    )
 
 
 def _state_cells(lines: list[Line]) -> list[str]:
-    """The state after the day's last event; its pressure as last read while the towns held out.
+    """The state after the day's last event; its pressure as last read while the towns held out (`_weighed`).
 
-    On the day a surrender is signed, the pressure read after the signing is 0 (no town holds out any
-    more): the cell shows the share the day's earlier lines quote, or "-" if the signing came first.
+    On the day a committee's surrender leaves none of its towns holding out, the pressure read after the
+    signing is 0: the cell shows the share the day's earlier lines quote, or "-" if the signing came first.
     """
     state = lines[-1].state
-    before = _holding_out(lines)
-    weighed = before[-1].state if before else None
+    weighed = _weighed(lines)
     return [
         state["phase"],
         f"{state['food_days']:.0f}",
@@ -308,8 +382,8 @@ def _state_cells(lines: list[Line]) -> list[str]:
 
 
 STATE_NOTE = (
-    "State after the day's last event; on a day a surrender is signed, pressure as the terms were weighed "
-    "(after the signing no town holds out)"
+    "State after the day's last event; on a day a surrender leaves none of a committee's towns holding out, "
+    "its pressure as the terms were weighed (after the signing no town holds out)"
 )
 
 

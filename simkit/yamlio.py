@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import difflib
+import json
 import re
 import types
 from collections.abc import Mapping
@@ -255,10 +256,13 @@ def format_validation_error(
     lines: Mapping[YamlPath, int],
     data: Any = None,
     model: type[pydantic.BaseModel] | None = None,
+    overridden: Mapping[YamlPath, str] | None = None,
 ) -> str:
     """One line per problem: `file:line: field.path: expected ..., found ...`.
 
     With the `model` validated, an unknown key lists the keys allowed there and the likeliest one meant.
+    A problem inside a node an override set (`overridden`: its data path to how the user gave it, such
+    as `--set regime.siege_tightness=abc`) names the override instead of the file's line.
     """
     out = []
     problems = err.errors(include_url=False)  # unknown keys first: a typo explains the key then missing
@@ -266,6 +270,9 @@ def format_validation_error(
         loc = _data_path(problem["loc"], data)
         line = line_of(lines, loc)
         where = f"{path}:{line}" if line is not None else str(path)
+        if overridden:
+            setters = [text for place, text in overridden.items() if loc[: len(place)] == place]
+            where = setters[0] if setters else f"{where} (with {', '.join(overridden.values())})"
         field = ".".join(str(p) for p in loc) or "(top level)"
         if problem["type"] == "extra_forbidden" and model is not None:
             message = _unknown_key(str(problem["loc"][-1]), allowed_keys(model, problem["loc"][:-1]),
@@ -396,17 +403,31 @@ def _is_parameter(class_name: str | None) -> bool:
     return False
 
 
-def validate_yaml[M: pydantic.BaseModel](path: str | Path, model: type[M], data: Any = None) -> M:
-    """Read (or take already-read `data` for) `path` and validate it as `model`, raising InputError."""
-    raw, lines = read_yaml(path)
-    if data is None:
-        data = raw
+def validate_yaml[M: pydantic.BaseModel](
+    path: str | Path,
+    model: type[M],
+    data: Any = None,
+    lines: Mapping[YamlPath, int] | None = None,
+    overridden: Mapping[YamlPath, str] | None = None,
+) -> M:
+    """Validate `data` (else the file read) as `model`, raising InputError naming file, line and field.
+
+    Args:
+        path: the file, named in errors.
+        model: the pydantic model.
+        data: the data read from `path` (possibly overridden); read from `path` when None.
+        lines: the line of every key path of `path` (`read_yaml`); read again when None.
+        overridden: data paths set by overrides, to how the user gave them (`format_validation_error`).
+    """
+    if data is None or lines is None:
+        raw, lines = read_yaml(path)
+        data = raw if data is None else data
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a YAML mapping at the top level, found {type(data).__name__}")
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as err:
-        raise InputError(format_validation_error(err, path, lines, data, model)) from None
+        raise InputError(format_validation_error(err, path, lines, data, model, overridden)) from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -420,3 +441,16 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise InputError(f"override {text!r}: expected PATH=VALUE, e.g. regime.siege_tightness=0.9")
     data, _ = parse_yaml(value, f"--set {key.strip()}")
     return key.strip(), data
+
+
+def override_text(key: str, value: Any) -> str:
+    """An override as given on the command line, `--set PATH=VALUE`, VALUE as YAML that reads back equal.
+
+    A mapping is written as compact JSON (also YAML), so the text holds no ": ", which separates the
+    place, the field and the message of an error line (`one_line`).
+    """
+    shown = yaml.dump(value, Dumper=_Dumper, default_flow_style=True, width=10**6).strip()
+    shown = shown.removesuffix("...").strip()
+    if ": " in shown:
+        shown = json.dumps(value, separators=(",", ":"), default=str)
+    return f"--set {key}={shown}"

@@ -6,7 +6,7 @@ import pytest
 
 from simkit.app.state import Run, Session, knobs
 from simkit.scenario import load_scenario, scenario_hash, with_overrides
-from simkit.story import replay, sentence
+from simkit.story import replay, tell
 from simkit.yamlio import InputError
 from tests.conftest import NORTH_HOMS, WAER
 
@@ -43,9 +43,8 @@ def test_a_run_stepped_day_by_day_is_the_run_and_the_story_of_one_go(path):
     assert steps == len(run.days) == whole.outcome["outcome_day"] + 1
     assert run.outcome() == whole.outcome["outcome"]
     assert run.step() == []  # an ended run stays ended
-    for (_, kind, actor, count, detail), state, told in zip(whole.rows, whole.states, run.told, strict=True):
-        about = state.about(actor if actor in state.committees else detail)
-        assert told.text == sentence({"type": kind, "actor": actor, "count": count, "detail": detail}, about)
+    story = tell(whole.rows, whole.states, scenario.start)  # the words of `simkit story` for the same run
+    assert [(t.date, t.text) for t in run.told] == [(line.date, line.text) for line in story]
     for day in run.days:
         assert day.food_days >= 0 and 0 <= day.hardship <= 1 and day.killed >= 0
         assert all(0 <= t <= 1 for t in day.trust.values())

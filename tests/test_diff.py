@@ -79,3 +79,39 @@ def test_differences_that_round_to_zero_never_read_minus_zero(folders, tmp_path)
     result = runner.invoke(app, ["diff", base, base, "-o", str(tmp_path / "d"), "--no-plots"])
     assert result.exit_code == 0, result.output
     assert "-0.0%" not in result.output and "+0.0%" not in result.output
+
+
+def test_diff_writes_its_folder_through_the_result_store(folders, tmp_path):
+    base, loose, other = (str(folders / name) for name in ("base", "loose", "other_seed"))
+    out = tmp_path / "d"
+    assert runner.invoke(app, ["diff", base, loose, "-o", str(out), "-q"]).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "diff" and manifest["written_by"] == "simkit"
+    assert manifest["a"] == base and manifest["b"] == loose and manifest["a_results"]["master_seed"] == 4
+    assert "finished" in manifest and "command" in manifest and "packages" in manifest
+    assert sorted(manifest["files"]) == sorted(p.name for p in out.iterdir())  # no lock, nothing unlisted
+    # the same pair again rewrites it; another pair is refused (one line) and leaves it as it was
+    assert runner.invoke(app, ["diff", base, loose, "-o", str(out), "-q"]).exit_code == 0
+    before = (out / "diff.json").read_text()
+    result = runner.invoke(app, ["diff", base, other, "-o", str(out), "-q"])
+    assert result.exit_code == 2 and result.stderr.startswith("error: ") and "--overwrite" in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and (out / "diff.json").read_text() == before
+    # --overwrite replaces it, and removes what the unpaired diff does not write
+    assert runner.invoke(app, ["diff", base, other, "-o", str(out), "-q", "--overwrite"]).exit_code == 0
+    assert json.loads((out / "manifest.json").read_text())["b"] == other
+    assert not (out / "transitions.csv").exists()
+
+
+def test_diff_refuses_to_write_into_a_compared_folder_or_a_folder_of_someone_elses(folders, tmp_path):
+    base, loose = str(folders / "base"), str(folders / "loose")
+    kept = sorted(p.name for p in (folders / "base").iterdir())
+    for args in (["-o", base], ["-o", base, "--overwrite"]):
+        result = runner.invoke(app, ["diff", base, loose, *args, "-q"])
+        assert result.exit_code == 2 and "is folder A itself" in result.stderr, result.output
+    assert sorted(p.name for p in (folders / "base").iterdir()) == kept
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["diff", base, loose, "-o", str(mine), "-q"])
+    assert result.exit_code == 2 and "holds no simkit results" in result.stderr
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import yaml
 
 from simkit.scenario import load_scenario, with_overrides
 from simkit.yamlio import InputError
-from tests.conftest import ROOT, WAER
+from tests.conftest import NORTH_HOMS, ROOT, WAER
 
 
 def write_variant(tmp_path: Path, edit) -> Path:
@@ -145,6 +146,37 @@ def test_bad_override_path(path, expected):
 def test_override_with_invalid_value_is_reported():
     with pytest.raises(InputError, match=r"regime\.siege_tightness\.value"):
         load_scenario(WAER, {"regime.siege_tightness": 2.0})
+
+
+def test_a_bad_override_value_names_the_override_not_the_files_line():
+    # The file's line 16 holds a good value: the error is the override's.
+    message = error_for(WAER, {"regime.siege_tightness": "abc"})
+    assert message == (
+        "--set regime.siege_tightness=abc: regime.siege_tightness.value: expected a valid number; found 'abc'"
+    )
+    # an item named by its name, or a quoted number, is named as it was given
+    message = error_for(NORTH_HOMS, {"factions.HTS.veto": "0.5"})
+    assert message.startswith("--set factions.HTS.veto='0.5': factions.")
+
+
+def test_an_error_elsewhere_names_the_file_and_the_overrides_it_was_read_with():
+    message = error_for(WAER, {"start": dt.date(2099, 1, 1)})
+    assert message.startswith(f"{WAER} (with --set start=2099-01-01): (top level): "), message
+
+
+def test_a_bad_set_on_the_command_line_is_one_line_naming_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from simkit.cli import app
+
+    result = CliRunner().invoke(
+        app, ["run", str(WAER), "--set", "regime.siege_tightness=abc", "--out", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: --set regime.siege_tightness=abc: regime.siege_tightness.value: expected a valid number; "
+        "found 'abc'"
+    ]
 
 
 def test_uninhabited_locality_is_rejected(tmp_path):

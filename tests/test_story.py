@@ -119,3 +119,75 @@ def test_the_pressure_column_agrees_with_the_share_the_days_text_quotes(ensemble
             else:  # the signing was the day's first event: no share was weighed that day before it
                 assert pressure == "-", row
     assert seen
+
+
+def _pressure_shown(*lines: tuple[str, str, str, float]) -> str:
+    """The pressure cell of a one-day story made of (committee, type, detail, pressure) lines, in order."""
+    import datetime as dt
+
+    from simkit.story import Line, Story
+
+    day = dt.date(2016, 3, 1)
+    told = [
+        Line(10, day, kind, f"{committee}: {kind}.", {**STATE, "committee": committee, "pressure": pressure},
+             detail)
+        for committee, kind, detail, pressure in lines
+    ]  # fmt: skip
+    (row,) = [row for row in to_markdown(Story("t", [], told)).splitlines() if row.startswith("| 2016")]
+    cells = [cell.strip() for cell in row.split(" | ")]
+    return cells[3 + list(STATE_COLUMNS).index("pressure") + 1]
+
+
+def test_another_committees_surrender_does_not_set_the_pressure_of_the_row():
+    # The row is about B (its last line); A's surrender that day says nothing of B's households.
+    shown = _pressure_shown(
+        ("A", "talks_held", "A", 0.8),
+        ("A", "agreement_signed", "surrender: evacuation", 0.0),
+        ("B", "violation", "B", 0.4),
+    )
+    assert shown == "0.40"
+
+
+def test_a_committees_surrender_shows_its_own_pressure_before_the_signing_not_another_committees():
+    shown = _pressure_shown(
+        ("A", "talks_held", "A", 0.8),
+        ("B", "violation", "B", 0.4),
+        ("A", "agreement_signed", "surrender: evacuation", 0.0),
+    )
+    assert shown == "0.80"
+    assert _pressure_shown(("B", "violation", "B", 0.4), ("A", "agreement_signed", "surrender", 0.0)) == "-"
+
+
+def test_a_surrender_some_towns_refused_shows_the_pressure_of_the_towns_still_holding_out():
+    # The model logs the split before the signing; after it the committee's pressure is that of the towns
+    # that refused (0.3 here), not the share quoted while all towns weighed the terms.
+    shown = _pressure_shown(
+        ("A", "talks_held", "A", 0.8),
+        ("A", "fragmentation", "towns split over the offer", 0.8),
+        ("A", "agreement_signed", "surrender: evacuation", 0.3),
+    )
+    assert shown == "0.30"
+
+
+def test_an_offensive_row_tells_one_bombardment_level(ensemble):
+    """An offensive's row says one level: not "100% of full intensity" beside "stepped up to 58%".
+
+    The truce's collapse inside an offensive's launch logs a step below the offensive's level, which the
+    launch then overrides.
+    """
+    import re
+
+    seen = 0
+    for run in range(12):
+        for row in to_markdown(story_of(ensemble, run)).splitlines():
+            if not row.startswith("| 20") or "launched an offensive" not in row:
+                continue
+            cells = [cell.strip() for cell in row.split(" | ")]
+            after = cells[2].split("launched an offensive", 1)[1]
+            level = int(re.match(r"[^(]*\((\d+)% of full intensity", after).group(1))
+            steps = [int(n) for n in re.findall(r"bombardment to (\d+)% of full intensity", after)]
+            seen += len(steps)
+            assert all(step >= level for step in steps), row
+            escalation = float(cells[3 + list(STATE_COLUMNS).index("escalation") + 1].rstrip(" |"))
+            assert escalation >= level / 100, row
+    assert seen

@@ -4,7 +4,7 @@ The page (simkit/app/page.py) only draws this state. Knobs are the scenario's nu
 by their dotted paths (as `--set` names them), applied through the one resolver
 (`simkit.scenario.with_overrides`), so a knob set on the page is the same scenario as `simkit run
 --set path=value`. One run is stepped a day at a time with the model that notes the state at each
-event (`simkit.story`), and every event is told with `simkit.story.sentence`, the same words as
+event (`simkit.story`), and every day's events are told with `simkit.story.tell`, the same words as
 `simkit story`. Ensembles go through `run_ensemble` (worker processes, common random numbers).
 """
 
@@ -20,7 +20,7 @@ import pandas as pd
 
 from simkit.ensemble import run_ensemble
 from simkit.scenario import LoadedScenario, Scenario, load_scenario, scenario_hash, with_overrides
-from simkit.story import State, _StateRecorder, sentence
+from simkit.story import State, _StateRecorder, tell
 from simkit.summary import share_interval
 from simkit.timing import cumulative_incidence
 
@@ -127,13 +127,8 @@ class Run:
             return []
         seen = len(self.model.events.rows)
         self.model.step()
-        new = []
-        for (day, kind, actor, count, detail), state in zip(
-            self.model.events.rows[seen:], self.model.states[seen:], strict=True
-        ):
-            flat = state.about(actor if actor in state.committees else detail)
-            event = {"type": kind, "actor": actor, "count": count, "detail": detail}
-            new.append(Told(self.scenario.start + dt.timedelta(days=day), day, kind, sentence(event, flat)))
+        lines = tell(self.model.events.rows[seen:], self.model.states[seen:], self.scenario.start)
+        new = [Told(line.date, line.day, line.type, line.text) for line in lines]
         self.told.extend(new)
         state: State = self.model._state()
         self.days.append(

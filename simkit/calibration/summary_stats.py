@@ -106,7 +106,16 @@ class Measure:
 
 
 def _surrender_convoys(rows: Sequence[Row]) -> list[Row]:
-    """Evacuation convoys from the first surrender agreement on (the documented totals count those)."""
+    """Evacuation convoys from the first surrender agreement on (the documented totals count those).
+
+    The event log is the only record of single convoys: the model keeps run totals of the surrender's
+    buses (`surrender_evacuated`, `surrender_fighters`, which the totals above read), not one count per
+    convoy, so the first ten convoys can only be read here. Both count the same buses unless a truce's
+    fighter waves come after a surrender was signed (another committee's truce, or one for towns that
+    refused the surrender): a convoy's row does not say which agreement it served, so such waves would
+    count here and not in `surrender_evacuated` (tests/test_mechanisms.py checks that the two agree on
+    Waer).
+    """
     for i, row in enumerate(rows):
         if row[1] == EventType.AGREEMENT_SIGNED and detail_word(row[4]) == "surrender":
             return [r for r in rows[i + 1 :] if r[1] == EventType.EVACUATION_CONVOY]

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from simkit.cli.app import PlotsOption, QuietOption, app, user_errors
+from simkit.cli.app import OverwriteOption, PlotsOption, QuietOption, app, command_line, user_errors
 
 SHORT = {
     "surrender_evacuation": "surrender",
@@ -34,6 +34,7 @@ def diff(
         ),
     ] = None,
     plots: PlotsOption = True,
+    overwrite: OverwriteOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Compare two ensembles: outcome shares, B - A with a 95% interval, and when runs end.
@@ -47,27 +48,13 @@ def diff(
     Example: [bold]simkit diff results/waer results/waer-leverage[/]
     """
     from simkit.diff import diff as compare_ensembles
+    from simkit.diff import write_diff
     from simkit.ensemble import load_ensemble
 
     ens_a, ens_b = load_ensemble(a), load_ensemble(b)
     result = compare_ensembles(ens_a, ens_b)
     out = out or Path("results") / f"diff-{a.name}-vs-{b.name}"
-    out.mkdir(parents=True, exist_ok=True)
-    import json
-
-    (out / "diff.json").write_text(json.dumps(result.to_json(), indent=2, default=str) + "\n")
-    written = ["diff.json"]
-    if result.transitions is not None:
-        result.transitions.to_csv(out / "transitions.csv")
-        written.append("transitions.csv")
-    if plots:
-        from simkit.plots import write_diff_figure
-
-        written.append(
-            write_diff_figure(
-                ens_a.runs, ens_b.runs, result.label_a, result.label_b, out / "diff_endings.png"
-            ).name
-        )
+    written = write_diff(result, ens_a, ens_b, out, plots, overwrite, command_line())
     if not quiet:
         print_diff(result, ens_a.summary, ens_b.summary)
         typer.echo(f"wrote {out}/: " + ", ".join(written))

@@ -11,9 +11,16 @@ from typing import Any
 
 import pydantic
 
-from simkit.scenario.paths import apply_overrides, override_sections
+from simkit.scenario.paths import apply_overrides, override_places, override_sections
 from simkit.scenario.schema import Scenario
-from simkit.yamlio import InputError, dump_yaml, format_validation_error, read_yaml, validate_yaml
+from simkit.yamlio import (
+    InputError,
+    dump_yaml,
+    format_validation_error,
+    override_text,
+    read_yaml,
+    validate_yaml,
+)
 
 
 @dataclass(frozen=True)
@@ -30,12 +37,15 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     """Read, override and validate a scenario YAML; raises InputError naming file, field and line."""
     path = Path(path)
     overrides = dict(overrides or {})
-    data, _ = read_yaml(path)
+    data, lines = read_yaml(path)
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a YAML mapping at the top level")
-    if overrides:
+    overridden = {}
+    if overrides:  # an error in a value an override set names the override, not the file's line
+        places = override_places(data, overrides)
+        overridden = {place: override_text(dotted, overrides[dotted]) for place, dotted in places.items()}
         data = apply_overrides(data, overrides, origin="override")
-    scenario = validate_yaml(path, Scenario, data)
+    scenario = validate_yaml(path, Scenario, data, lines, overridden)
     return LoadedScenario(scenario, path, overrides, scenario_hash(scenario))
 
 

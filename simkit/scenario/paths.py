@@ -29,6 +29,7 @@ __all__ = [
     "apply_overrides",
     "check_parameter_path",
     "locate",
+    "override_places",
     "override_sections",
     "parameter_value",
     "set_parameters",
@@ -146,6 +147,35 @@ def apply_overrides(data: Any, overrides: Mapping[str, Any], *, origin: str = "o
             value = {"value": value, "assumed": f"{origin} (was {target['value']!r}: {was})"}
         parent[key] = value
     return data
+
+
+def override_places(data: Any, overrides: Mapping[str, Any]) -> dict[tuple[str | int, ...], str]:
+    """Where in scenario data each override lands, as the data path of its node: {path: dotted path}.
+
+    A list item named by its `name` or `locality` (or a negative position) is given by its position,
+    as validation errors locate it, so an error inside an overridden node can name the override.
+
+    Raises:
+        PathError: a path names nothing in the data (`override 'path': ...`).
+    """
+    places: dict[tuple[str | int, ...], str] = {}
+    for dotted in overrides:
+        try:
+            parts = _parts(dotted)
+            if len(parts) > 1 and parts[-1] == "value":
+                parts = parts[:-1]
+            node, place = data, []
+            for depth, part in enumerate(parts):
+                key = _key(node, part, parts, depth)
+                if isinstance(key, int) and key < 0:
+                    key += len(node)
+                place.append(key)
+                if depth < len(parts) - 1:
+                    node = node[key]
+        except PathError as err:
+            raise PathError(f"override {dotted!r}: {err}") from None
+        places[tuple(place)] = dotted
+    return places
 
 
 def override_sections(

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from simkit.model import SiegeModel
-from simkit.model.negotiation import GroupStatus, Terms, amnesty_standing, fighter_refusal
+from simkit.model.negotiation import GroupStatus, Terms, amnesty_standing
 from simkit.model.outcomes import settlement_class
 from simkit.scenario import with_overrides
 from simkit.single_run import run_seed
@@ -220,9 +220,8 @@ def test_the_class_follows_who_left_not_the_terms_alone(waer, overrides, terms, 
 )
 def test_an_amnesty_stands_for_those_who_stay_as_the_terms_let_it(terms, standing):
     # A credibility of 0.8 and amnesty_when_ordered_out 0.25, by hand: 0.8 under a settlement in place,
-    # 0.8 x 0.25 under an evacuation; a fighter refuses it with the complement.
+    # 0.8 x 0.25 under an evacuation.
     assert amnesty_standing(0.8, terms, 0.25) == pytest.approx(standing)
-    assert fighter_refusal(0.8, terms, 0.25) == pytest.approx(1.0 - standing)
 
 
 @pytest.mark.parametrize("terms", ["evacuation", "settlement in place"])

@@ -311,6 +311,24 @@ def test_fighters_leave_their_own_faction_and_settlers_leave_the_count(north_hom
     assert checked >= 3
 
 
+def test_when_every_town_signs_each_of_its_fighters_is_registered_or_settles(north_homs):
+    # A hand-made signing: one fighter in each of two factions, an amnesty nobody believes (both refuse it)
+    # and all four towns adopting the terms. Each faction's one leaver falls to Rastan, the largest town,
+    # which holds only round(2 x 80,000 / 260,000) = 1 fighter: it registers one and the other, trimmed,
+    # lives in a town that signed, so he settles there. No fighter is left free, spread over no town.
+    factions = {"factions.FSA battalions.fighters": 1, "factions.Ahrar al-Sham.fighters": 1,
+                "factions.HTS.fighters": 0}  # fmt: skip
+    model = SiegeModel(_with(north_homs, factions), rng=run_seed(1, 0))
+    committee = model.committees[0]
+    committee.trust_a = 0.0  # a belief of 0 in the regime's word, and no mediator on the ground
+    model.sign_surrender(committee, 1e-9, True, Terms.EVACUATION)
+    assert all(g.status is GroupStatus.EVACUATING for g in committee.groups)
+    registered = sum(g.fighters_to_leave for g in committee.groups)
+    assert registered == 1
+    assert sum(f.fighters for f in model.factions) == registered
+    assert sum(model.movement.free_fighters(f) for f in model.factions) == 0
+
+
 def test_surrender_terms_reach_the_committee_only_through_an_ultimatum(waer):
     # Force at the offensive level, a mediator at every round carrying the regime's preferred package,
     # and no ultimatum ever issued: no round tables surrender terms, so no surrender is ever signed.

@@ -398,9 +398,12 @@ class SiegeModel(mesa.Model):
             if sum(leavers.values()) > group.deal_fighters:
                 # More than live among its people (the towns' shares are rounded apart): the town registers
                 # only those, cut from every faction in proportion to its leavers (no faction's men are
-                # placed in particular towns, so none is cut first); the rest stay free.
+                # placed in particular towns, so none is cut first); the rest live in a town that signed
+                # and settle there with its other settlers.
                 kept = apportion(group.deal_fighters, list(leavers.values()))
-                leavers = dict(zip(leavers, kept, strict=True))
+                for faction, registered in zip(leavers, kept, strict=True):
+                    settling[faction] += leavers[faction] - registered
+                    leavers[faction] = registered
             group.faction_leavers = leavers
             group_fighters = group.deal_fighters_leaving = group.fighters_to_leave
             civilians = group.population - group.deal_fighters  # fighters who settle do not register

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
+import numpy as np
 import pytest
 
 from simkit.model import SiegeModel
@@ -224,6 +226,22 @@ def test_an_amnesty_stands_for_those_who_stay_as_the_terms_let_it(terms, standin
     assert amnesty_standing(0.8, terms, 0.25) == pytest.approx(standing)
 
 
+@pytest.mark.parametrize("weight", [0.0, 8.0])
+def test_civilians_register_by_distrust_of_the_amnesty_as_weighted(waer, weight):
+    # A hand-made household (no detainee tie, neutral disposition) at leave_threshold 4 registers with
+    # probability expit(weight x (1 - standing) - 4): at weight 8 and standing 0.5, expit(0) = a half.
+    scenario = _with(waer, {"behaviour.weight_amnesty_distrust": weight, "behaviour.leave_threshold": 4.0})
+    group = SiegeModel(scenario, rng=run_seed(1, 0)).groups[0]
+    # the town's own households first: with no weight the amnesty does not move them, else distrust does
+    if weight:
+        assert group.leaving_share(0.2) > group.leaving_share(0.8)
+    else:
+        assert group.leaving_share(0.2) == group.leaving_share(0.8)
+    group.tie, group.disposition, group.share = np.zeros(1), np.zeros(1), np.ones(1)
+    expected = 0.5 if weight else 1.0 / (1.0 + math.exp(4.0))
+    assert group.leaving_share(0.5) == pytest.approx(expected)
+
+
 @pytest.mark.parametrize("terms", ["evacuation", "settlement in place"])
 @pytest.mark.parametrize(
     ("fighters", "leaving", "expected"),
@@ -244,7 +262,6 @@ def test_a_surrendered_towns_class_is_decided_by_half_of_its_fighters_leaving(
     group.status, group.terms = GroupStatus.EVACUATING, Terms(terms)
     group.deal_fighters, group.faction_leavers = fighters, {faction: leaving}
     group.deal_fighters_leaving = leaving
-    assert group.fighters_to_leave == leaving  # derived from the factions' registered leavers
     assert settlement_class(group) == expected
 
 
@@ -309,6 +326,26 @@ def test_fighters_leave_their_own_faction_and_settlers_leave_the_count(north_hom
         for faction in model.factions:
             assert faction.fighters <= towns, (faction.name, faction.fighters)
     assert checked >= 3
+
+
+def test_a_bus_takes_each_factions_registered_fighters_in_proportion(north_homs):
+    # A hand-made town evacuating 8 registered fighters and no one else, 6 of one faction and 2 of
+    # another, and a bus of 4 seats: it takes 3 and 1, off their own factions (not 4 and 0, one faction
+    # after the other).
+    scenario = _with(north_homs, {"packages.surrender.convoy_capacity": 4})
+    model = SiegeModel(scenario, rng=run_seed(1, 0))
+    committee = model.committees[0]
+    group = committee.groups[0]
+    a, b = model.factions[0], model.factions[1]
+    before = {a: a.fighters, b: b.fighters}
+    group.status, group.terms = GroupStatus.EVACUATING, Terms.EVACUATION
+    group.faction_leavers, group.to_leave = {a: 6, b: 2}, 8
+    group.deal_fighters = group.deal_fighters_leaving = 8
+    model.movement.schedule_convoy(committee, 0)
+    model.movement.step(0)
+    assert group.faction_leavers == {a: 3, b: 1}
+    assert (before[a] - a.fighters, before[b] - b.fighters) == (3, 1)
+    assert tuple(events_of(model, "evacuation_convoy")[-1][3:5]) == (4, "fighters=4")
 
 
 def test_when_every_town_signs_each_of_its_fighters_is_registered_or_settles(north_homs):

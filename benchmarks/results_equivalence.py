@@ -1,12 +1,14 @@
 """Same runs before and after a change meant to keep results: runs, events and series tables, exactly.
 
 Runs `simkit run scenarios/<name>.yaml --runs 30 --seed 7 --workers 1 --series` for all six
-scenarios with this checkout's code and with the code of another git ref (extracted with `git
-archive` into a temporary folder and put first on PYTHONPATH, with this checkout's virtual
-environment), then compares `runs.parquet`, `events.parquet` and `series.parquet` of each pair with
-`pandas.testing.assert_frame_equal` (exact: no tolerance). Same (scenario, master seed, run index),
-same run. Prints a line per scenario and exits non-zero on a difference. After merging a
-speed-only branch into a model-changing one, compare the merge against the model-changing branch.
+scenarios with this checkout's code and scenarios, and with the code and scenarios of another git
+ref (extracted with `git archive` into a temporary folder, its code put first on PYTHONPATH, with
+this checkout's virtual environment; each side runs its own scenario files, so a change that adds a
+required scenario key can still be compared), then compares `runs.parquet`, `events.parquet` and
+`series.parquet` of each pair with `pandas.testing.assert_frame_equal` (exact: no tolerance). Same
+(scenario, master seed, run index), same run. Prints a line per scenario and exits non-zero on a
+difference. After merging a speed-only branch into a model-changing one, compare the merge against
+the model-changing branch.
 
 Usage:
     .venv/bin/python benchmarks/results_equivalence.py --against main [--runs 30] [--seed 7]
@@ -32,13 +34,13 @@ SCENARIOS = ("waer", "north_homs", "old_homs", "daraya", "moadamiya", "east_alep
 TABLES = ("runs", "events", "series")
 
 
-def run_all(out: Path, runs: int, seed: int, code: Path | None = None) -> None:
-    """`simkit run` every scenario into `out/<name>`, with this checkout's code or the code under `code`."""
+def run_all(out: Path, runs: int, seed: int, tree: Path = ROOT) -> None:
+    """`simkit run` every scenario into `out/<name>` with the code and scenarios of `tree` (this checkout)."""
     env = dict(os.environ)
     # under -P nothing puts this checkout on the path: name it, or the venv's installed simkit would run
-    env["PYTHONPATH"] = str(code if code is not None else ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(tree) + os.pathsep + env.get("PYTHONPATH", "")
     for name in SCENARIOS:
-        scenario = ROOT / "scenarios" / f"{name}.yaml"
+        scenario = tree / "scenarios" / f"{name}.yaml"
         # -P: the working directory (this checkout) is not put first on the path, so PYTHONPATH's code runs
         command = [sys.executable, "-P", "-c", "from simkit.cli import app; app()", "run", str(scenario),
                    "--runs", str(runs), "--seed", str(seed), "--workers", "1", "--series",
@@ -47,8 +49,9 @@ def run_all(out: Path, runs: int, seed: int, code: Path | None = None) -> None:
 
 
 def extract(ref: str, into: Path) -> Path:
-    """The `simkit` package of git `ref`, extracted under `into`; returns the folder to put on PYTHONPATH."""
-    archive = subprocess.run(["git", "archive", ref, "simkit"], cwd=ROOT, check=True, capture_output=True)
+    """The `simkit` package and `scenarios/` of git `ref`, extracted under `into`; returns `into`."""
+    command = ["git", "archive", ref, "simkit", "scenarios"]
+    archive = subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(into, filter="data")
     return into
@@ -85,8 +88,8 @@ def main() -> None:
         parser.error("give --against REF or --compare DIR_A DIR_B")
     with tempfile.TemporaryDirectory(prefix="simkit-equiv-") as tmp:
         base = Path(tmp)
-        code = extract(args.against, base / "code")
-        run_all(base / "ref", args.runs, args.seed, code)
+        tree = extract(args.against, base / "tree")
+        run_all(base / "ref", args.runs, args.seed, tree)
         run_all(base / "here", args.runs, args.seed)
         print(f"{args.against} against this checkout, {args.runs} runs per scenario, seed {args.seed}:")
         sys.exit(1 if compare(base / "ref", base / "here") else 0)

@@ -256,7 +256,8 @@ def _civilians_registering(overrides):
 
 def test_terms_ordering_the_armed_groups_out_send_more_civilians_onto_the_buses():
     # The same runs up to the signing (the terms change nothing before it); only the terms differ after.
-    # With civilians' registration blind to the terms the two ensembles would be the same draws (p ~ 0.5).
+    # With civilians' registration blind to the terms the two ensembles would have the same distribution
+    # (p ~ 0.5), though not the same draws: the fighters' binomial at another refusal chance moves the stream.
     evacuation = _civilians_registering({"regime.settlement_max_fighter_share": 0.0})
     settlement = _civilians_registering({"regime.settlement_max_fighter_share": 1.0})
     assert_greater(evacuation, settlement)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
+import numpy as np
 import pytest
 
 from simkit.model import SiegeModel
-from simkit.model.negotiation import GroupStatus, Terms, amnesty_standing, fighter_refusal
+from simkit.model.negotiation import GroupStatus, Terms, amnesty_standing
 from simkit.model.outcomes import settlement_class
 from simkit.scenario import with_overrides
 from simkit.single_run import run_seed
@@ -220,9 +222,24 @@ def test_the_class_follows_who_left_not_the_terms_alone(waer, overrides, terms, 
 )
 def test_an_amnesty_stands_for_those_who_stay_as_the_terms_let_it(terms, standing):
     # A credibility of 0.8 and amnesty_when_ordered_out 0.25, by hand: 0.8 under a settlement in place,
-    # 0.8 x 0.25 under an evacuation; a fighter refuses it with the complement.
+    # 0.8 x 0.25 under an evacuation.
     assert amnesty_standing(0.8, terms, 0.25) == pytest.approx(standing)
-    assert fighter_refusal(0.8, terms, 0.25) == pytest.approx(1.0 - standing)
+
+
+@pytest.mark.parametrize("weight", [0.0, 8.0])
+def test_civilians_register_by_distrust_of_the_amnesty_as_weighted(waer, weight):
+    # A hand-made household (no detainee tie, neutral disposition) at leave_threshold 4 registers with
+    # probability expit(weight x (1 - standing) - 4): at weight 8 and standing 0.5, expit(0) = a half.
+    scenario = _with(waer, {"behaviour.weight_amnesty_distrust": weight, "behaviour.leave_threshold": 4.0})
+    group = SiegeModel(scenario, rng=run_seed(1, 0)).groups[0]
+    # the town's own households first: with no weight the amnesty does not move them, else distrust does
+    if weight:
+        assert group.leaving_share(0.2) > group.leaving_share(0.8)
+    else:
+        assert group.leaving_share(0.2) == group.leaving_share(0.8)
+    group.tie, group.disposition, group.share = np.zeros(1), np.zeros(1), np.ones(1)
+    expected = 0.5 if weight else 1.0 / (1.0 + math.exp(4.0))
+    assert group.leaving_share(0.5) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("terms", ["evacuation", "settlement in place"])
@@ -245,7 +262,6 @@ def test_a_surrendered_towns_class_is_decided_by_half_of_its_fighters_leaving(
     group.status, group.terms = GroupStatus.EVACUATING, Terms(terms)
     group.deal_fighters, group.faction_leavers = fighters, {faction: leaving}
     group.deal_fighters_leaving = leaving
-    assert group.fighters_to_leave == leaving  # derived from the factions' registered leavers
     assert settlement_class(group) == expected
 
 
@@ -310,6 +326,44 @@ def test_fighters_leave_their_own_faction_and_settlers_leave_the_count(north_hom
         for faction in model.factions:
             assert faction.fighters <= towns, (faction.name, faction.fighters)
     assert checked >= 3
+
+
+def test_a_bus_takes_each_factions_registered_fighters_in_proportion(north_homs):
+    # A hand-made town evacuating 8 registered fighters and no one else, 6 of one faction and 2 of
+    # another, and a bus of 4 seats: it takes 3 and 1, off their own factions (not 4 and 0, one faction
+    # after the other).
+    scenario = _with(north_homs, {"packages.surrender.convoy_capacity": 4})
+    model = SiegeModel(scenario, rng=run_seed(1, 0))
+    committee = model.committees[0]
+    group = committee.groups[0]
+    a, b = model.factions[0], model.factions[1]
+    before = {a: a.fighters, b: b.fighters}
+    group.status, group.terms = GroupStatus.EVACUATING, Terms.EVACUATION
+    group.faction_leavers, group.to_leave = {a: 6, b: 2}, 8
+    group.deal_fighters = group.deal_fighters_leaving = 8
+    model.movement.schedule_convoy(committee, 0)
+    model.movement.step(0)
+    assert group.faction_leavers == {a: 3, b: 1}
+    assert (before[a] - a.fighters, before[b] - b.fighters) == (3, 1)
+    assert tuple(events_of(model, "evacuation_convoy")[-1][3:5]) == (4, "fighters=4")
+
+
+def test_when_every_town_signs_each_of_its_fighters_is_registered_or_settles(north_homs):
+    # A hand-made signing: one fighter in each of two factions, an amnesty nobody believes (both refuse it)
+    # and all four towns adopting the terms. Each faction's one leaver falls to Rastan, the largest town,
+    # which holds only round(2 x 80,000 / 260,000) = 1 fighter: it registers one and the other, trimmed,
+    # lives in a town that signed, so he settles there. No fighter is left free, spread over no town.
+    factions = {"factions.FSA battalions.fighters": 1, "factions.Ahrar al-Sham.fighters": 1,
+                "factions.HTS.fighters": 0}  # fmt: skip
+    model = SiegeModel(_with(north_homs, factions), rng=run_seed(1, 0))
+    committee = model.committees[0]
+    committee.trust_a = 0.0  # a belief of 0 in the regime's word, and no mediator on the ground
+    model.sign_surrender(committee, 1e-9, True, Terms.EVACUATION)
+    assert all(g.status is GroupStatus.EVACUATING for g in committee.groups)
+    registered = sum(g.fighters_to_leave for g in committee.groups)
+    assert registered == 1
+    assert sum(f.fighters for f in model.factions) == registered
+    assert sum(model.movement.free_fighters(f) for f in model.factions) == 0
 
 
 def test_surrender_terms_reach_the_committee_only_through_an_ultimatum(waer):

@@ -21,7 +21,6 @@ from simkit.model.negotiation import (
     amnesty_standing,
     committee_walks_out,
     credibility,
-    fighter_refusal,
     regime_accepts_truce,
     truce_release_offer,
 )
@@ -349,7 +348,7 @@ class SiegeModel(mesa.Model):
 
         Who registers depends on the terms (docs/model.md, "Evacuation and endings"): every fighter of a
         faction outside every deal (no amnesty covers him); each other fighter who refuses the amnesty
-        (`fighter_refusal`, one binomial draw per faction), with his family (`family_per_fighter`); and
+        (1 - `amnesty_standing`, one binomial draw per faction), with his family (`family_per_fighter`); and
         the civilians for whom the amnesty does not stand under these terms (`amnesty_standing`,
         `ResidentGroup.leaving_share`). Each faction's fighters are spread over the towns not yet settled
         in proportion to population (the one rule, `Movement.fighters_among`); a town's leavers are taken
@@ -378,8 +377,8 @@ class SiegeModel(mesa.Model):
         guarantor = self.mediator.effective_guarantor
         believed = credibility(committee.trust, guarantor)
         ordered_out = behaviour.amnesty_when_ordered_out.value
-        refusing = fighter_refusal(believed, terms, ordered_out)
-        standing = amnesty_standing(believed, terms, ordered_out)  # what a civilian who stays can count on
+        standing = amnesty_standing(believed, terms, ordered_out)  # what one who stays can count on
+        refusing = 1.0 - standing  # a covered fighter's chance to refuse the amnesty and leave
         # Outsiders are covered by no amnesty and leave; every other fighter refuses it at `refusing`.
         draw = self.rng.binomial
         free = {f: movement.free_fighters(f) for f in self.factions}  # those in the towns holding out
@@ -399,9 +398,12 @@ class SiegeModel(mesa.Model):
             if sum(leavers.values()) > group.deal_fighters:
                 # More than live among its people (the towns' shares are rounded apart): the town registers
                 # only those, cut from every faction in proportion to its leavers (no faction's men are
-                # placed in particular towns, so none is cut first); the rest stay free.
+                # placed in particular towns, so none is cut first); the rest live in a town that signed
+                # and settle there with its other settlers.
                 kept = apportion(group.deal_fighters, list(leavers.values()))
-                leavers = dict(zip(leavers, kept, strict=True))
+                for faction, registered in zip(leavers, kept, strict=True):
+                    settling[faction] += leavers[faction] - registered
+                    leavers[faction] = registered
             group.faction_leavers = leavers
             group_fighters = group.deal_fighters_leaving = group.fighters_to_leave
             civilians = group.population - group.deal_fighters  # fighters who settle do not register

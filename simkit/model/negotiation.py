@@ -22,7 +22,7 @@ class PackageKind(StrEnum):
 class Terms(StrEnum):
     """The terms of a surrender: whether the armed groups may settle in place or are ordered out.
 
-    They set who registers for the buses (`fighter_refusal`), and through who leaves, the class.
+    They set who registers for the buses (`amnesty_standing`), and through who leaves, the class.
     """
 
     EVACUATION = "evacuation"  # fighters, their families and whoever will not stay leave on the buses
@@ -133,24 +133,13 @@ def amnesty_standing(believed: float, terms: Terms, amnesty_when_ordered_out: fl
     as far as it is believed, `believed` (the one `credibility`). Under an evacuation the armed groups are
     ordered out and whoever stays faces the regime with no armed locals left: the amnesty holds only for a
     share `amnesty_when_ordered_out` of that belief, believed x amnesty_when_ordered_out. One discount for
-    fighters (`fighter_refusal`) and civilians (`ResidentGroup.leaving_share`) alike (docs/model.md,
-    "Evacuation and endings").
+    fighters and civilians alike (docs/model.md, "Evacuation and endings"): a fighter of a faction some
+    deal covers refuses the amnesty, and leaves on the buses, with probability 1 - this
+    (`SiegeModel.sign_surrender`); civilians register by it (`ResidentGroup.leaving_share`).
     """
     if terms is Terms.SETTLEMENT:
         return believed
     return believed * amnesty_when_ordered_out
-
-
-def fighter_refusal(believed: float, terms: Terms, amnesty_when_ordered_out: float) -> float:
-    """Chance a fighter (of a faction some deal covers) refuses the amnesty and leaves on the buses.
-
-    He stays only if the amnesty stands for him (`amnesty_standing`): he believes it (`believed`, the one
-    `credibility`) and the terms let him. Under a settlement in place every believer settles, 1 - believed;
-    under an evacuation the armed groups are ordered out and a believer still settles alone only with
-    probability `amnesty_when_ordered_out`, 1 - believed x amnesty_when_ordered_out. So the terms and the
-    amnesty's credibility decide who leaves.
-    """
-    return 1.0 - amnesty_standing(believed, terms, amnesty_when_ordered_out)
 
 
 def assault_threat(force: float, force_for_offensive: float) -> float:

@@ -92,7 +92,7 @@ def settlement_class(group: ResidentGroup) -> str:
 
     `reconciliation` when most of its fighters stayed under the amnesty (the armed groups settled in
     place), `surrender_evacuation` when most of them registered to leave (they left as a body); the
-    terms enter through who leaves (`negotiation.fighter_refusal`). A town with no fighters among its
+    terms enter through who leaves (`negotiation.amnesty_standing`). A town with no fighters among its
     people takes the class of its terms. Registered leavers all board before the regime takes control,
     so at control this is who actually left; at the horizon with buses still running, who registered.
     The one place the class of a signed surrender is decided (docs/model.md, "Evacuation and endings").

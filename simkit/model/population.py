@@ -191,7 +191,7 @@ class Movement:
         registered = group.faction_leavers
         parts = apportion(min(count, sum(registered.values())), list(registered.values()))
         for faction, part in zip(list(registered), parts, strict=True):
-            faction.fighters -= min(part, faction.fighters)
+            faction.fighters -= part
             registered[faction] -= part
         return sum(parts)
 

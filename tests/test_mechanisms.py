@@ -157,6 +157,46 @@ def test_force_at_the_offensive_level_brings_an_ultimatum_then_an_offensive_if_r
         assert offensives[0][4].endswith("ultimatum refused")
 
 
+def _surrenders_under_offensive(scenario, master_seed, runs):
+    """Per run: (surrenders signed while an offensive on the committee ran, surrenders, ultimatums)."""
+    counts = []
+    for i in range(runs):
+        model = SiegeModel(scenario, rng=run_seed(master_seed, i))
+        during = signed = 0
+        while model.running:
+            before = model.agreements_signed
+            under_way = set(model.regime.offensive_until)  # offensives running as the day begins
+            model.step()
+            if model.agreements_signed > before:
+                for row in events_of(model, "agreement_signed"):
+                    if row[0] == model.day and row[4].startswith("surrender"):
+                        signed += 1
+                        committee = next(c for c in model.committees if c.name == row[2])
+                        during += committee in under_way and committee in model.regime.offensive_until
+        counts.append((during, signed, len(events_of(model, "ultimatum"))))
+    return counts
+
+
+def test_a_surrender_can_be_signed_while_an_offensive_is_under_way(waer):
+    """The regime keeps its demand on the table while it fights (east Aleppo: four weeks into an offensive).
+
+    A refused ultimatum's terms stand through its offensive, and an offensive launched with no terms
+    standing (a scheduled campaign) gets them at the ultimatum hazard.
+    """
+    # Force above the offensive level, a committee slow to concede (it often outlasts the week), no mediator.
+    refused = _with(waer, {"regime.force_here": 1.5, "committees.0.concession_rate": 0.3}, [])
+    counts = _surrenders_under_offensive(refused, 2, 20)
+    assert sum(during for during, _, _ in counts) > 0
+    # A campaign on the second day, lasting (on average) ten years: terms come during it, with no ultimatum.
+    campaign = [{"date": "2015-12-02", "type": "campaign", "escalation": {"value": 1.0, "assumed": "test"}}]
+    scheduled = _with(
+        waer, {"regime.force_here": 1.5, "regime.offensive_days": 3_650, "committees.0.concession_rate": 3.0},
+        campaign,
+    )  # fmt: skip
+    counts = _surrenders_under_offensive(scheduled, 2, 20)
+    assert sum(during for during, _, ultimatums in counts if ultimatums == 0) > 0
+
+
 def test_a_ceasefire_for_talks_stops_the_shelling_but_not_the_siege(waer):
     scenario = _with(waer, {"mediator.present_at_start": True, "regime.force_here": 1.0}, [])
     found = 0

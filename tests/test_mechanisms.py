@@ -197,6 +197,30 @@ def test_a_surrender_can_be_signed_while_an_offensive_is_under_way(waer):
     assert sum(during for during, _, ultimatums in counts if ultimatums == 0) > 0
 
 
+def test_an_offensive_that_ends_withdraws_its_terms(waer):
+    """When the regime pauses, the terms it fought for go: a later surrender needs terms tabled anew.
+
+    Read from the log of a one-committee scenario: surrender terms stand from a `package_offered`
+    surrender until an `offensive_ended`; every surrender is signed on terms standing that day, and
+    some are signed after an offensive has ended (on a new ultimatum's terms).
+    """
+    # Force above the offensive level, a committee slow to concede (it often outlasts an offensive).
+    scenario = _with(waer, {"regime.force_here": 1.5, "committees.0.concession_rate": 0.3}, [])
+    after_a_pause = ended = 0
+    for model in finished_runs(scenario, 3, 20):
+        standing, paused = False, False
+        for _, kind, _, _, detail in model.events.rows:
+            if kind == "package_offered" and detail.startswith("surrender"):
+                standing = True
+            elif kind == "offensive_ended":
+                standing, paused = False, True
+                ended += 1
+            elif kind == "agreement_signed" and detail.startswith("surrender"):
+                assert standing, "a surrender signed on withdrawn terms"
+                after_a_pause += paused
+    assert ended > 0 and after_a_pause > 0
+
+
 def test_a_ceasefire_for_talks_stops_the_shelling_but_not_the_siege(waer):
     scenario = _with(waer, {"mediator.present_at_start": True, "regime.force_here": 1.0}, [])
     found = 0
@@ -507,9 +531,10 @@ def test_people_who_want_a_way_out_flee_first(waer):
     assert model.groups[0].pressure() < before
 
 
-def test_an_ultimatum_is_weighed_each_day_until_its_deadline_not_decided_on_its_own_day(waer):
+def test_an_ultimatum_is_weighed_each_day_until_its_terms_are_withdrawn_not_decided_on_its_own_day(waer):
     # Force at the offensive level, no talks at all: only the ultimatum puts terms to the committee, which
-    # weighs them in its own phase each day until the deadline (issue 9 review, finding 1).
+    # weighs them in its own phase each day (issue 9 review, finding 1) until they are withdrawn: at the end
+    # of the offensive that answers its refusal, since the terms stand through it (ASSAULT9).
     scenario = _with(
         waer,
         {"regime.force_here": 1.0, "committees.0.red_line_firmness": 0.0, "mediator.direct_talks_rate": 0.0,
@@ -517,15 +542,15 @@ def test_an_ultimatum_is_weighed_each_day_until_its_deadline_not_decided_on_its_
          "factions.Waer rebels.veto": 0.0},
         [],
     )  # fmt: skip
-    window = scenario.regime.ultimatum_days.value
     offsets = []
     for model in finished_runs(scenario, 11, 40):
         issued = [row[0] for row in events_of(model, "ultimatum")]
+        ended = [row[0] for row in events_of(model, "offensive_ended")]
         for row in events_of(model, "agreement_signed"):
             if row[4].startswith("surrender"):
-                standing = [u for u in issued if u <= row[0] < u + window]
-                assert standing, f"surrender signed on day {row[0]} with no ultimatum standing"
-                offsets.append(row[0] - standing[-1])
+                last = max(u for u in issued if u <= row[0])
+                assert not [e for e in ended if last < e <= row[0]], f"day {row[0]}: terms withdrawn"
+                offsets.append(row[0] - last)
         offered = [row[0] for row in events_of(model, "package_offered") if row[4].startswith("surrender")]
         assert offered == issued  # the ultimatum's own terms, and no others
     assert offsets

@@ -151,6 +151,17 @@ class Regime(mesa.Agent):
                 model.collapse(committee, TruceEnd.REGIME_OFFENSIVE)
         self.escalation = max(self.escalation, level)
 
+    def end_offensive(self, committee: Committee) -> None:
+        """The regime pauses its offensive on a committee's area: the terms it fought for are withdrawn.
+
+        A demand after the pause is a new ultimatum (`issue_ultimatum`, at `ultimatum_rate`), with a new
+        deadline: terms left standing without a threat behind them would reach the committee outside
+        the regime's decision to issue them.
+        """
+        del self.offensive_until[committee]
+        self.ultimatum_terms.pop(committee, None)
+        self.model.log(self.model.day, EventType.OFFENSIVE_ENDED, "regime", 0, committee.name)
+
     def _decide_coercion(self, committee: Committee, day: int) -> None:
         """Offensives run their course; with force to spare, an ultimatum; a refused one, an offensive.
 
@@ -163,8 +174,7 @@ class Regime(mesa.Agent):
             return  # no offensive, no ultimatum, no force to demand surrender: nothing to decide
         until = self.offensive_until.get(committee)
         if until is not None and day > until:
-            del self.offensive_until[committee]
-            self.ultimatum_terms.pop(committee, None)
+            self.end_offensive(committee)
         due = self.ultimatum_due.get(committee)
         if due is not None and day >= due:
             self.launch_offensive(committee, OffensiveCause.ULTIMATUM_REFUSED)

@@ -49,7 +49,7 @@ class Regime(mesa.Agent):
         self.offensive_force = spec.force_for_offensive.value
         self.escalation = spec.baseline_escalation.value
         self.ultimatum_due: dict[Committee, int] = {}  # committee -> deadline day
-        self.ultimatum_terms: dict[Committee, Terms] = {}  # committee -> the terms its ultimatum stands on
+        self.standing_terms: dict[Committee, Terms] = {}  # committee -> surrender terms on the table
         self.offensive_until: dict[Committee, int] = {}  # committee -> last day of the offensive
         # Whether this run's regime refuses an amnesty while a group outside every deal is inside: a
         # policy held for the whole run, drawn once here from the model's RNG (docs/model.md, "Terms").
@@ -124,7 +124,7 @@ class Regime(mesa.Agent):
 
     def _table_terms(self, committee: Committee) -> None:
         """Put surrender terms (`choose_terms`) on the table for a committee; they stand until withdrawn."""
-        terms = self.ultimatum_terms[committee] = self.choose_terms()
+        terms = self.standing_terms[committee] = self.choose_terms()
         self.model.log(self.model.day, EventType.PACKAGE_OFFERED, "regime", 0, f"surrender: {terms.value}")
 
     def launch_offensive(self, committee: Committee, cause: OffensiveCause, level: float = 1.0) -> None:
@@ -159,7 +159,7 @@ class Regime(mesa.Agent):
         the regime's decision to issue them.
         """
         del self.offensive_until[committee]
-        self.ultimatum_terms.pop(committee, None)
+        self.standing_terms.pop(committee, None)
         self.model.log(self.model.day, EventType.OFFENSIVE_ENDED, "regime", 0, committee.name)
 
     def _decide_coercion(self, committee: Committee, day: int) -> None:
@@ -181,7 +181,7 @@ class Regime(mesa.Agent):
         elif (
             due is None
             and self.wants_surrender
-            and committee not in self.ultimatum_terms
+            and committee not in self.standing_terms
             and self.model.random.random() < self.spec.ultimatum_rate.value
         ):
             if committee in self.offensive_until:
@@ -198,7 +198,7 @@ class Regime(mesa.Agent):
                 self._decide_coercion(committee, day)
             else:
                 self.ultimatum_due.pop(committee, None)
-                self.ultimatum_terms.pop(committee, None)
+                self.standing_terms.pop(committee, None)
                 self.offensive_until.pop(committee, None)
         target = 1.0 if self.offensive_until else self._baseline
         self.escalation += self._decay * (target - self.escalation)
@@ -725,9 +725,9 @@ class Committee(mesa.Agent):
         return model.random.random() < p_accept
 
     def step(self) -> None:
-        """One day: standing ultimatum terms are weighed; strain fades; a truce may be defunct or collapse."""
+        """One day: the regime's standing surrender terms are weighed; strain fades; a truce may end."""
         model = self.model
-        standing = model.regime.ultimatum_terms
+        standing = model.regime.standing_terms
         terms = standing.get(self) if standing else None
         if terms is not None and self.holds_out:
             self.consider_surrender(terms)  # refusing today is silent: the deadline brings the offensive

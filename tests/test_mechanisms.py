@@ -157,6 +157,70 @@ def test_force_at_the_offensive_level_brings_an_ultimatum_then_an_offensive_if_r
         assert offensives[0][4].endswith("ultimatum refused")
 
 
+def _surrenders_under_offensive(scenario, master_seed, runs):
+    """Per run: (surrenders signed while an offensive on the committee ran, surrenders, ultimatums)."""
+    counts = []
+    for i in range(runs):
+        model = SiegeModel(scenario, rng=run_seed(master_seed, i))
+        during = signed = 0
+        while model.running:
+            before = model.agreements_signed
+            under_way = set(model.regime.offensive_until)  # offensives running as the day begins
+            model.step()
+            if model.agreements_signed > before:
+                for row in events_of(model, "agreement_signed"):
+                    if row[0] == model.day and row[4].startswith("surrender"):
+                        signed += 1
+                        committee = next(c for c in model.committees if c.name == row[2])
+                        during += committee in under_way and committee in model.regime.offensive_until
+        counts.append((during, signed, len(events_of(model, "ultimatum"))))
+    return counts
+
+
+def test_a_surrender_can_be_signed_while_an_offensive_is_under_way(waer):
+    """The regime keeps its demand on the table while it fights (east Aleppo: four weeks into an offensive).
+
+    A refused ultimatum's terms stand through its offensive, and an offensive launched with no terms
+    standing (a scheduled campaign) gets them at the ultimatum hazard.
+    """
+    # Force above the offensive level, a committee slow to concede (it often outlasts the week), no mediator.
+    refused = _with(waer, {"regime.force_here": 1.5, "committees.0.concession_rate": 0.3}, [])
+    counts = _surrenders_under_offensive(refused, 2, 20)
+    assert sum(during for during, _, _ in counts) > 0
+    # A campaign on the second day, lasting (on average) ten years: terms come during it, with no ultimatum.
+    campaign = [{"date": "2015-12-02", "type": "campaign", "escalation": {"value": 1.0, "assumed": "test"}}]
+    scheduled = _with(
+        waer, {"regime.force_here": 1.5, "regime.offensive_days": 3_650, "committees.0.concession_rate": 3.0},
+        campaign,
+    )  # fmt: skip
+    counts = _surrenders_under_offensive(scheduled, 2, 20)
+    assert sum(during for during, _, ultimatums in counts if ultimatums == 0) > 0
+
+
+def test_an_offensive_that_ends_withdraws_its_terms(waer):
+    """When the regime pauses, the terms it fought for go: a later surrender needs terms tabled anew.
+
+    Read from the log of a one-committee scenario: surrender terms stand from a `package_offered`
+    surrender until an `offensive_ended`; every surrender is signed on terms standing that day, and
+    some are signed after an offensive has ended (on a new ultimatum's terms).
+    """
+    # Force above the offensive level, a committee slow to concede (it often outlasts an offensive).
+    scenario = _with(waer, {"regime.force_here": 1.5, "committees.0.concession_rate": 0.3}, [])
+    after_a_pause = ended = 0
+    for model in finished_runs(scenario, 3, 20):
+        standing, paused = False, False
+        for _, kind, _, _, detail in model.events.rows:
+            if kind == "package_offered" and detail.startswith("surrender"):
+                standing = True
+            elif kind == "offensive_ended":
+                standing, paused = False, True
+                ended += 1
+            elif kind == "agreement_signed" and detail.startswith("surrender"):
+                assert standing, "a surrender signed on withdrawn terms"
+                after_a_pause += paused
+    assert ended > 0 and after_a_pause > 0
+
+
 def test_a_ceasefire_for_talks_stops_the_shelling_but_not_the_siege(waer):
     scenario = _with(waer, {"mediator.present_at_start": True, "regime.force_here": 1.0}, [])
     found = 0
@@ -467,9 +531,10 @@ def test_people_who_want_a_way_out_flee_first(waer):
     assert model.groups[0].pressure() < before
 
 
-def test_an_ultimatum_is_weighed_each_day_until_its_deadline_not_decided_on_its_own_day(waer):
+def test_an_ultimatum_is_weighed_each_day_until_its_terms_are_withdrawn_not_decided_on_its_own_day(waer):
     # Force at the offensive level, no talks at all: only the ultimatum puts terms to the committee, which
-    # weighs them in its own phase each day until the deadline (issue 9 review, finding 1).
+    # weighs them in its own phase each day (issue 9 review, finding 1) until they are withdrawn: at the end
+    # of the offensive that answers its refusal, since the terms stand through it (ASSAULT9).
     scenario = _with(
         waer,
         {"regime.force_here": 1.0, "committees.0.red_line_firmness": 0.0, "mediator.direct_talks_rate": 0.0,
@@ -477,15 +542,15 @@ def test_an_ultimatum_is_weighed_each_day_until_its_deadline_not_decided_on_its_
          "factions.Waer rebels.veto": 0.0},
         [],
     )  # fmt: skip
-    window = scenario.regime.ultimatum_days.value
     offsets = []
     for model in finished_runs(scenario, 11, 40):
         issued = [row[0] for row in events_of(model, "ultimatum")]
+        ended = [row[0] for row in events_of(model, "offensive_ended")]
         for row in events_of(model, "agreement_signed"):
             if row[4].startswith("surrender"):
-                standing = [u for u in issued if u <= row[0] < u + window]
-                assert standing, f"surrender signed on day {row[0]} with no ultimatum standing"
-                offsets.append(row[0] - standing[-1])
+                last = max(u for u in issued if u <= row[0])
+                assert not [e for e in ended if last < e <= row[0]], f"day {row[0]}: terms withdrawn"
+                offsets.append(row[0] - last)
         offered = [row[0] for row in events_of(model, "package_offered") if row[4].startswith("surrender")]
         assert offered == issued  # the ultimatum's own terms, and no others
     assert offsets

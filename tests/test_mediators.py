@@ -134,12 +134,15 @@ def test_bad_mediators_are_clear_errors(edit, message):
 
 
 def test_an_offensive_that_takes_ground_kills_more():
-    # Waer with no talks at all (nobody can give way) and a documented-style offensive from 1 Mar 2016:
-    # force at the offensive level (no surplus, so no storming), a campaign at full intensity.
+    # Waer with no talks at all and a documented-style offensive from 1 Mar 2016: force at the offensive
+    # level (no surplus, so no storming), a campaign at full intensity. Nobody can give way: the regime's
+    # surrender terms come without talks (an ultimatum, or tabled during the campaign: ASSAULT9), so the
+    # committee never drops its red line, and with no truce no detainee is freed to meet it.
     no_talks = {
         "mediators.russia.talks_rate": 0.0,
         "mediators.un.talks_rate": 0.0,
         "mediator.direct_talks_rate": 0.0,
+        "committees.0.red_line_firmness": 1.0,
         "horizon_days": 200,
     }
     offensive = [

@@ -49,7 +49,7 @@ class Regime(mesa.Agent):
         self.offensive_force = spec.force_for_offensive.value
         self.escalation = spec.baseline_escalation.value
         self.ultimatum_due: dict[Committee, int] = {}  # committee -> deadline day
-        self.ultimatum_terms: dict[Committee, Terms] = {}  # committee -> the terms its ultimatum stands on
+        self.standing_terms: dict[Committee, Terms] = {}  # committee -> surrender terms on the table
         self.offensive_until: dict[Committee, int] = {}  # committee -> last day of the offensive
         # Whether this run's regime refuses an amnesty while a group outside every deal is inside: a
         # policy held for the whole run, drawn once here from the model's RNG (docs/model.md, "Terms").
@@ -119,22 +119,27 @@ class Regime(mesa.Agent):
         """
         day = self.model.day
         self.ultimatum_due[committee] = day + self.spec.ultimatum_days.value
-        terms = self.ultimatum_terms[committee] = self.choose_terms()
         self.model.log(day, EventType.ULTIMATUM, "regime", self.spec.ultimatum_days.value, committee.name)
-        self.model.log(day, EventType.PACKAGE_OFFERED, "regime", 0, f"surrender: {terms.value}")
+        self._table_terms(committee)
+
+    def _table_terms(self, committee: Committee) -> None:
+        """Put surrender terms (`choose_terms`) on the table for a committee; they stand until withdrawn."""
+        terms = self.standing_terms[committee] = self.choose_terms()
+        self.model.log(self.model.day, EventType.PACKAGE_OFFERED, "regime", 0, f"surrender: {terms.value}")
 
     def launch_offensive(self, committee: Committee, cause: OffensiveCause, level: float = 1.0) -> None:
         """An assault on a committee's area: any truce ends, bombardment rises to `level`, ground is taken.
 
         Its length is geometric with mean `offensive_days` (a daily chance 1/offensive_days that the
         regime pauses); while it lasts the regime storms the area with daily hazard
-        `takeover_rate x surplus force x escalation`, and households feel the threat of the assault. A
-        ceasefire declared for the talks on a refused ultimatum lapses at the deadline: it was never a
-        deal, so it is neither a collapse nor a broken promise.
+        `takeover_rate x surplus force x escalation`, and households feel the threat of the assault. The
+        terms of a standing ultimatum stay on the table while it fights (its deadline is gone, the
+        assault is what it threatened); they are withdrawn when the offensive ends. A ceasefire declared
+        for the talks on a refused ultimatum lapses at the deadline: it was never a deal, so it is
+        neither a collapse nor a broken promise.
         """
         model, day = self.model, self.model.day
         self.ultimatum_due.pop(committee, None)
-        self.ultimatum_terms.pop(committee, None)
         length = int(model.rng.geometric(1.0 / self.spec.offensive_days.value))
         self.offensive_until[committee] = day + length - 1  # its last day
         model.log(day, EventType.OFFENSIVE, "regime", round(100 * level), f"{committee.name}: {cause}")
@@ -146,26 +151,43 @@ class Regime(mesa.Agent):
                 model.collapse(committee, TruceEnd.REGIME_OFFENSIVE)
         self.escalation = max(self.escalation, level)
 
+    def end_offensive(self, committee: Committee) -> None:
+        """The regime pauses its offensive on a committee's area: the terms it fought for are withdrawn.
+
+        A demand after the pause is a new ultimatum (`issue_ultimatum`, at `ultimatum_rate`), with a new
+        deadline: terms left standing without a threat behind them would reach the committee outside
+        the regime's decision to issue them.
+        """
+        del self.offensive_until[committee]
+        self.standing_terms.pop(committee, None)
+        self.model.log(self.model.day, EventType.OFFENSIVE_ENDED, "regime", 0, committee.name)
+
     def _decide_coercion(self, committee: Committee, day: int) -> None:
         """Offensives run their course; with force to spare, an ultimatum; a refused one, an offensive.
 
-        The ultimatum comes at daily hazard `ultimatum_rate`, not on the first day force allows.
+        The ultimatum comes at daily hazard `ultimatum_rate`, not on the first day force allows. An
+        offensive keeps the terms that stood when it began; one launched with none on the table (a
+        scheduled campaign) gets terms at the same hazard, without a deadline (the assault is under way).
+        When an offensive ends its terms are withdrawn: a new demand is a new ultimatum.
         """
         if not (self.offensive_until or self.ultimatum_due or self.wants_surrender):
             return  # no offensive, no ultimatum, no force to demand surrender: nothing to decide
         until = self.offensive_until.get(committee)
         if until is not None and day > until:
-            del self.offensive_until[committee]
+            self.end_offensive(committee)
         due = self.ultimatum_due.get(committee)
         if due is not None and day >= due:
             self.launch_offensive(committee, OffensiveCause.ULTIMATUM_REFUSED)
         elif (
             due is None
-            and committee not in self.offensive_until
             and self.wants_surrender
+            and committee not in self.standing_terms
             and self.model.random.random() < self.spec.ultimatum_rate.value
         ):
-            self.issue_ultimatum(committee)
+            if committee in self.offensive_until:
+                self._table_terms(committee)
+            else:
+                self.issue_ultimatum(committee)
 
     def step(self) -> None:
         """One day: coerce, bombard or storm the besieged; under a truce, breach or implement."""
@@ -176,7 +198,7 @@ class Regime(mesa.Agent):
                 self._decide_coercion(committee, day)
             else:
                 self.ultimatum_due.pop(committee, None)
-                self.ultimatum_terms.pop(committee, None)
+                self.standing_terms.pop(committee, None)
                 self.offensive_until.pop(committee, None)
         target = 1.0 if self.offensive_until else self._baseline
         self.escalation += self._decay * (target - self.escalation)
@@ -703,9 +725,9 @@ class Committee(mesa.Agent):
         return model.random.random() < p_accept
 
     def step(self) -> None:
-        """One day: standing ultimatum terms are weighed; strain fades; a truce may be defunct or collapse."""
+        """One day: the regime's standing surrender terms are weighed; strain fades; a truce may end."""
         model = self.model
-        standing = model.regime.ultimatum_terms
+        standing = model.regime.standing_terms
         terms = standing.get(self) if standing else None
         if terms is not None and self.holds_out:
             self.consider_surrender(terms)  # refusing today is silent: the deadline brings the offensive

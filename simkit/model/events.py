@@ -33,6 +33,7 @@ class EventType(StrEnum):
     ESCALATION = "escalation"
     ULTIMATUM = "ultimatum"
     OFFENSIVE = "offensive"
+    OFFENSIVE_ENDED = "offensive_ended"
     GROUND_TAKEN = "ground_taken"
     CEASEFIRE_COLLAPSED = "ceasefire_collapsed"
     CEASEFIRE_LAPSED = "ceasefire_lapsed"
@@ -114,9 +115,10 @@ EVENTS: dict[EventType, EventInfo] = {
         {"direct": "Direct talks were held with {detail}."},
     ),
     EventType.PACKAGE_OFFERED: EventInfo(
-        "a truce is tabled in a round of talks, or surrender terms come with an ultimatum (the only way "
-        "they reach a committee)",
-        "`regime` (a truce, and surrender terms: the regime issues them with its ultimatum)",
+        "a truce is tabled in a round of talks, or surrender terms come with an ultimatum or, on an "
+        "offensive begun with none standing (a scheduled campaign), while it runs (the only ways they reach "
+        "a committee; they stand until signed or the offensive ends)",
+        "`regime` (a truce, and surrender terms: the regime issues them itself)",
         "detainees the regime offers to free (truce); 0 (surrender: release is off the table)",
         "`truce`, `surrender: evacuation` or `surrender: settlement in place` (the terms the regime chose)",
         "{actor} tabled a {detail}.",
@@ -240,12 +242,18 @@ EVENTS: dict[EventType, EventInfo] = {
     ),
     EventType.OFFENSIVE: EventInfo(
         "an assault on a committee's area begins: any truce ends, bombardment at the offensive's level, "
-        "and the regime may storm the area",
+        "and the regime may storm the area; surrender terms standing stay on the table while it runs",
         "regime",
         "the offensive's level, in % of full intensity",
         "`<committee>: <cause>` (`ultimatum refused` or `scheduled offensive`)",
         "The regime launched an offensive on {detail} ({count}% of full intensity, force at {force:.0%} "
         "of an offensive's strength).",
+    ),
+    EventType.OFFENSIVE_ENDED: EventInfo(
+        "the regime pauses its offensive on a committee's area (the day after its last day): the threat "
+        "of the assault lifts and any surrender terms it carried are withdrawn",
+        "regime", "0", "the committee's name",
+        "The regime paused its offensive on {detail} (any surrender terms it carried were withdrawn).",
     ),
     EventType.GROUND_TAKEN: EventInfo(
         "an offensive has taken another tenth of a locality's original area: its people crowd into the "

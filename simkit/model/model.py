@@ -244,16 +244,17 @@ class SiegeModel(mesa.Model):
     def hold_talks(self, committee: Committee) -> None:
         """One round: the broker tables a package; both sides accept or it fails.
 
-        Surrender terms reach the committee only through the regime's own decision, its ultimatum
-        (`Regime.issue_ultimatum`, at `ultimatum_rate`): a round that would carry the regime's preferred
-        surrender tables nothing of its own; while an ultimatum stands, a present mediator declares its
-        ceasefire for the talks. See docs/model.md, "Rounds of talks and packages".
+        Surrender terms reach the committee only through the regime's own decision, at `ultimatum_rate`
+        (its ultimatum, or terms tabled during an offensive begun without any; they stand until the
+        offensive answering them ends: `Regime.end_offensive`): a round that would carry the regime's
+        preferred surrender tables nothing of its own; while an ultimatum stands, a present mediator
+        declares its ceasefire for the talks. See docs/model.md, "Rounds of talks and packages".
         """
         day, regime, mediator, rand = self.day, self.regime, self.mediator, self.random
         self.log(day, EventType.TALKS_HELD, mediator.name, 0, committee.name)
         preferred = regime.choose_package(committee)
         if preferred is PackageKind.SURRENDER and (not mediator.present or rand.random() < mediator.bias):
-            if committee in regime.ultimatum_terms:
+            if committee in regime.standing_terms:
                 self._ceasefire_for_talks(committee)
         elif (
             committee.phase is Phase.SIEGE

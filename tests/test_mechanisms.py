@@ -197,6 +197,33 @@ def test_a_surrender_can_be_signed_while_an_offensive_is_under_way(waer):
     assert sum(during for during, _, ultimatums in counts if ultimatums == 0) > 0
 
 
+def test_surrender_terms_name_the_committee_they_are_put_to():
+    """Terms tabled during a campaign have no `ultimatum` row before them: their detail says whose they are.
+
+    East Aleppo has three committees and a campaign; every surrender `package_offered` names one of them,
+    the ultimatum's own committee when one comes with it.
+    """
+    from simkit.scenario import load_scenario
+    from tests.conftest import ROOT
+
+    scenario = load_scenario(ROOT / "scenarios" / "east_aleppo.yaml").scenario
+    with_ultimatum = without = 0
+    for model in finished_runs(scenario, 5, 6):
+        names = {committee.name for committee in model.committees}
+        rows = model.events.rows
+        for i, (_, kind, actor, _, detail) in enumerate(rows):
+            if kind != "package_offered" or not detail.startswith("surrender"):
+                continue
+            named = detail.rpartition(" (")[2].removesuffix(")")
+            assert actor == "regime" and named in names, detail
+            if rows[i - 1][1] == "ultimatum":
+                assert rows[i - 1][4] == named, (rows[i - 1], detail)
+                with_ultimatum += 1
+            else:
+                without += 1
+    assert with_ultimatum and without
+
+
 def test_an_offensive_that_ends_withdraws_its_terms(waer):
     """When the regime pauses, the terms it fought for go: a later surrender needs terms tabled anew.
 
@@ -542,6 +569,7 @@ def test_an_ultimatum_is_weighed_each_day_until_its_terms_are_withdrawn_not_deci
          "factions.Waer rebels.veto": 0.0},
         [],
     )  # fmt: skip
+    window = scenario.regime.ultimatum_days.value
     offsets = []
     for model in finished_runs(scenario, 11, 40):
         issued = [row[0] for row in events_of(model, "ultimatum")]
@@ -554,7 +582,9 @@ def test_an_ultimatum_is_weighed_each_day_until_its_terms_are_withdrawn_not_deci
         offered = [row[0] for row in events_of(model, "package_offered") if row[4].startswith("surrender")]
         assert offered == issued  # the ultimatum's own terms, and no others
     assert offsets
-    assert any(offset > 0 for offset in offsets)  # not only on the ultimatum's own day
+    # Weighed on the ultimatum's later days, before its deadline: not decided on its own day (a surrender
+    # weeks into the offensive that follows would show nothing about the ultimatum's window).
+    assert any(0 < offset < window for offset in offsets)
 
 
 def test_no_second_surrender_is_tabled_while_an_ultimatum_stands(waer):

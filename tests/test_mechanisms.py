@@ -197,31 +197,43 @@ def test_a_surrender_can_be_signed_while_an_offensive_is_under_way(waer):
     assert sum(during for during, _, ultimatums in counts if ultimatums == 0) > 0
 
 
-def test_surrender_terms_name_the_committee_they_are_put_to():
+def test_surrender_terms_name_the_committee_they_are_put_to(north_homs):
     """Terms tabled during a campaign have no `ultimatum` row before them: their detail says whose they are.
 
-    East Aleppo has three committees and a campaign; every surrender `package_offered` names one of them,
-    the ultimatum's own committee when one comes with it.
+    North Homs split into two committees (every shipped scenario has one), force above the offensive
+    level, a campaign on both from the first day: every surrender `package_offered` names a committee,
+    the ultimatum's own when one comes with it, else one the regime is fighting (an offensive logged for
+    it and not ended), and some name the second committee.
     """
-    from simkit.scenario import load_scenario
-    from tests.conftest import ROOT
+    from simkit.scenario import Scenario
 
-    scenario = load_scenario(ROOT / "scenarios" / "east_aleppo.yaml").scenario
-    with_ultimatum = without = 0
-    for model in finished_runs(scenario, 5, 6):
-        names = {committee.name for committee in model.committees}
+    data = north_homs.scenario.model_dump(mode="json")
+    first = data["committees"][0]
+    second = {**first, "name": "Houla committee", "localities": first["localities"][2:]}
+    first["localities"] = first["localities"][:2]
+    data["committees"].append(second)
+    data["regime"]["force_here"]["value"] = 1.5
+    campaign = {"date": data["start"], "type": "campaign", "escalation": {"value": 1.0, "assumed": "test"}}
+    data["events"] = [campaign]
+    scenario = Scenario.model_validate(data)
+    under_campaign = []
+    for model in finished_runs(scenario, 5, 4):
+        fighting: set[str] = set()
         rows = model.events.rows
         for i, (_, kind, actor, _, detail) in enumerate(rows):
-            if kind != "package_offered" or not detail.startswith("surrender"):
-                continue
-            named = detail.rpartition(" (")[2].removesuffix(")")
-            assert actor == "regime" and named in names, detail
-            if rows[i - 1][1] == "ultimatum":
-                assert rows[i - 1][4] == named, (rows[i - 1], detail)
-                with_ultimatum += 1
-            else:
-                without += 1
-    assert with_ultimatum and without
+            if kind == "offensive":
+                fighting.add(detail.rpartition(": ")[0])
+            elif kind == "offensive_ended":
+                fighting.discard(detail)
+            elif kind == "package_offered" and detail.startswith("surrender"):
+                named = detail.rpartition(" (")[2].removesuffix(")")
+                assert actor == "regime" and named in (first["name"], second["name"]), detail
+                if rows[i - 1][1] == "ultimatum":
+                    assert rows[i - 1][4] == named, (rows[i - 1], detail)
+                else:
+                    assert named in fighting, detail
+                    under_campaign.append(named)
+    assert second["name"] in under_campaign
 
 
 def test_an_offensive_that_ends_withdraws_its_terms(waer):

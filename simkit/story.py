@@ -145,15 +145,16 @@ def sentence(event: Mapping[str, Any], state: Mapping[str, Any]) -> str:
     """The plain sentence for one event row (`type`, `actor`, `count`, `detail`) in a state.
 
     The template is the event type's entry in `EVENTS`: a variant for its detail when there is one
-    (tried as "regime <detail>" when the regime acts, then "<detail>", then the same with the detail's
-    first word), else its `says`. `state` holds the placeholders of `STATE_MEANINGS` (`State.about`).
+    (tried as "regime <detail>" when the regime acts, then "<detail>", then the same without a closing
+    "(<committee>)", then with the detail's first word), else its `says`. `state` holds the placeholders
+    of `STATE_MEANINGS` (`State.about`).
     """
     info = EVENTS[EventType(event["type"])]
     actor, detail = str(event["actor"]), str(event["detail"] or "")
     word = detail.split(";")[0].split(":")[0].split(" ")[0].split("=")[0]
-    keys = [detail, word]
-    if actor == "regime":
-        keys = [f"regime {detail}", detail, f"regime {word}", word]
+    keys = [detail, _unnamed(detail)[0], word]
+    if actor == "regime":  # each form as the regime's, then as anyone's
+        keys = [form for key in keys for form in (f"regime {key}", key)]
     template = next((info.variants[k] for k in keys if k in info.variants), info.says)
     value = detail.partition("=")[2]
     text = template.format(
@@ -164,6 +165,15 @@ def sentence(event: Mapping[str, Any], state: Mapping[str, Any]) -> str:
         value=value,
     )
     return text[:1].upper() + text[1:]
+
+
+def _unnamed(detail: str) -> tuple[str, str]:
+    """A detail without a closing "(<committee>)", and the name in it; the detail itself twice if none.
+
+    `surrender: evacuation (Waer committee)` -> (`surrender: evacuation`, `Waer committee`).
+    """
+    head, sep, name = detail.removesuffix(")").rpartition(" (")
+    return (head, name) if sep and detail.endswith(")") else (detail, detail)
 
 
 def _actor(actor: str) -> str:
@@ -259,13 +269,14 @@ def tell(
     """Event rows `(day, type, actor, count, detail)` with the state noted at each, as dated lines.
 
     The one place rows become sentences (`simkit story` and the app's stepped run): each is told in the
-    state of the committee it concerns, and lines logged after an offensive's launch at the level it
+    state of the committee it concerns (its actor, its detail, or the "(<committee>)" closing its detail,
+    as surrender terms name theirs), and lines logged after an offensive's launch at the level it
     set (`_at_offensive_level`). Give whole days: a day's lines are told together.
     """
     lines = []
     launched: tuple[int, int] | None = None  # (day, level in %) of the latest offensive launched
     for (day, kind, actor, count, detail), state in zip(rows, states, strict=True):
-        concerned = actor if actor in state.committees else detail
+        concerned = actor if actor in state.committees else _unnamed(detail)[1]
         flat = state.about(concerned)
         if kind == EventType.OFFENSIVE.value:
             launched = (day, count)
@@ -365,7 +376,9 @@ def _state_cells(lines: list[Line]) -> list[str]:
     """The state after the day's last event; its pressure as last read while the towns held out (`_weighed`).
 
     On the day a committee's surrender leaves none of its towns holding out, the pressure read after the
-    signing is 0: the cell shows the share the day's earlier lines quote, or "-" if the signing came first.
+    signing is 0: the cell shows the pressure noted at the day's last earlier line about that committee
+    (the share it quotes, if it quotes one: talks held under an offensive quote none), or "-" if the
+    signing came first.
     """
     state = lines[-1].state
     weighed = _weighed(lines)

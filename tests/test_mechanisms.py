@@ -197,6 +197,45 @@ def test_a_surrender_can_be_signed_while_an_offensive_is_under_way(waer):
     assert sum(during for during, _, ultimatums in counts if ultimatums == 0) > 0
 
 
+def test_surrender_terms_name_the_committee_they_are_put_to(north_homs):
+    """Terms tabled during a campaign have no `ultimatum` row before them: their detail says whose they are.
+
+    North Homs split into two committees (every shipped scenario has one), force above the offensive
+    level, a campaign on both from the first day: every surrender `package_offered` names a committee,
+    the ultimatum's own when one comes with it, else one the regime is fighting (an offensive logged for
+    it and not ended), and some name the second committee.
+    """
+    from simkit.scenario import Scenario
+
+    data = north_homs.scenario.model_dump(mode="json")
+    first = data["committees"][0]
+    second = {**first, "name": "Houla committee", "localities": first["localities"][2:]}
+    first["localities"] = first["localities"][:2]
+    data["committees"].append(second)
+    data["regime"]["force_here"]["value"] = 1.5
+    campaign = {"date": data["start"], "type": "campaign", "escalation": {"value": 1.0, "assumed": "test"}}
+    data["events"] = [campaign]
+    scenario = Scenario.model_validate(data)
+    under_campaign = []
+    for model in finished_runs(scenario, 5, 4):
+        fighting: set[str] = set()
+        rows = model.events.rows
+        for i, (_, kind, actor, _, detail) in enumerate(rows):
+            if kind == "offensive":
+                fighting.add(detail.rpartition(": ")[0])
+            elif kind == "offensive_ended":
+                fighting.discard(detail)
+            elif kind == "package_offered" and detail.startswith("surrender"):
+                named = detail.rpartition(" (")[2].removesuffix(")")
+                assert actor == "regime" and named in (first["name"], second["name"]), detail
+                if rows[i - 1][1] == "ultimatum":
+                    assert rows[i - 1][4] == named, (rows[i - 1], detail)
+                else:
+                    assert named in fighting, detail
+                    under_campaign.append(named)
+    assert second["name"] in under_campaign
+
+
 def test_an_offensive_that_ends_withdraws_its_terms(waer):
     """When the regime pauses, the terms it fought for go: a later surrender needs terms tabled anew.
 
@@ -542,6 +581,7 @@ def test_an_ultimatum_is_weighed_each_day_until_its_terms_are_withdrawn_not_deci
          "factions.Waer rebels.veto": 0.0},
         [],
     )  # fmt: skip
+    window = scenario.regime.ultimatum_days.value
     offsets = []
     for model in finished_runs(scenario, 11, 40):
         issued = [row[0] for row in events_of(model, "ultimatum")]
@@ -554,7 +594,9 @@ def test_an_ultimatum_is_weighed_each_day_until_its_terms_are_withdrawn_not_deci
         offered = [row[0] for row in events_of(model, "package_offered") if row[4].startswith("surrender")]
         assert offered == issued  # the ultimatum's own terms, and no others
     assert offsets
-    assert any(offset > 0 for offset in offsets)  # not only on the ultimatum's own day
+    # Weighed on the ultimatum's later days, before its deadline: not decided on its own day (a surrender
+    # weeks into the offensive that follows would show nothing about the ultimatum's window).
+    assert any(0 < offset < window for offset in offsets)
 
 
 def test_no_second_surrender_is_tabled_while_an_ultimatum_stands(waer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 
 import pandas as pd
@@ -106,27 +107,48 @@ def test_the_pressure_column_agrees_with_the_share_the_days_text_quotes(ensemble
 
     seen = 0
     for run in range(12):
-        page = to_markdown(story_of(ensemble, run))
-        for row in page.splitlines():
-            if not row.startswith("| 20") or "accepted surrender" not in row:
+        story = story_of(ensemble, run)
+        rows = {row.split(" | ")[0].removeprefix("| "): row for row in to_markdown(story).splitlines()}
+        for line in story.lines:
+            if line.type != "agreement_signed" or "accepted surrender" not in line.text:
                 continue
             seen += 1
+            row = rows[str(line.date)]
             cells = [cell.strip() for cell in row.split(" | ")]
-            before = cells[2].split("accepted surrender")[0]
-            quoted = re.findall(r"(\d+)% of households want", before)
             pressure = cells[3 + list(STATE_COLUMNS).index("pressure") + 1]
-            if quoted or "." in before:  # earlier lines that day (under an offensive, talks quote no share)
+            day = [other for other in story.lines if other.day == line.day]
+            committee = line.state["committee"]  # the day's lines about it before its signing:
+            earlier = [other for other in day[: day.index(line)] if other.state["committee"] == committee]
+            quoted = re.findall(r"(\d+)% of households want", " ".join(other.text for other in earlier))
+            if earlier:  # its pressure as last noted (under an offensive, talks quote no share)
                 assert pressure != "-", row
                 assert not quoted or round(float(pressure) * 100) == int(quoted[-1]), row
-            else:  # the signing was the day's first event: no share was weighed that day before it
+            else:  # the signing was the day's first line about it: no share was weighed that day before it
                 assert pressure == "-", row
     assert seen
 
 
+def test_surrender_terms_name_their_committee_and_are_told_in_its_state():
+    # Terms tabled during a campaign have no ultimatum row before them: the detail names the committee,
+    # and the line is told with that committee's pressure, not the first committee's.
+    from simkit.story import CommitteeState, State, tell
+
+    committees = {
+        "A": CommitteeState("siege", 0.2, 0.5, 0.0),
+        "B": CommitteeState("siege", 0.7, 0.5, 0.0),
+    }
+    state = State(10.0, 0.5, 1000, 0, 0, 0, 100, 1.2, 1.0, committees)
+    rows = [(5, "package_offered", "regime", 0, "surrender: evacuation (B)")]
+    (line,) = tell(rows, [state], dt.date(2016, 1, 1))
+    assert line.state["committee"] == "B"
+    assert line.text == (
+        "The regime put surrender terms to B: the fighters and whoever will not stay leave on the buses, "
+        "detainees off the table (70% of households wanted a way out)."
+    )
+
+
 def _pressure_shown(*lines: tuple[str, str, str, float]) -> str:
     """The pressure cell of a one-day story made of (committee, type, detail, pressure) lines, in order."""
-    import datetime as dt
-
     from simkit.story import Line, Story
 
     day = dt.date(2016, 3, 1)

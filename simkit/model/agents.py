@@ -125,7 +125,9 @@ class Regime(mesa.Agent):
     def _table_terms(self, committee: Committee) -> None:
         """Put surrender terms (`choose_terms`) on the table for a committee; they stand until withdrawn."""
         terms = self.standing_terms[committee] = self.choose_terms()
-        self.model.log(self.model.day, EventType.PACKAGE_OFFERED, "regime", 0, f"surrender: {terms.value}")
+        # named: terms tabled during a campaign have no `ultimatum` row to say whose they are
+        detail = f"surrender: {terms.value} ({committee.name})"
+        self.model.log(self.model.day, EventType.PACKAGE_OFFERED, "regime", 0, detail)
 
     def launch_offensive(self, committee: Committee, cause: OffensiveCause, level: float = 1.0) -> None:
         """An assault on a committee's area: any truce ends, bombardment rises to `level`, ground is taken.
@@ -134,7 +136,8 @@ class Regime(mesa.Agent):
         regime pauses); while it lasts the regime storms the area with daily hazard
         `takeover_rate x surplus force x escalation`, and households feel the threat of the assault. The
         terms of a standing ultimatum stay on the table while it fights (its deadline is gone, the
-        assault is what it threatened); they are withdrawn when the offensive ends. A ceasefire declared
+        assault is what it threatened); an offensive begun with none gets terms at `ultimatum_rate`
+        (`_decide_coercion`); they are withdrawn when the offensive ends. A ceasefire declared
         for the talks on a refused ultimatum lapses at the deadline: it was never a deal, so it is
         neither a collapse nor a broken promise.
         """
@@ -158,9 +161,19 @@ class Regime(mesa.Agent):
         deadline: terms left standing without a threat behind them would reach the committee outside
         the regime's decision to issue them.
         """
-        del self.offensive_until[committee]
-        self.standing_terms.pop(committee, None)
+        self._forget(committee)
         self.model.log(self.model.day, EventType.OFFENSIVE_ENDED, "regime", 0, committee.name)
+
+    def _forget(self, committee: Committee) -> None:
+        """Drop the regime's stance toward a committee: its ultimatum, its standing terms, its offensive.
+
+        At an offensive's end (`end_offensive`, where no ultimatum is pending: the offensive replaced it)
+        and once the committee no longer holds out (signed, taken over), when nothing is logged: the area
+        has settled, so there is no pause to tell (docs/events.md, `offensive_ended`).
+        """
+        self.ultimatum_due.pop(committee, None)
+        self.standing_terms.pop(committee, None)
+        self.offensive_until.pop(committee, None)
 
     def _decide_coercion(self, committee: Committee, day: int) -> None:
         """Offensives run their course; with force to spare, an ultimatum; a refused one, an offensive.
@@ -197,9 +210,7 @@ class Regime(mesa.Agent):
             if committee.holds_out:
                 self._decide_coercion(committee, day)
             else:
-                self.ultimatum_due.pop(committee, None)
-                self.standing_terms.pop(committee, None)
-                self.offensive_until.pop(committee, None)
+                self._forget(committee)
         target = 1.0 if self.offensive_until else self._baseline
         self.escalation += self._decay * (target - self.escalation)
         surplus = self.force - self.offensive_force
@@ -730,7 +741,7 @@ class Committee(mesa.Agent):
         standing = model.regime.standing_terms
         terms = standing.get(self) if standing else None
         if terms is not None and self.holds_out:
-            self.consider_surrender(terms)  # refusing today is silent: the deadline brings the offensive
+            self.consider_surrender(terms)  # refusing today is silent: the terms stand until withdrawn
         self.strain *= self._strain_memory
         if self.phase is not Phase.TRUCE:
             return

@@ -120,7 +120,8 @@ EVENTS: dict[EventType, EventInfo] = {
         "a committee; they stand until signed or the offensive ends)",
         "`regime` (a truce, and surrender terms: the regime issues them itself)",
         "detainees the regime offers to free (truce); 0 (surrender: release is off the table)",
-        "`truce`, `surrender: evacuation` or `surrender: settlement in place` (the terms the regime chose)",
+        "`truce`, or `surrender: evacuation (<committee>)` or `surrender: settlement in place (<committee>)` "
+        "(the terms the regime chose, and the committee they are put to)",
         "{actor} tabled a {detail}.",
         {
             "truce": "The regime offered a truce: ceasefire, aid, and {count:,} of {listed:,} listed "
@@ -140,7 +141,8 @@ EVENTS: dict[EventType, EventInfo] = {
         "detainees the declined truce offered to free; 0 for surrender terms",
         "`truce`, `surrender vetoed` (a faction blocked surrender terms the committee was ready to "
         "accept) or `surrender: no town adopted it`; a committee's refusal of surrender terms is no "
-        "event (the ultimatum's deadline answers it)",
+        "event (the terms stand until signed or withdrawn: an ultimatum's deadline brings the offensive, "
+        "the offensive's end withdraws them)",
         "{actor} declined the {detail}.",
         {
             "regime truce": "The regime declined to sign a truce at those terms that day "
@@ -251,7 +253,8 @@ EVENTS: dict[EventType, EventInfo] = {
     ),
     EventType.OFFENSIVE_ENDED: EventInfo(
         "the regime pauses its offensive on a committee's area (the day after its last day): the threat "
-        "of the assault lifts and any surrender terms it carried are withdrawn",
+        "of the assault lifts and any surrender terms it carried are withdrawn; not logged when the area "
+        "settles during the offensive (a signed surrender, a takeover): the offensive simply stops",
         "regime", "0", "the committee's name",
         "The regime paused its offensive on {detail} (any surrender terms it carried were withdrawn).",
     ),

@@ -10,7 +10,6 @@ the two Wilson intervals that the outcome tables already show.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,9 +147,9 @@ def diff(a: Ensemble, b: Ensemble) -> Diff:
     return Diff(describe(a), describe(b), len(pairs) if paired else 0, pd.DataFrame(rows), transitions)
 
 
-DIFF_IDENTITY = ("a", "b", "a_results", "b_results")
-"""What must match for a diff folder to be written again without --overwrite: the same two folders,
-holding the same results."""
+DIFF_IDENTITY = ("a_results", "b_results")
+"""What must match for a diff folder to be written again without --overwrite: the same results as A
+and as B, however their folders are named (the manifest's `a` and `b` are only information)."""
 
 
 def _results_of(ensemble: Ensemble) -> dict:
@@ -207,7 +206,6 @@ def write_diff(
         **software(command),
     }
     with ResultFolder(out, manifest, DIFF_IDENTITY, overwrite) as folder:
-        folder.manifest.pop("finished", None)
         folder.save()  # first: the folder is known as this diff while its files are written
         folder.write_json("diff.json", result.to_json())
         written = ["diff.json"]
@@ -220,6 +218,5 @@ def write_diff(
             path = folder.path("diff_endings.png")
             write_diff_figure(a.runs, b.runs, result.label_a, result.label_b, path)
             written.append(path.name)
-        folder.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        folder.save()
+        folder.finish()
     return written

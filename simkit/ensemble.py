@@ -286,8 +286,7 @@ def run_batches(
         folder.drop_parts()
         ensemble = load_ensemble(folder.out)
         folder.write_json("summary.json", ensemble.summary)
-        folder.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        folder.save()
+        folder.finish()
         ensemble.manifest = folder.manifest
         return ensemble
 

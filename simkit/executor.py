@@ -55,6 +55,9 @@ PRELOAD = (
 TASKS_PER_SLOT = 2
 """Items in flight per worker slot: enough to keep workers busy, few enough to lose little."""
 
+LOST = "a worker process died"
+"""What `WorkerLost` says when a worker of the local pool died, wherever the pool reports it."""
+
 
 class ExecutionError(RuntimeError):
     """Work could not be finished; what finished before is kept by the caller."""
@@ -207,12 +210,9 @@ class PoolExecutor:
 
         def submit_more() -> None:
             for item in todo:
-                try:
-                    future = pool.submit(_call, function, item)
-                except BrokenProcessPool as err:
-                    # a worker died after the results just yielded were collected: the pool refuses new
-                    # work before the futures in flight report it (concurrent.futures marks it broken first)
-                    raise WorkerLost(f"a worker process died ({err})") from None
+                # a worker that died after the results just yielded were collected: the pool refuses new
+                # work before the futures in flight report it (concurrent.futures marks it broken first)
+                future = _collect(partial(pool.submit, _call, function, item), item, BrokenProcessPool, LOST)
                 pending[future] = item
                 if len(pending) >= TASKS_PER_SLOT * self.slots:
                     return
@@ -229,7 +229,7 @@ class PoolExecutor:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     item = pending.pop(future)
-                    yield item, _collect(future.result, item, BrokenProcessPool, "a worker process died")
+                    yield item, _collect(future.result, item, BrokenProcessPool, LOST)
                 submit_more()
         finally:
             for future in pending:

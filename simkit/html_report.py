@@ -230,7 +230,7 @@ def build_report(results: str | Path, scenario_file: str | Path | None = None) -
         from simkit.plots import write_figures
 
         write_figures(ensemble, out)
-    scenario = scenario_of(manifest, scenario_file)
+    scenario = scenario_of(manifest, out, scenario_file)
     label = scenario_label(manifest)
     summary = ensemble.summary
     esc = html.escape

@@ -44,16 +44,24 @@ def scenario_label(manifest: Mapping[str, Any]) -> str:
     return f"{name} with " + ", ".join(f"{key}={value}" for key, value in overrides.items())
 
 
-def scenario_of(manifest: Mapping[str, Any], scenario_file: str | Path | None = None) -> Any:
+def scenario_of(
+    manifest: Mapping[str, Any], folder: str | Path, scenario_file: str | Path | None = None
+) -> Any:
     """The scenario a result folder was run with: its file (or `scenario_file`) with the manifest's overrides.
 
+    Args:
+        manifest: the folder's manifest.
+        folder: the result folder, named (its manifest.json) in an error about a stored override.
+        scenario_file: the scenario YAML, if it is no longer where the manifest says.
+
     Raises:
-        InputError: the file is no longer there.
+        InputError: the file is no longer there, or it no longer takes the stored overrides.
     """
     from simkit.scenario import load_scenario
-    from simkit.yamlio import InputError
+    from simkit.yamlio import InputError, overrides_in
 
     path = Path(scenario_file or manifest["scenario"])
     if not path.exists():
         raise InputError(f"{path}: scenario file not found; pass it with --scenario")
-    return load_scenario(path, manifest.get("overrides") or {}).scenario
+    named = overrides_in(Path(folder) / "manifest.json")
+    return load_scenario(path, manifest.get("overrides") or {}, named=named).scenario

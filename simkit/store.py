@@ -35,6 +35,7 @@ Rules, in one place:
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import fcntl
 import json
@@ -374,6 +375,11 @@ class ResultFolder:
     def save(self) -> None:
         """Write the manifest as it is now."""
         write_json(self.out / MANIFEST, self.manifest)
+
+    def finish(self) -> None:
+        """Stamp the manifest `finished` (UTC, to the second) and write it: the folder's results are whole."""
+        self.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self.save()
 
     def path(self, name: str) -> Path:
         """Where to write top-level file `name`; it is recorded as simkit's (listed in the manifest)."""

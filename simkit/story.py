@@ -227,7 +227,7 @@ def story_of(results: str | Path, run: int, scenario_file: str | Path | None = N
         total = pd.read_parquet(results / "runs.parquet", columns=["run"])["run"]
         raise InputError(f"--run {run}: {results} holds runs {total.min()} to {total.max()}")
     row = runs.iloc[0]
-    scenario = _scenario_of_run(manifest, row, scenario_file)
+    scenario = _scenario_of_run(manifest, results, row, scenario_file)
     played = replay(scenario, int(row["seed"]))
     logged = pd.read_parquet(results / "events.parquet", filters=[("run", "==", run)])
     stored = [
@@ -316,10 +316,10 @@ def _at_offensive_level(
 
 
 def _scenario_of_run(
-    manifest: Mapping[str, Any], row: pd.Series, scenario_file: str | Path | None
+    manifest: Mapping[str, Any], results: Path, row: pd.Series, scenario_file: str | Path | None
 ) -> Scenario:
     """The scenario run `row` was simulated with: the file and overrides of the manifest, and any draws."""
-    scenario = scenario_of(manifest, scenario_file)
+    scenario = scenario_of(manifest, results, scenario_file)
     drawn = manifest.get("drawn_parameters") or []
     if drawn:
         from simkit.calibration.priors import set_parameters

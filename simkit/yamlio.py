@@ -18,7 +18,7 @@ import difflib
 import json
 import re
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -443,14 +443,38 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), data
 
 
-def override_text(key: str, value: Any) -> str:
-    """An override as given on the command line, `--set PATH=VALUE`, VALUE as YAML that reads back equal.
+type OverrideNaming = Callable[[str, Any], str]
+"""How a caller's overrides are named in errors: (dotted path, value) to the text the user wrote them as."""
 
-    A mapping is written as compact JSON (also YAML), so the text holds no ": ", which separates the
-    place, the field and the message of an error line (`one_line`).
+
+def override_value(value: Any) -> str:
+    """An override's value as YAML that reads back equal, without ": " (one line, compact JSON for a mapping).
+
+    The text holds no ": ", which separates the place, the field and the message of an error line
+    (`one_line`).
     """
     shown = yaml.dump(value, Dumper=_Dumper, default_flow_style=True, width=10**6).strip()
     shown = shown.removesuffix("...").strip()
     if ": " in shown:
         shown = json.dumps(value, separators=(",", ":"), default=str)
-    return f"--set {key}={shown}"
+    return shown
+
+
+def override_text(key: str, value: Any) -> str:
+    """An override as given on the command line, `--set PATH=VALUE` (the naming of `--set` overrides)."""
+    return f"--set {key}={override_value(value)}"
+
+
+def overrides_in(source: str | Path, lines: Mapping[YamlPath, int] | None = None) -> OverrideNaming:
+    """The naming of overrides a file holds under its `overrides:` key: `FILE:LINE overrides.PATH=VALUE`.
+
+    Args:
+        source: the file (a sweep spec, a result folder's manifest.json), named in errors.
+        lines: the line of every key path of the file (`read_yaml`); without them no line is named.
+    """
+
+    def named(key: str, value: Any) -> str:
+        line = line_of(lines or {}, ("overrides", key))
+        return f"{source}{f':{line}' if line else ''} overrides.{key}={override_value(value)}"
+
+    return named

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -90,8 +92,12 @@ def test_diff_writes_its_folder_through_the_result_store(folders, tmp_path):
     assert manifest["a"] == base and manifest["b"] == loose and manifest["a_results"]["master_seed"] == 4
     assert "finished" in manifest and "command" in manifest and "packages" in manifest
     assert sorted(manifest["files"]) == sorted(p.name for p in out.iterdir())  # no lock, nothing unlisted
-    # the same pair again rewrites it; another pair is refused (one line) and leaves it as it was
+    # the same results again rewrite it, however their folders are named; other results are refused
+    # (one line) and leave it as it was
     assert runner.invoke(app, ["diff", base, loose, "-o", str(out), "-q"]).exit_code == 0
+    renamed = os.path.relpath(folders / "base", Path.cwd())
+    assert renamed != base
+    assert runner.invoke(app, ["diff", renamed, loose, "-o", str(out), "-q"]).exit_code == 0
     before = (out / "diff.json").read_text()
     result = runner.invoke(app, ["diff", base, other, "-o", str(out), "-q"])
     assert result.exit_code == 2 and result.stderr.startswith("error: ") and "--overwrite" in result.stderr

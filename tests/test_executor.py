@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from simkit.executor import PoolExecutor, WorkerLost
+from simkit.executor import LOST, PoolExecutor, WorkerLost
 
 DEADLINE = 60.0
 """Seconds any step below waits for another process before giving up (a failure, never a pass)."""
@@ -59,5 +59,6 @@ def test_a_worker_dying_while_the_parent_holds_a_result_ends_in_worker_lost(tmp_
     stalled = int((tmp_path / "stall.pid").read_text())
     # the pool stops its other workers only after it has marked itself broken
     _until(lambda: not _alive(stalled), "the pool to notice the dead worker and stop the others")
-    with pytest.raises(WorkerLost, match="a worker process died"):
+    with pytest.raises(WorkerLost) as lost:
         next(results)
+    assert str(lost.value).startswith(f"{LOST} (")  # one wording, whichever step of the pool saw it

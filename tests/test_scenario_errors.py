@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -177,6 +178,45 @@ def test_a_bad_set_on_the_command_line_is_one_line_naming_it(tmp_path):
         "error: --set regime.siege_tightness=abc: regime.siege_tightness.value: expected a valid number; "
         "found 'abc'"
     ]
+
+
+def test_an_override_in_memory_is_named_as_the_caller_says(waer):
+    # with_overrides words a bad value as --set does, or as its caller names its overrides
+    bad = {"regime.siege_tightness": "abc"}
+    assert error_of_memory(waer.scenario, bad) == error_for(WAER, bad)
+    named = error_of_memory(waer.scenario, bad, named=lambda key, value: f"knob {key}")
+    assert named == (
+        "knob regime.siege_tightness: regime.siege_tightness.value: expected a valid number; found 'abc'"
+    )
+
+
+def test_overrides_stored_in_a_results_manifest_are_named_by_it(tmp_path):
+    from simkit.manifest import scenario_of
+
+    manifest = {"scenario": str(WAER), "overrides": {"regime.siege_tightness": 2.0}}
+    with pytest.raises(InputError) as info:
+        scenario_of(manifest, tmp_path / "results")
+    where = f"{tmp_path / 'results' / 'manifest.json'} overrides.regime.siege_tightness=2.0: "
+    assert str(info.value).startswith(where + "regime.siege_tightness.value: "), str(info.value)
+    assert "--set" not in str(info.value)
+    manifest["overrides"] = {"regime.siege_tightnes": 0.5}  # a path the scenario file no longer has
+    manifest_json = tmp_path / "results" / "manifest.json"
+    stored = re.escape(f"{manifest_json} overrides.regime.siege_tightnes=0.5: no field")
+    with pytest.raises(InputError, match=f"^{stored}"):
+        scenario_of(manifest, tmp_path / "results")
+
+
+def test_an_override_finds_an_item_by_the_name_an_earlier_override_gave_it():
+    loaded = load_scenario(NORTH_HOMS, {"factions.HTS.name": "Tahrir", "factions.Tahrir.veto": 0.1})
+    faction = next(f for f in loaded.scenario.factions if f.name == "Tahrir")
+    assert faction.veto.value == 0.1
+    assert with_overrides(load_scenario(NORTH_HOMS).scenario, loaded.overrides) == loaded.scenario
+
+
+def error_of_memory(scenario, overrides, **kwargs) -> str:
+    with pytest.raises(InputError) as info:
+        with_overrides(scenario, overrides, **kwargs)
+    return str(info.value)
 
 
 def test_uninhabited_locality_is_rejected(tmp_path):

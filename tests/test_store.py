@@ -194,6 +194,21 @@ def test_the_manifest_lists_what_simkit_wrote(tmp_path):
     assert manifest["files"] == on_disk  # figures included, nothing else (the lock file went with the lock)
 
 
+def test_finishing_a_folder_stamps_the_time_and_writes_the_manifest(tmp_path):
+    import datetime as dt
+
+    from simkit.store import ResultFolder
+
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with ResultFolder(tmp_path / "f", {"kind": "test"}, ()) as folder:
+        folder.start()
+        assert "finished" not in json.loads((tmp_path / "f" / "manifest.json").read_text())
+        folder.finish()
+    manifest = json.loads((tmp_path / "f" / "manifest.json").read_text())
+    finished = dt.datetime.fromisoformat(manifest["finished"])
+    assert before <= finished <= dt.datetime.now(dt.UTC) and finished.tzinfo is not None
+
+
 @pytest.mark.parametrize("name", ["", ".", "../x", "a/../../b", "/abs"])
 def test_names_that_leave_their_base_are_refused(name):
     with pytest.raises(InputError, match="must be a plain relative name"):

@@ -166,3 +166,37 @@ def test_bad_spec_built_in_python_is_caught_before_running(tmp_path):
     with pytest.raises(InputError, match=r"^sweep: parameters.regime.siege_tightness: value 1.5 is outside"):
         run_sweep(sweep, out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_override_in_a_spec_names_the_spec_and_its_line(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        f"scenario: {WAER}\n"
+        "parameters:\n"
+        "  mediators.russia.leverage: {min: 0, max: 0.5, levels: 3}\n"
+        "overrides:\n"
+        "  regime.siege_tightness: abc\n"
+        "replicates: 5\n"
+    )
+    with pytest.raises(InputError) as err:
+        load_sweep(path)
+    assert str(err.value) == (
+        f"{path}:5 overrides.regime.siege_tightness=abc: regime.siege_tightness.value: "
+        "expected a valid number; found 'abc'"
+    )
+    path.write_text(path.read_text().replace("regime.siege_tightness: abc", "regime.siege_tightnes: 0.5"))
+    with pytest.raises(InputError, match=rf"^{path}:5 overrides.regime.siege_tightnes=0.5: no field"):
+        load_sweep(path)
+    result = CliRunner().invoke(app, ["sweep", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and result.stderr.startswith(f"error: {path}:5 overrides.")
+    assert "--set" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_point_a_scenario_refuses_is_named_by_its_point():
+    from simkit.scenario import load_scenario
+    from simkit.sweep.task import Task, run_task
+
+    task = Task(3, 4, 1, 1, "common", 3, ({"regime.siege_tightness": 2.0},))
+    named = r"^sweep point 3 regime.siege_tightness=2.0: regime.siege_tightness.value: "
+    with pytest.raises(InputError, match=named):
+        run_task(load_scenario(WAER).scenario, task)

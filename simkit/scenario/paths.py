@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from simkit.scenario.provenance import Param
 from simkit.scenario.schema import Scenario
-from simkit.yamlio import InputError
+from simkit.yamlio import InputError, OverrideNaming
 
 __all__ = [
     "OverridePlan",
@@ -29,7 +29,6 @@ __all__ = [
     "apply_overrides",
     "check_parameter_path",
     "locate",
-    "override_places",
     "override_sections",
     "parameter_value",
     "set_parameters",
@@ -119,63 +118,72 @@ def locate(data: Any, dotted: str) -> Any:
     return node
 
 
-def apply_overrides(data: Any, overrides: Mapping[str, Any], *, origin: str = "override") -> Any:
-    """Return a copy of scenario data with dotted-path overrides applied.
+def _resolve(data: Any, dotted: str) -> tuple[Any, int | str, tuple[int | str, ...]]:
+    """Where a dotted path lands: the node holding it, its key there, and its place from the top.
+
+    The one walk behind overrides: `path.value` is the same as `path`, and a list item named by its
+    `name` or `locality` (or a negative position) is given by its position, as validation errors
+    locate it. `data` is scenario data (mappings and lists) or a scenario in memory.
+
+    Raises:
+        PathError: the path names nothing in `data`.
+    """
+    parts = _parts(dotted)
+    if len(parts) > 1 and parts[-1] == "value":
+        parts = parts[:-1]
+    parent, place = data, []
+    for depth, part in enumerate(parts):
+        if depth:
+            parent = _child(parent, place[-1])
+        key = _key(parent, part, parts, depth)
+        if isinstance(key, int) and key < 0:
+            key += len(parent)
+        place.append(key)
+    return parent, place[-1], tuple(place)
+
+
+def apply_overrides(
+    data: Any,
+    overrides: Mapping[str, Any],
+    *,
+    origin: str = "override",
+    named: OverrideNaming | None = None,
+    places: dict[tuple[str | int, ...], str] | None = None,
+) -> Any:
+    """Return a copy of scenario data with dotted-path overrides applied, one after another.
 
     Setting a parameter (a mapping with `value`) replaces its value and records the
     override as its provenance, so a changed number never keeps a source that no
-    longer backs it; `path.value` is the same as `path`.
+    longer backs it; `path.value` is the same as `path`. Each path is resolved on the
+    data as the overrides before it left it (a renamed item is found by its new name).
+
+    Args:
+        data: scenario data (a scenario's `model_dump(mode="json")` or its YAML).
+        overrides: {dotted path: value}.
+        origin: the provenance written for a parameter set, `"<origin> (was <value>: <source>)"`.
+        named: how the caller's overrides are named in errors (`simkit.yamlio.override_text` for
+            `--set`); without it, `override 'path'`.
+        places: filled with the data path of each override's node (list items by position), to
+            its dotted path, so an error inside an overridden node can name the override.
 
     Raises:
-        PathError: a path names nothing in the data (`override 'path': ...`).
+        PathError: a path names nothing in the data (`<override as named>: ...`).
     """
     data = copy.deepcopy(data)
     for dotted, value in overrides.items():
         try:
-            parts = _parts(dotted)
-            if len(parts) > 1 and parts[-1] == "value":
-                parts = parts[:-1]
-            parent = data
-            for depth, part in enumerate(parts[:-1]):
-                parent = _step(parent, part, parts, depth)
-            key = _key(parent, parts[-1], parts, len(parts) - 1)
+            parent, key, place = _resolve(data, dotted)
         except PathError as err:
-            raise PathError(f"override {dotted!r}: {err}") from None
+            where = named(dotted, value) if named is not None else f"override {dotted!r}"
+            raise PathError(f"{where}: {err}") from None
         target = parent[key]
         if _is_param(target) and not isinstance(value, dict):
             was = target.get("source") or target.get("assumed")
             value = {"value": value, "assumed": f"{origin} (was {target['value']!r}: {was})"}
         parent[key] = value
+        if places is not None:
+            places[place] = dotted
     return data
-
-
-def override_places(data: Any, overrides: Mapping[str, Any]) -> dict[tuple[str | int, ...], str]:
-    """Where in scenario data each override lands, as the data path of its node: {path: dotted path}.
-
-    A list item named by its `name` or `locality` (or a negative position) is given by its position,
-    as validation errors locate it, so an error inside an overridden node can name the override.
-
-    Raises:
-        PathError: a path names nothing in the data (`override 'path': ...`).
-    """
-    places: dict[tuple[str | int, ...], str] = {}
-    for dotted in overrides:
-        try:
-            parts = _parts(dotted)
-            if len(parts) > 1 and parts[-1] == "value":
-                parts = parts[:-1]
-            node, place = data, []
-            for depth, part in enumerate(parts):
-                key = _key(node, part, parts, depth)
-                if isinstance(key, int) and key < 0:
-                    key += len(node)
-                place.append(key)
-                if depth < len(parts) - 1:
-                    node = node[key]
-        except PathError as err:
-            raise PathError(f"override {dotted!r}: {err}") from None
-        places[tuple(place)] = dotted
-    return places
 
 
 def override_sections(
@@ -226,21 +234,14 @@ class OverridePlan:
         self._was: list[str | None] = []  # a parameter's "value: provenance" before, per path; None: not one
         changes: dict[Any, Any] = {}  # a tree of keys (list positions, field names) down to path indices
         for index, dotted in enumerate(self.paths):
-            parts = _parts(dotted)
-            if len(parts) > 1 and parts[-1] == "value":
-                parts = parts[:-1]
-            if parts[-1] in ("name", "locality"):
+            parent, key, place = _resolve(scenario, dotted)
+            if key in ("name", "locality"):
                 raise ValueError(f"override {dotted!r} renames an item that other paths may name")
-            node, branch = scenario, changes
-            for depth, part in enumerate(parts):
-                key = _key(node, part, parts, depth)
-                if isinstance(node, list):
-                    key %= len(node)
-                node = getattr(node, key) if isinstance(node, BaseModel) else node[key]
-                if depth < len(parts) - 1:
-                    branch = branch.setdefault(key, {})
-                    if not isinstance(branch, dict):
-                        raise ValueError(f"override {dotted!r} lies inside another override")
+            node, branch = _child(parent, key), changes
+            for step in place[:-1]:
+                branch = branch.setdefault(step, {})
+                if not isinstance(branch, dict):
+                    raise ValueError(f"override {dotted!r} lies inside another override")
             if key in branch:
                 raise ValueError(f"override {dotted!r} overlaps another override")
             self._was.append(

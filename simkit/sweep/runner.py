@@ -12,7 +12,6 @@ an uninterrupted one; a folder holding another sweep is refused, never mixed.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import tempfile
 import time
@@ -282,9 +281,8 @@ def _finish(folder: ResultFolder, plan: list[Task], points: pd.DataFrame, sessio
         pd.concat(pieces, ignore_index=True), on="point", how="left", validate="one_to_one"
     )
     folder.write_table("summary.parquet", pa.Table.from_pandas(summary, preserve_index=False))
-    manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     manifest["last_session"] = session
-    folder.save()
+    folder.finish()
     folder.drop_parts()
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from simkit.scenario import LoadedScenario, load_scenario, with_overrides
 from simkit.scenario.paths import PathError, parameter_value, whole_number
 from simkit.scenario.provenance import Finite, Whole
-from simkit.yamlio import InputError, YamlPath, line_of, read_yaml, validate_yaml
+from simkit.yamlio import InputError, YamlPath, line_of, overrides_in, read_yaml, validate_yaml
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 
@@ -199,7 +199,7 @@ def prepare(sweep: Sweep, source: str | Path | None = None) -> PreparedSweep:
 
     if not sweep.scenario.exists():
         raise fail(("scenario",), f"no such file {str(sweep.scenario)!r}")
-    base = load_scenario(sweep.scenario, sweep.overrides)
+    base = load_scenario(sweep.scenario, sweep.overrides, named=overrides_in(where, lines))
     data = base.scenario.model_dump(mode="json")
     integer = set()
     for name, spec in sweep.parameters.items():

@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from simkit.scenario import Scenario, with_overrides
 from simkit.single_run import run_seed, runs_table
+from simkit.yamlio import override_value
 
 Model = Callable[[Scenario, Mapping[str, float], int], Mapping[str, Any]]
 """A run: (scenario with the point applied, the point's parameters by path, seed) -> one row of outputs."""
@@ -121,7 +122,10 @@ def run_task(base: Scenario, task: Task, model: Model = simkit_model) -> TaskRes
         point, replicate = divmod(index, task.replicates)
         params = task.params[point - task.first_point]
         if point not in scenarios:
-            scenarios[point] = with_overrides(base, params, origin=f"sweep point {point}")
+            scenarios[point] = with_overrides(
+                base, params, origin=f"sweep point {point}",
+                named=lambda key, value, point=point: f"sweep point {point} {key}={override_value(value)}",
+            )  # fmt: skip
         seed = seed_of(task.master_seed, task.seeds, point, replicate)
         outputs = model(scenarios[point], params, seed)
         clash = [name for name in BOOKKEEPING if name in outputs]

@@ -286,7 +286,8 @@ class Faction(Section):
     outside_every_deal: Designation | None = Field(
         default=None,
         description="the designation, dated before the start, that puts it outside every deal (e.g. HTS and "
-        "Jabhat Fatah al-Sham, listed as al-Nusrah Front by the UN Security Council on 14 May 2013)",
+        "Jabhat Fatah al-Sham, successors of al-Nusrah Front, on the UN Security Council's sanctions "
+        "list since 30 May 2013)",
     )
     retaliation: Share = Field(description="probability of retaliating for a regime violation")
     veto: Share = Field(description="probability of blocking surrender terms when residents' pressure is nil")

@@ -55,6 +55,9 @@ PRELOAD = (
 TASKS_PER_SLOT = 2
 """Items in flight per worker slot: enough to keep workers busy, few enough to lose little."""
 
+WAIT_SLICE = 0.2
+"""Seconds of one wait for results; Ctrl-C is held back during it and raised after (at most this late)."""
+
 LOST = "a worker process died"
 """What `WorkerLost` says when a worker of the local pool died, wherever the pool reports it."""
 
@@ -226,11 +229,18 @@ class PoolExecutor:
                 )
                 submit_more()
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                # `wait` holds the futures' locks while it looks at them: a Ctrl-C raised in there leaves
+                # one held, and the pool's shutdown then waits on it for ever (its manager thread cancels
+                # every future). So Ctrl-C is held back during each short wait and raised between them.
+                with _interrupt_deferred():
+                    done, _ = wait(pending, timeout=WAIT_SLICE, return_when=FIRST_COMPLETED)
+                if not done:
+                    continue
                 for future in done:
                     item = pending.pop(future)
                     yield item, _collect(future.result, item, BrokenProcessPool, LOST)
-                submit_more()
+                with _interrupt_deferred():  # submitting takes the pool's locks too
+                    submit_more()
         finally:
             for future in pending:
                 future.cancel()

@@ -12,6 +12,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from simkit.yamlio import override_value
+
 PACKAGES = (
     "simkit", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic",
     "SALib", "dask", "distributed", "pyabc", "ema_workbench", "scikit-learn", "scoringrules",
@@ -41,7 +43,7 @@ def scenario_label(manifest: Mapping[str, Any]) -> str:
     overrides = manifest.get("overrides") or {}
     if not overrides:
         return name
-    return f"{name} with " + ", ".join(f"{key}={value}" for key, value in overrides.items())
+    return f"{name} with " + ", ".join(f"{key}={override_value(value)}" for key, value in overrides.items())
 
 
 def scenario_of(

@@ -272,7 +272,7 @@ def write_figures(ensemble: Ensemble, out: Path) -> list[Path]:
         cols = min(3, max(1, len(columns)))
         rows = -(-len(columns) // cols) or 1
         fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.4 * rows), sharex=True, squeeze=False)
-        for ax in axes.flat[len(columns):]:
+        for ax in axes.flat[len(columns) :]:
             ax.set_visible(False)
         for column, ax in zip(columns, axes.flat, strict=False):
             plot_series_by_outcome(series, ensemble.runs, column, ax)

@@ -387,6 +387,8 @@ def _describe(problem: Mapping[str, Any]) -> str:
         return message
     if isinstance(found, dt.date):
         return f"{message}; found {found.isoformat()}"
+    if found is None:
+        return f"{message}; found an empty value"
     return f"{message}; found {found!r}"
 
 
@@ -451,8 +453,10 @@ def override_value(value: Any) -> str:
     """An override's value as YAML that reads back equal, without ": " (one line, compact JSON for a mapping).
 
     The text holds no ": ", which separates the place, the field and the message of an error line
-    (`one_line`).
+    (`one_line`). An empty value (`--set PATH=`, read as null) is shown empty, as the user typed it.
     """
+    if value is None:
+        return ""
     shown = yaml.dump(value, Dumper=_Dumper, default_flow_style=True, width=10**6).strip()
     shown = shown.removesuffix("...").strip()
     if ": " in shown:

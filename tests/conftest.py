@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,6 +28,19 @@ BROWSER_ARGS = [
     "--disable-sync",
 ]
 NORTH_HOMS = ROOT / "scenarios" / "north_homs.yaml"
+CHILD_TIMEOUT = 120
+"""Seconds a test waits for a child process (a `simkit` command) before it kills it and fails."""
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """Kill a child started with `start_new_session=True` and everything in its process group, then reap it.
+
+    A test calls it whatever happened (a no-op once the child and its workers are gone), so a child that
+    hangs (a sweep ignoring Ctrl-C, say) makes its test fail instead of `Popen.__exit__` waiting for ever.
+    """
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")

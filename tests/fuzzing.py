@@ -431,6 +431,7 @@ OPTION_VALUES: dict[str, list[str]] = {
 }
 """Option values a user might type (each case mutates one option of a quick, valid command)."""
 
+
 def mutate_options(rng: random.Random, options: dict[str, list[str]] | None = None) -> Case:
     """A quick valid command with one option given a bad value."""
     options = options or OPTION_VALUES

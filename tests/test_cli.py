@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from simkit.cli import app
-from tests.conftest import ROOT, WAER
+from tests.conftest import CHILD_TIMEOUT, ROOT, WAER
 
 runner = CliRunner()
 
@@ -60,7 +60,8 @@ def test_user_mistakes_exit_2_with_one_message(tmp_path):
 def test_installed_entry_point_prints_no_traceback(tmp_path):
     simkit = [str(Path(sys.executable).with_name("simkit"))]
     missing = tmp_path / "absent.yaml"
-    result = subprocess.run([*simkit, "validate", str(missing)], capture_output=True, text=True, check=False)
+    command = [*simkit, "validate", str(missing)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=CHILD_TIMEOUT)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "cannot read file" in result.stderr
     assert "Traceback" not in result.stderr

@@ -82,8 +82,13 @@ def test_key_events_follow_the_documented_sequence(targets):
 
 def test_a_run_without_the_events_is_censored_not_dropped(targets):
     run = {
-        "outcome": "stalemate", "released": 0, "released_share": 0.0, "listed": 7360, "population": 60000,
-        "surrender_fighters": 0, "surrender_evacuated": 0,
+        "outcome": "stalemate",
+        "released": 0,
+        "released_share": 0.0,
+        "listed": 7360,
+        "population": 60000,
+        "surrender_fighters": 0,
+        "surrender_evacuated": 0,
     }
     stats = summary_statistics(targets, [], run)
     assert set(stats) == set(observed_statistics(targets))  # nothing dropped

@@ -137,6 +137,30 @@ def test_the_command_writes_readable_files(planted, tmp_path):
     assert (planted.out / "discover-surrender_evacuation" / "boxes.json").exists()
 
 
+def test_another_discovery_in_the_folder_needs_overwrite(planted, tmp_path):
+    out = tmp_path / "found"
+    first = ["discover", str(planted.out), "-c", "surrender_evacuation", "-o", str(out), "-q", "--no-plots"]
+    assert runner.invoke(app, first).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["written_by"] == "simkit" and manifest["finished"]
+    assert manifest["files"] == sorted(p.name for p in out.iterdir())  # what it wrote, nothing else
+    assert runner.invoke(app, first).exit_code == 0  # the same discovery again: replaced in place
+    other = [*first, "--threshold", "0.8"]
+    refused = runner.invoke(app, other)
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.startswith("error: ") and refused.stderr.count("\n") == 1, refused.stderr
+    assert "holds other results" in refused.stderr and "--overwrite" in refused.stderr
+    assert json.loads((out / "manifest.json").read_text())["threshold"] == 0.5  # untouched
+    assert runner.invoke(app, [*other, "--overwrite"]).exit_code == 0
+    assert json.loads((out / "manifest.json").read_text())["threshold"] == 0.8
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("a user's file")
+    foreign = runner.invoke(app, [*first[:-4], "-o", str(mine), "--overwrite"])
+    assert foreign.exit_code == 2 and "holds no simkit results" in foreign.stderr, foreign.output
+    assert (mine / "notes.txt").read_text() == "a user's file"
+
+
 def without_deal_dates(planted, tmp_path) -> Path:
     """A copy of the sweep as a simkit that did not record deal dates would have written it."""
     old = tmp_path / "old"

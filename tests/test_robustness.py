@@ -22,7 +22,7 @@ from simkit.cli import app
 from simkit.ensemble import BATCH_SIZE, IDENTITY, _manifest, _Plan, _simulate, run_batches, run_ensemble
 from simkit.executor import TaskFailed, WorkerLost
 from simkit.scenario import load_scenario
-from tests.conftest import ROOT, WAER
+from tests.conftest import CHILD_TIMEOUT, ROOT, WAER, kill_group
 
 runner = CliRunner()
 SIMKIT = Path(sys.executable).parent / "simkit"
@@ -155,7 +155,7 @@ def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
     return alive
 
 
-def _wait_for_parts(out: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+def _wait_for_parts(out: Path, process: subprocess.Popen, timeout: float = CHILD_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while not list((out / "parts").glob("runs-*.parquet")):
         assert process.poll() is None, process.stderr.read()
@@ -169,22 +169,22 @@ def pooled_run() -> Iterator[Callable[..., tuple[subprocess.Popen, list[str]]]]:
 
     Called with the result folder, the number of runs and further options; gives the process and the
     arguments after `simkit` (to run the same command again). A process still running when the test ends
-    (a failed test) is killed, not waited for.
+    (a failed test) is killed with its process group, not waited for.
     """
     started: list[subprocess.Popen] = []
 
     def start(out: Path, runs: int, *options: str) -> tuple[subprocess.Popen, list[str]]:
         args = ["run", str(WAER), "-n", str(runs), "--workers", "2", "-o", str(out), "-q", "--no-plots"]
         args += options
-        started.append(subprocess.Popen([str(SIMKIT), *args], stderr=subprocess.PIPE, text=True))
+        command = [str(SIMKIT), *args]
+        started.append(subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True))
         _wait_for_parts(out, started[-1])
         return started[-1], args
 
     yield start
     for process in started:
-        process.kill()  # the workers die with it (the test below checks that)
-        with process:  # closes its pipe and waits for it
-            pass
+        with process:  # closes its pipe
+            kill_group(process)  # and any worker left (the test below checks that killing it suffices)
 
 
 def test_no_orphans_after_the_parent_is_killed(pooled_run, tmp_path):
@@ -282,7 +282,7 @@ def test_a_worker_killed_under_the_command_line_is_one_line_and_the_same_command
     process, args = pooled_run(out, 3000, "--set", "horizon_days=420")
     workers = [p for p in _descendants(process.pid) if p.parent().pid != process.pid]
     workers[0].kill()
-    _, stderr = process.communicate(timeout=120)
+    _, stderr = process.communicate(timeout=CHILD_TIMEOUT)
     assert process.returncode == 1, stderr
     assert stderr.startswith("error: a worker process died") and stderr.count("\n") == 1, stderr
     assert "runs are saved in" in stderr and "rerun the same command to resume" in stderr

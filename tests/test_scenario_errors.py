@@ -160,6 +160,23 @@ def test_a_bad_override_value_names_the_override_not_the_files_line():
     assert message.startswith("--set factions.HTS.veto='0.5': factions.")
 
 
+def test_an_empty_set_value_is_shown_as_typed_not_as_null(tmp_path):
+    from typer.testing import CliRunner
+
+    from simkit.cli import app
+    from simkit.manifest import scenario_label
+
+    result = CliRunner().invoke(app, ["validate", str(WAER), "--set", "regime.siege_tightness="])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: --set regime.siege_tightness=: regime.siege_tightness.value: expected a valid number; "
+        "found an empty value"
+    ]
+    assert scenario_label({"scenario_name": "Waer", "overrides": {"description": None, "a": True}}) == (
+        "Waer with description=, a=true"
+    )
+
+
 def test_an_error_elsewhere_names_the_file_and_the_overrides_it_was_read_with():
     message = error_for(WAER, {"start": dt.date(2099, 1, 1)})
     assert message.startswith(f"{WAER} (with --set start=2099-01-01): (top level): "), message

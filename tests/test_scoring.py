@@ -349,22 +349,38 @@ def test_score_runs_every_case_and_writes_its_results(tmp_path):
 
 def test_score_writes_through_the_result_store_never_through_a_link(tmp_path):
     path, out = _caseset(tmp_path, deals=("2017-03-13",)), tmp_path / "score"
-    out.mkdir()
-    mine = tmp_path / "mine.json"
-    mine.write_text("the user's file\n")
-    (out / "scores.json").symlink_to(mine)
     command = ["score", str(path), "-n", "2", "-o", str(out), "-q"]
-    refused = runner.invoke(app, command)
-    assert refused.exit_code == 2, refused.output
-    assert refused.stderr.count("\n") == 1 and "scores.json is a symbolic link" in refused.stderr
-    assert mine.read_text() == "the user's file\n" and not (out / "cases").exists()
-    (out / "scores.json").unlink()
     assert runner.invoke(app, command).exit_code == 0
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["written_by"] == "simkit" and manifest["kind"] == "score"
+    assert manifest["written_by"] == "simkit" and manifest["kind"] == "score" and manifest["finished"]
     # every file the command wrote at the top is listed (so --overwrite and later commands know it)
     assert manifest["files"] == ["manifest.json", "scores.json", "scores.parquet", "scores.png"]
     assert sorted(p.name for p in out.iterdir()) == ["cases", *manifest["files"]]
+    mine = tmp_path / "mine.json"
+    mine.write_text("the user's file\n")
+    (out / "scores.json").unlink()
+    (out / "scores.json").symlink_to(mine)
+    refused = runner.invoke(app, command)
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.count("\n") == 1 and "scores.json is a symbolic link" in refused.stderr
+    assert mine.read_text() == "the user's file\n"
+
+
+def test_score_refuses_another_kind_of_result_without_overwrite(tmp_path):
+    path, out = _caseset(tmp_path, deals=("2017-03-13",)), tmp_path / "score"
+    out.mkdir()
+    ensemble = {"written_by": "simkit", "kind": "ensemble", "files": ["manifest.json", "runs.parquet"]}
+    (out / "manifest.json").write_text(json.dumps(ensemble))
+    (out / "runs.parquet").write_bytes(b"an ensemble's runs")
+    command = ["score", str(path), "-n", "2", "-o", str(out), "-q", "--no-plots"]
+    refused = runner.invoke(app, command)
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.startswith("error: ") and refused.stderr.count("\n") == 1, refused.stderr
+    assert "holds other results" in refused.stderr and "--overwrite" in refused.stderr
+    assert (out / "runs.parquet").exists() and not (out / "cases").exists()  # refused before any run
+    assert runner.invoke(app, [*command, "--overwrite"]).exit_code == 0
+    assert not (out / "runs.parquet").exists()  # the ensemble's listed file went
+    assert json.loads((out / "manifest.json").read_text())["kind"] == "score"
 
 
 def test_score_on_a_posterior_draws_parameters_per_run(tmp_path):

@@ -19,6 +19,7 @@ from simkit.scenario import Scenario
 from simkit.sweep import Sweep, SweepInterrupted, WorkerLost, load_sweep_result, run_sweep
 from simkit.sweep.task import simkit_model
 from simkit.yamlio import InputError
+from tests.conftest import CHILD_TIMEOUT, kill_group
 
 WAER = Path(__file__).resolve().parents[1] / "scenarios" / "waer.yaml"
 SIMKIT = Path(sys.executable).parent / "simkit"
@@ -134,14 +135,19 @@ def test_ctrl_c_on_the_command_line_then_the_same_command_resumes(reference, tmp
     out = tmp_path / "out"
     command = [str(SIMKIT), "sweep", str(path), "--workers", "2", "--out", str(out), "--no-plots", "-q"]
     with subprocess.Popen(
-        command, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint
+        command, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint, start_new_session=True
     ) as process:  # closes its pipe, come what may
-        deadline = time.monotonic() + 120
-        while not list((out / "parts").glob("runs-*.parquet")) and time.monotonic() < deadline:
-            assert process.poll() is None, process.stderr.read()
-            time.sleep(0.02)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
+        try:
+            deadline = time.monotonic() + CHILD_TIMEOUT
+            while not list((out / "parts").glob("runs-*.parquet")) and time.monotonic() < deadline:
+                assert process.poll() is None, process.stderr.read()
+                time.sleep(0.02)
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=CHILD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the sweep still ran {CHILD_TIMEOUT} s after Ctrl-C; killed it and its workers")
+        finally:
+            kill_group(process)  # never leave it (or its workers) running, so the `with` cannot wait for ever
     assert process.returncode == 130, stderr
     assert stderr.startswith("interrupted: ") and "Traceback" not in stderr
     assert not (out / "runs.parquet").exists()

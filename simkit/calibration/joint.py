@@ -302,32 +302,39 @@ def _score(
 ) -> dict[str, tuple[pd.DataFrame, list[dict]]]:
     """`simkit score --posterior` on every case: the joint posterior (in sample), each fold's (out)."""
     from simkit.calibration.forecast import load_posterior
-    from simkit.scoring.evaluate import manifest, run_cases, score_cases, write_scores
+    from simkit.scoring.evaluate import manifest, run_cases, score_cases, score_folder, write_scores
 
     caseset, scenarios = inputs.caseset, inputs.scenarios
     cases = caseset.caseset.cases
     progress = (lambda label: lambda case, name: scoring(label, name)) if scoring else (lambda label: None)
 
     posterior = load_posterior(full.out / "posterior.parquet")
-    inside = run_cases(caseset, scenarios, runs, seed, workers, out / IN_SAMPLE, posterior=posterior,
-                       progress=progress("in sample"), command=command)  # fmt: skip
-    table_in, details_in = score_cases(cases, inside)
-    write_scores(out / IN_SAMPLE, table_in, details_in,
-                 manifest(caseset, scenarios, runs, seed, inputs.overrides, posterior, command))  # fmt: skip
+    info = manifest(caseset, scenarios, runs, seed, inputs.overrides, posterior, command)
+    with score_folder(out / IN_SAMPLE, info) as folder:
+        folder.save()  # first: the folder is known as this score while its cases run
+        inside = run_cases(caseset, scenarios, runs, seed, workers, folder.out, posterior=posterior,
+                           progress=progress("in sample"), command=command)  # fmt: skip
+        table_in, details_in = score_cases(cases, inside)
+        write_scores(folder, table_in, details_in)
+        folder.finish()
 
-    outside, posteriors = {}, {}
-    for case in cases:
-        fold = load_posterior(folds[case.id].out / "posterior.parquet")
-        alone = replace(caseset, caseset=caseset.caseset.model_copy(update={"cases": [case]}))
-        forecast = run_cases(alone, scenarios, runs, seed, workers, out / OUT_OF_SAMPLE, posterior=fold,
-                             progress=progress("out of sample"), command=command)  # fmt: skip
-        outside[case.id] = forecast[case.id]
-        posteriors[case.id] = {"path": str(fold.path), "sha256": fold.hash}
-    table_out, details_out = score_cases(cases, outside)
+    without = {case.id: load_posterior(folds[case.id].out / "posterior.parquet") for case in cases}
     info = manifest(caseset, scenarios, runs, seed, inputs.overrides, None, command)
     info |= {"posterior": "leave one case out: each case on the posterior fitted without it",
-             "posteriors": posteriors}  # fmt: skip
-    write_scores(out / OUT_OF_SAMPLE, table_out, details_out, info)
+             "posteriors": {key: {"path": str(fold.path), "sha256": fold.hash}
+                            for key, fold in without.items()}}  # fmt: skip
+    outside = {}
+    with score_folder(out / OUT_OF_SAMPLE, info) as folder:
+        folder.save()
+        for case in cases:
+            alone = replace(caseset, caseset=caseset.caseset.model_copy(update={"cases": [case]}))
+            forecast = run_cases(alone, scenarios, runs, seed, workers, folder.out,
+                                 posterior=without[case.id], progress=progress("out of sample"),
+                                 command=command)  # fmt: skip
+            outside[case.id] = forecast[case.id]
+        table_out, details_out = score_cases(cases, outside)
+        write_scores(folder, table_out, details_out)
+        folder.finish()
     return {"in": (table_in, details_in), "out": (table_out, details_out)}
 
 

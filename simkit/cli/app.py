@@ -39,8 +39,6 @@ class _Commands(typer.core.TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-
-
 def _folding_help() -> None:
     """Option help that folds a long path or example at narrow widths rather than ending it in `…`.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +10,8 @@ import typer
 
 from simkit.cli.app import app, command_line, user_errors
 
+DISCOVER_IDENTITY = ("sweep_identity", "outcomes", "threshold", "by", "density", "box")
+"""What makes two discoveries the same: a different one in --out is replaced only with --overwrite."""
 SHOWN_BOXES = 12
 """Boxes of the peeling trajectory shown in the terminal (all of them are in trajectory.parquet)."""
 
@@ -69,6 +70,9 @@ def discover(
         Path | None,
         typer.Option("--out", "-o", help="Output folder \\[default: FOLDER/discover-<class>[-by-<date>]]."),
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace a different discovery found in --out.")
+    ] = False,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write discover.png.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables; only errors.")] = False,
 ) -> None:
@@ -85,31 +89,16 @@ def discover(
     manifest.json. See docs/sweeps.md.
     """
     from simkit.manifest import software
+    from simkit.store import ResultFolder
     from simkit.sweep.discovery import discover as find
     from simkit.sweep.discovery import write
     from simkit.sweep.runner import load_sweep_result
-    from simkit.yamlio import InputError
 
     result = load_sweep_result(folder)
     found = find(result, outcome, threshold=threshold, by=by, density=density, box=box)
     if out is None:
         name = "+".join(found.outcomes) + (f"-by-{found.by.isoformat()}" if found.by else "")
         out = folder / f"discover-{name}"
-    manifest_path = out / "manifest.json"
-    if manifest_path.exists():
-        if json.loads(manifest_path.read_text()).get("kind") != "discover":
-            raise InputError(f"{out} holds other results; choose another --out")
-    elif out.exists() and any(out.iterdir()):
-        raise InputError(f"{out} is not empty and holds no discovery results; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    written = write(found, out)
-    if plots:
-        import matplotlib
-
-        matplotlib.use("Agg")  # files only: no window, no display needed
-        from simkit.sweep.figures import plot_discovery, save
-
-        written.append(save(plot_discovery(found), out / "discover.png").name)
     manifest = {
         "kind": "discover",
         "sweep": str(folder),
@@ -125,7 +114,17 @@ def discover(
         "regression on the share (ema_workbench.analysis.feature_scoring)",
         **software(command_line()),
     }
-    manifest_path.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    with ResultFolder(out, manifest, DISCOVER_IDENTITY, overwrite) as results:
+        results.save()  # first: the folder is known as this discovery while its files are written
+        written = write(found, results)
+        if plots:
+            import matplotlib
+
+            matplotlib.use("Agg")  # files only: no window, no display needed
+            from simkit.sweep.figures import plot_discovery, save
+
+            written.append(save(plot_discovery(found), results.path("discover.png")).name)
+        results.finish()
     written.append("manifest.json")
     if not quiet:
         _print(found)

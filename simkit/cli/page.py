@@ -18,9 +18,9 @@ from simkit.cli.app import app, user_errors
 @app.command("app")
 @user_errors
 def app_command(
-    scenario: Annotated[
-        Path, typer.Argument(help="Scenario YAML file.", show_default=True)
-    ] = Path("scenarios/waer.yaml"),
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=True)] = Path(
+        "scenarios/waer.yaml"
+    ),
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8765,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the run and master seed of ensembles.")] = 1,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes for ensembles.")] = 2,

@@ -69,8 +69,14 @@ def score(
     """
     from simkit.report import progress_bar
     from simkit.scoring.caseset import load_caseset
-    from simkit.scoring.evaluate import load_cases, manifest, run_cases, score_cases, write_scores
-    from simkit.store import hold, record, refuse_links
+    from simkit.scoring.evaluate import (
+        load_cases,
+        manifest,
+        run_cases,
+        score_cases,
+        score_folder,
+        write_scores,
+    )
 
     loaded = load_caseset(caseset)
     overrides = parse_overrides(set_)
@@ -89,21 +95,21 @@ def score(
         with progress_bar(runs, name, enabled=not quiet) as advance:
             yield advance
 
-    with hold(out):  # one writer from the first run to the figure
-        refuse_links(out)  # before the runs, not only when the scores are written
+    info = manifest(loaded, scenarios, runs, seed, overrides, particles, command)
+    with score_folder(out, info, overwrite) as folder:  # one writer from the first run to the figure
+        folder.save()  # first: the folder is known as this score while its cases run
         forecasts = run_cases(
             loaded, scenarios, runs, seed, workers, out,
             posterior=particles, progress=progress, command=command, overwrite=overwrite,
         )  # fmt: skip
         cases = loaded.caseset.cases
         table, details = score_cases(cases, forecasts)
-        info = manifest(loaded, scenarios, runs, seed, overrides, particles, command)
-        written = write_scores(out, table, details, info)
+        written = write_scores(folder, table, details)
         if plots:
             from simkit.scoring.figures import plot_scores
 
-            written.append(plot_scores(details, out / "scores.png", title=loaded.caseset.name))
-            record(out, ["scores.png"])
+            written.append(plot_scores(details, folder.path("scores.png"), title=loaded.caseset.name))
+        folder.finish()
     if quiet:
         return
     from simkit.scoring.report import print_scores

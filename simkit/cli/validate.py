@@ -29,4 +29,3 @@ def validate(
         f"{len(params)} parameters ({sourced} sourced, {len(params) - sourced} assumed); "
         f"hash {loaded.hash[:12]}"
     )
-

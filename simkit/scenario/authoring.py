@@ -95,9 +95,7 @@ class Key:
             text = summary.split(":` ", 1)[-1]
         if not self.info.is_required():
             default = self.info.get_default(call_default_factory=True)
-            shown = (
-                "empty" if default in ("", []) else "none" if default is None else json.dumps(default)
-            )
+            shown = "empty" if default in ("", []) else "none" if default is None else json.dumps(default)
             text = f"{text} (optional; default {shown})" if text else f"optional; default {shown}"
         return text
 

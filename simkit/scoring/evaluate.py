@@ -28,6 +28,7 @@ from simkit.model import OUTCOMES
 from simkit.scenario import LoadedScenario, load_scenario
 from simkit.scoring import baselines, rules
 from simkit.scoring.caseset import Case, LoadedCaseSet
+from simkit.store import ResultFolder
 from simkit.yamlio import InputError
 
 LEVELS = (0.5, 0.8)
@@ -374,29 +375,37 @@ def manifest(
     }
 
 
-def write_scores(out: Path, table: pd.DataFrame, details: list[dict], info: dict) -> list[Path]:
-    """Write scores.parquet, scores.json and manifest.json into `out`; return their paths.
+SCORE_IDENTITY: tuple[str, ...] = ()
+"""A score's folder is reused by any score (its files are computed whole on every run, and each case's
+folder, `cases/<id>/`, checks its own ensemble's identity); a different kind of result is replaced only with
+`--overwrite`."""
 
-    Through the result store (`simkit.store`), as every result: under the folder's lock, each file
-    atomically and never through a symbolic link; the manifest lists the files (with any listed before,
-    such as scores.png) so that `--overwrite` and `simkit.store.record` know them.
 
-    Raises:
-        InputError: the folder holds a link, another process writes it, or its manifest is not simkit's.
+def score_folder(out: str | Path, info: dict, overwrite: bool = False) -> ResultFolder:
+    """The result folder of a score (`simkit.store.ResultFolder`), to open before its cases run.
+
+    Args:
+        out: The folder; the cases run into `out/cases/<id>/`.
+        info: Its manifest (`manifest`).
+        overwrite: Replace another kind of result of simkit's found there.
+    """
+    return ResultFolder(out, info, SCORE_IDENTITY, overwrite)
+
+
+def write_scores(folder: ResultFolder, table: pd.DataFrame, details: list[dict]) -> list[Path]:
+    """Write scores.parquet and scores.json into an open score folder (`score_folder`); return the paths.
+
+    Through the result store, as every result: each file atomically, never through a symbolic link, and
+    listed in the manifest (with any listed before, such as scores.png) so that `--overwrite` knows them.
+    The caller writes any figure into the folder (`ResultFolder.path`), then `finish`es it; the paths
+    returned end with its manifest's.
     """
     import pyarrow as pa
 
     from simkit import store
 
-    out = store.check_out(out)
-    names = ("scores.parquet", "scores.json", store.MANIFEST)
-    with store.hold(out):
-        store.refuse_links(out)
-        listed = (store.read_manifest(out) or {}).get("files", [])
-        store.write_table(out / names[0], pa.Table.from_pandas(table, preserve_index=False))
-        records = json.loads(table.to_json(orient="records"))  # NaN -> null
-        store.write_json(out / names[1], {"case_set": info["case_set"], "cases": details, "scores": records})
-        finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        manifest = {"written_by": store.WRITTEN_BY, **info, "files": sorted({*listed, *names})}
-        store.write_json(out / names[2], {**manifest, "finished": finished})
-    return [out / name for name in names]
+    folder.write_table("scores.parquet", pa.Table.from_pandas(table, preserve_index=False))
+    records = json.loads(table.to_json(orient="records"))  # NaN -> null
+    scores = {"case_set": folder.manifest["case_set"], "cases": details, "scores": records}
+    folder.write_json("scores.json", scores)
+    return [folder.out / name for name in ("scores.parquet", "scores.json", store.MANIFEST)]

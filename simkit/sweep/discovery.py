@@ -24,7 +24,6 @@ regression mode on the share itself, so they need no threshold.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +36,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from simkit.store import ResultFolder
 from simkit.sweep.runner import SweepResult, load_sweep_result
 from simkit.sweep.summary import output_columns
 from simkit.yamlio import InputError
@@ -407,15 +407,19 @@ def feature_scores(x: pd.DataFrame, y: pd.Series | np.ndarray, seed: int | None 
     return table
 
 
-def write(discovery: Discovery, out: Path) -> list[str]:
-    """Write trajectory.parquet, boxes.parquet, features.parquet and boxes.json; return the names."""
-    discovery.trajectory.to_parquet(out / "trajectory.parquet", index=False)
-    discovery.boxes.assign(chosen=discovery.boxes["box"] == discovery.chosen).to_parquet(
-        out / "boxes.parquet", index=False
-    )
-    discovery.features.to_parquet(out / "features.parquet", index=False)
-    discovery.points.to_parquet(out / "shares.parquet", index=False)
-    (out / "boxes.json").write_text(json.dumps(discovery.to_dict(), indent=2) + "\n")
+def write(discovery: Discovery, folder: ResultFolder) -> list[str]:
+    """Write boxes.parquet, boxes.json, trajectory.parquet, features.parquet and shares.parquet; the names.
+
+    Through the result store: each file atomically and recorded in the folder's manifest.
+    """
+    import pyarrow as pa
+
+    boxes = discovery.boxes.assign(chosen=discovery.boxes["box"] == discovery.chosen)
+    tables = {"boxes.parquet": boxes, "trajectory.parquet": discovery.trajectory,
+              "features.parquet": discovery.features, "shares.parquet": discovery.points}  # fmt: skip
+    for name, table in tables.items():
+        folder.write_table(name, pa.Table.from_pandas(table, preserve_index=False))
+    folder.write_json("boxes.json", discovery.to_dict())
     return ["boxes.parquet", "boxes.json", "trajectory.parquet", "features.parquet", "shares.parquet"]
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from simkit.model.events import EventType
-from simkit.model.negotiation import Agreement, GroupStatus, Phase, credibility
+from simkit.model.negotiation import Agreement, GroupStatus, PackageKind, Phase, credibility
 from simkit.model.outcomes import settlement_class
 
 if TYPE_CHECKING:
@@ -42,6 +42,16 @@ def apportion(count: int, weights: list[float]) -> list[int]:
     for i in by_remainder[: count - sum(parts)]:
         parts[i] += 1
     return parts
+
+
+def convoy_detail(kind: PackageKind, fighters: int) -> str:
+    """An `evacuation_convoy` row's detail: the kind of agreement the buses serve, then the fighters.
+
+    `truce; fighters=120` (a truce's wave of fighters) or `surrender; fighters=300` (a bus of a signed
+    surrender): the first word says which agreement a convoy belongs to (`summary_stats.detail_word`),
+    the number after `=` how many fighters were on it (docs/events.md).
+    """
+    return f"{kind.value}; fighters={fighters}"
 
 
 @dataclass(frozen=True, order=True)
@@ -153,7 +163,8 @@ class Movement:
         fighters = min(wave, left)  # fighters board first; families fill the rest
         self._remove_fighters(fighters, free)
         model.evacuated_fighters += fighters
-        model.log(day, EventType.EVACUATION_CONVOY, committee.name, left, f"fighters={fighters}")
+        detail = convoy_detail(agreement.kind, fighters)
+        model.log(day, EventType.EVACUATION_CONVOY, committee.name, left, detail)
         model.log(day, EventType.TERM_IMPLEMENTED, committee.name, fighters, "fighters out")
 
     def _evacuation_convoy(self, day: int, committee: Committee, groups: list[ResidentGroup]) -> None:
@@ -179,7 +190,8 @@ class Movement:
             model.evacuated_fighters += fighters
             model.surrender_fighters += fighters
             model.surrender_evacuated += people
-            model.log(day, EventType.EVACUATION_CONVOY, committee.name, people, f"fighters={fighters}")
+            detail = convoy_detail(PackageKind.SURRENDER, fighters)
+            model.log(day, EventType.EVACUATION_CONVOY, committee.name, people, detail)
         if all(g.status is GroupStatus.SETTLED for g in committee.groups):
             committee.phase = Phase.SETTLED
 

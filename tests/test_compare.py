@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from simkit.calibration import load_trajectory
 from simkit.calibration.compare import compare
 from simkit.calibration.summary_stats import (
+    QUANTITIES,
     Targets,
     detail_word,
     match_events,
@@ -65,8 +66,8 @@ def test_key_events_follow_the_documented_sequence(targets):
         (363, "mediator_entry", "Russia", 0, ""),
         (460, "ceasefire_declared", "c", 0, "ceasefire"),
         (466, "agreement_signed", "c", 20000, "surrender; detainee release dropped"),
-        (471, "evacuation_convoy", "c", 2000, "fighters=300"),
-        (479, "evacuation_convoy", "c", 2000, "fighters=300"),
+        (471, "evacuation_convoy", "c", 2000, "surrender; fighters=300"),
+        (479, "evacuation_convoy", "c", 2000, "surrender; fighters=300"),
         (540, "control", "regime", 40000, "Waer: surrender_evacuation"),
     ]
     days = match_events(targets, rows)
@@ -78,6 +79,21 @@ def test_key_events_follow_the_documented_sequence(targets):
     assert days["first_convoy"] == 471 and days["second_convoy"] == 479  # ordinals count from the surrender
     assert days["third_convoy"] is None
     assert days["control"] == 540
+
+
+def test_the_first_ten_convoys_are_the_surrender_buses_named_in_the_log():
+    """A truce's waves (before the surrender, or another committee's after it) are not its buses."""
+    bus = [(20 + day, "evacuation_convoy", "a", 1000, "surrender; fighters=100") for day in range(12)]
+    rows = [
+        (5, "evacuation_convoy", "a", 300, "truce; fighters=100"),  # the truce's wave before it was signed
+        (10, "agreement_signed", "a", 12000, "surrender: evacuation"),
+        *bus[:3],
+        (23, "evacuation_convoy", "b", 500, "truce; fighters=200"),  # another committee's truce wave
+        *bus[3:],
+    ]
+    read = QUANTITIES["first_ten_convoys_people"].read
+    assert read(rows, {}) == 10 * 1000
+    assert read([r for r in rows if not r[4].startswith("surrender")], {}) == 0
 
 
 def test_a_run_without_the_events_is_censored_not_dropped(targets):

@@ -380,11 +380,15 @@ def test_a_surrendered_town_without_fighters_takes_the_class_of_its_terms(waer, 
 
 
 def _fighters(convoys):
-    return sum(int(row[4].removeprefix("fighters=")) for row in convoys)
+    return sum(int(row[4].partition("fighters=")[2]) for row in convoys)
 
 
 def test_the_surrender_counts_its_own_convoys_not_the_truce_waves_before_it(waer):
-    """`surrender_evacuated` and `surrender_fighters` count the signed surrender's buses only, as cases do."""
+    """`surrender_evacuated` and `surrender_fighters` count the signed surrender's buses only, as cases do.
+
+    Each convoy names the agreement it serves (docs/events.md): a truce's waves say `truce`, the
+    surrender's buses `surrender`, and the run's surrender totals are the sums over the latter.
+    """
     both = 0
     for model in finished_runs(waer.scenario, 1, 40):
         rows = model.events.rows
@@ -392,16 +396,19 @@ def test_the_surrender_counts_its_own_convoys_not_the_truce_waves_before_it(waer
             i for i, row in enumerate(rows) if row[1] == "agreement_signed" and row[4].startswith("surrender")
         ]
         convoys = [i for i, row in enumerate(rows) if row[1] == "evacuation_convoy"]
+        surrender = [rows[i] for i in convoys if rows[i][4].startswith("surrender; fighters=")]
+        outcome = model.outcome
+        assert outcome.surrender_evacuated == sum(row[3] for row in surrender)
+        assert outcome.surrender_fighters == _fighters(surrender)
         if not signed or not convoys or convoys[0] > signed[0]:
             continue  # wanted: truce waves, then a surrender
         waves = [rows[i] for i in convoys if i < signed[0]]
         buses = [rows[i] for i in convoys if i > signed[0]]
         fighters_out = {(r[0], r[2]) for r in events_of(model, "term_implemented") if r[4] == "fighters out"}
         assert all((row[0], row[2]) in fighters_out for row in waves)  # these were the truce's waves
+        assert all(row[4].startswith("truce; fighters=") for row in waves)
+        assert buses == surrender
         both += bool(buses)
-        outcome = model.outcome
-        assert outcome.surrender_evacuated == sum(row[3] for row in buses)
-        assert outcome.surrender_fighters == _fighters(buses)
         left_on_waves = sum(row[3] for row in waves)
         assert outcome.evacuated == outcome.surrender_evacuated + left_on_waves > outcome.surrender_evacuated
         assert outcome.evacuated_fighters == outcome.surrender_fighters + _fighters(waves)
@@ -448,7 +455,7 @@ def test_a_bus_takes_each_factions_registered_fighters_in_proportion(north_homs)
     model.movement.step(0)
     assert group.faction_leavers == {a: 3, b: 1}
     assert (before[a] - a.fighters, before[b] - b.fighters) == (3, 1)
-    assert tuple(events_of(model, "evacuation_convoy")[-1][3:5]) == (4, "fighters=4")
+    assert tuple(events_of(model, "evacuation_convoy")[-1][3:5]) == (4, "surrender; fighters=4")
 
 
 def test_when_every_town_signs_each_of_its_fighters_is_registered_or_settles(north_homs):

@@ -42,6 +42,7 @@ from functools import cached_property, lru_cache
 
 from simkit.calibration.trajectory import Event, Outcome, Quantity, Range, Trajectory, Window
 from simkit.model.events import EventType
+from simkit.model.negotiation import PackageKind
 from simkit.scenario import Scenario
 from simkit.yamlio import InputError
 
@@ -106,20 +107,17 @@ class Measure:
 
 
 def _surrender_convoys(rows: Sequence[Row]) -> list[Row]:
-    """Evacuation convoys from the first surrender agreement on (the documented totals count those).
+    """Evacuation convoys of signed surrenders, in log order (the documented totals count those).
 
     The event log is the only record of single convoys: the model keeps run totals of the surrender's
     buses (`surrender_evacuated`, `surrender_fighters`, which the totals above read), not one count per
-    convoy, so the first ten convoys can only be read here. Both count the same buses unless a truce's
-    fighter waves come after a surrender was signed (another committee's truce, or one for towns that
-    refused the surrender): a convoy's row does not say which agreement it served, so such waves would
-    count here and not in `surrender_evacuated` (tests/test_mechanisms.py checks that the two agree on
-    Waer).
+    convoy, so the first ten convoys can only be read here. Each convoy's detail names the agreement its
+    buses serve (`surrender; fighters=300`, `truce; fighters=120`: docs/events.md), so a truce's waves
+    of fighters, before or after a surrender was signed, are never counted with the surrender's buses.
     """
-    for i, row in enumerate(rows):
-        if row[1] == EventType.AGREEMENT_SIGNED and detail_word(row[4]) == "surrender":
-            return [r for r in rows[i + 1 :] if r[1] == EventType.EVACUATION_CONVOY]
-    return []
+    return [
+        r for r in rows if r[1] == EventType.EVACUATION_CONVOY and detail_word(r[4]) == PackageKind.SURRENDER
+    ]
 
 
 QUANTITIES: dict[str, Measure] = {

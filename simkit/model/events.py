@@ -309,7 +309,8 @@ EVENTS: dict[EventType, EventInfo] = {
         "buses leave with fighters and civilians",
         "the committee",
         "people who left on this convoy",
-        "`fighters=<number of fighters among them>`",
+        "`<agreement>; fighters=<number of fighters among them>`, the agreement the buses serve being "
+        "`truce` (a truce's wave of fighters) or `surrender` (a bus of a signed surrender)",
         "{count:,} people left on the buses ({value} of them fighters).",
     ),
     EventType.FLIGHT: EventInfo(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from simkit.model.events import EventType
-from simkit.model.negotiation import Agreement, GroupStatus, Phase, credibility
+from simkit.model.negotiation import Agreement, GroupStatus, PackageKind, Phase, credibility
 from simkit.model.outcomes import settlement_class
 
 if TYPE_CHECKING:
@@ -42,6 +42,16 @@ def apportion(count: int, weights: list[float]) -> list[int]:
     for i in by_remainder[: count - sum(parts)]:
         parts[i] += 1
     return parts
+
+
+def convoy_detail(kind: PackageKind, fighters: int) -> str:
+    """An `evacuation_convoy` row's detail: the kind of agreement the buses serve, then the fighters.
+
+    `truce; fighters=120` (a truce's wave of fighters) or `surrender; fighters=300` (a bus of a signed
+    surrender): the first word says which agreement a convoy belongs to (`summary_stats.detail_word`),
+    the number after `=` how many fighters were on it (docs/events.md).
+    """
+    return f"{kind.value}; fighters={fighters}"
 
 
 @dataclass(frozen=True, order=True)
@@ -105,12 +115,22 @@ class Movement:
             return 0.0  # the regime's word alone
         return mediator.effective_guarantor
 
+    def free_fighters_by_faction(self) -> dict[Faction, int]:
+        """Each faction's fighters in the towns still holding out: not registered on a surrender's buses.
+
+        One pass over the towns being evacuated, for every faction at once (callers that need several
+        factions, or their total, ask once).
+        """
+        registered: dict[Faction, int] = {}
+        for group in self.model.groups:
+            if group.status is GroupStatus.EVACUATING:
+                for faction, count in group.faction_leavers.items():
+                    registered[faction] = registered.get(faction, 0) + count
+        return {f: max(0, f.fighters - registered.get(f, 0)) for f in self.model.factions}
+
     def free_fighters(self, faction: Faction) -> int:
-        """A faction's fighters in the towns still holding out: not registered on a surrender's buses."""
-        registered = sum(
-            g.faction_leavers.get(faction, 0) for g in self.model.groups if g.status is GroupStatus.EVACUATING
-        )
-        return max(0, faction.fighters - registered)
+        """One faction's fighters in the towns still holding out (`free_fighters_by_faction`)."""
+        return self.free_fighters_by_faction()[faction]
 
     def fighters_among(self, group: ResidentGroup) -> int:
         """Fighters living among `group`'s people (the one rule for where fighters are).
@@ -119,18 +139,20 @@ class Movement:
         fighters are spread over the towns still holding out in proportion to population; a settled town
         holds none (its leavers are gone, its settlers are residents).
         """
-        model = self.model
         if group.status is GroupStatus.EVACUATING:
             return min(group.population, group.fighters_to_leave)
-        holding = sum(g.population for g in model.groups if g.status is GroupStatus.HOLDING)
-        if not holding or group.status is not GroupStatus.HOLDING:
+        if group.status is not GroupStatus.HOLDING:
             return 0
-        fighters = sum(self.free_fighters(f) for f in model.factions)
+        holding = sum(g.population for g in self.model.groups if g.status is GroupStatus.HOLDING)
+        if not holding:
+            return 0
+        fighters = sum(self.free_fighters_by_faction().values())
         return min(group.population, round(fighters * group.population / holding))
 
     def _truce_wave(self, day: int, committee: Committee, agreement: Agreement) -> None:
         model = self.model
-        available = sum(self.free_fighters(f) for f in model.factions if not f.outside)
+        free = self.free_fighters_by_faction()  # boarding below takes no one off the buses' registers
+        available = sum(n for f, n in free.items() if not f.outside)
         wave = min(agreement.wave_size, agreement.fighters_to_go, available)
         agreement.next_wave_day = day + agreement.wave_interval
         agreement.fighters_to_go -= wave if wave else agreement.fighters_to_go
@@ -139,9 +161,10 @@ class Movement:
         people = round(wave * (1.0 + model.spec.behaviour.family_per_fighter.value))
         left = self._remove_from(committee.holding_groups, people)
         fighters = min(wave, left)  # fighters board first; families fill the rest
-        self._remove_fighters(fighters)
+        self._remove_fighters(fighters, free)
         model.evacuated_fighters += fighters
-        model.log(day, EventType.EVACUATION_CONVOY, committee.name, left, f"fighters={fighters}")
+        detail = convoy_detail(agreement.kind, fighters)
+        model.log(day, EventType.EVACUATION_CONVOY, committee.name, left, detail)
         model.log(day, EventType.TERM_IMPLEMENTED, committee.name, fighters, "fighters out")
 
     def _evacuation_convoy(self, day: int, committee: Committee, groups: list[ResidentGroup]) -> None:
@@ -167,7 +190,8 @@ class Movement:
             model.evacuated_fighters += fighters
             model.surrender_fighters += fighters
             model.surrender_evacuated += people
-            model.log(day, EventType.EVACUATION_CONVOY, committee.name, people, f"fighters={fighters}")
+            detail = convoy_detail(PackageKind.SURRENDER, fighters)
+            model.log(day, EventType.EVACUATION_CONVOY, committee.name, people, detail)
         if all(g.status is GroupStatus.SETTLED for g in committee.groups):
             committee.phase = Phase.SETTLED
 
@@ -195,13 +219,14 @@ class Movement:
             registered[faction] -= part
         return sum(parts)
 
-    def _remove_fighters(self, count: int) -> None:
-        """Take `count` free fighters off the factions in order (outsiders are in no truce's waves)."""
-        for faction in self.model.factions:
+    @staticmethod
+    def _remove_fighters(count: int, free: dict[Faction, int]) -> None:
+        """Take `count` of the `free` fighters off the factions in order (no outsider leaves in a wave)."""
+        for faction, available in free.items():
             if count <= 0:
                 break
             if faction.outside:
                 continue
-            gone = min(count, self.free_fighters(faction))
+            gone = min(count, available)
             faction.fighters -= gone
             count -= gone

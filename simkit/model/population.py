@@ -133,6 +133,8 @@ class Movement:
         available = sum(self.free_fighters(f) for f in model.factions if not f.outside)
         wave = min(agreement.wave_size, agreement.fighters_to_go, available)
         agreement.next_wave_day = day + agreement.wave_interval
+        if agreement.release_stages:  # reciprocity: after the first wave, the rest wait for the releases
+            agreement.next_wave_day = max(agreement.next_wave_day, agreement.release_stages[-1][0] + 1)
         agreement.fighters_to_go -= wave if wave else agreement.fighters_to_go
         if not wave:
             return

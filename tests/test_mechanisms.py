@@ -775,8 +775,10 @@ def test_fighters_do_not_flee_through_a_corridor(waer, fighters):
 
 
 def test_a_truces_later_waves_of_fighters_wait_for_its_releases(waer):
-    """Departures and releases are staged against each other (docs/model.md, "Truce"): the first wave leaves
-    the day after signing; later ones only after the last release stage has fallen due."""
+    """Departures and releases are staged against each other (docs/model.md, "Truce").
+
+    The first wave leaves the day after signing; later ones only after the last release stage has fallen due.
+    """
     terms = waer.scenario.packages.truce
     later = 0
     for model in finished_runs(waer.scenario, 2, 40):

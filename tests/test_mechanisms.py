@@ -779,3 +779,24 @@ def test_fighters_do_not_flee_through_a_corridor(waer, fighters):
         assert people_left == 0
     else:
         assert people_left > 0
+
+
+def test_a_truces_later_waves_of_fighters_wait_for_its_releases(waer):
+    """Departures and releases are staged against each other (docs/model.md, "Truce").
+
+    The first wave leaves the day after signing; later ones only after the last release stage has fallen due.
+    """
+    terms = waer.scenario.packages.truce
+    later = 0
+    for model in finished_runs(waer.scenario, 2, 40):
+        signed = [(row[0], row[3]) for row in events_of(model, "agreement_signed") if row[4] == "truce"]
+        waves = [row[0] for row in events_of(model, "term_implemented") if row[4] == "fighters out"]
+        for i, (day, release) in enumerate(signed):
+            end = signed[i + 1][0] if i + 1 < len(signed) else math.inf
+            own = [w for w in waves if day < w < end]
+            if not own or not release:
+                continue
+            assert own[0] == day + 1
+            assert all(w > day + terms.release_due_days.value for w in own[1:])
+            later += len(own) > 1
+    assert later >= 3  # runs where a truce lived past its releases and sent more fighters out

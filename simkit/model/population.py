@@ -155,6 +155,8 @@ class Movement:
         available = sum(n for f, n in free.items() if not f.outside)
         wave = min(agreement.wave_size, agreement.fighters_to_go, available)
         agreement.next_wave_day = day + agreement.wave_interval
+        if agreement.release_stages:  # reciprocity: after the first wave, the rest wait for the releases
+            agreement.next_wave_day = max(agreement.next_wave_day, agreement.release_stages[-1][0] + 1)
         agreement.fighters_to_go -= wave if wave else agreement.fighters_to_go
         if not wave:
             return

@@ -84,8 +84,9 @@ def test_food_getting_in_delays_or_prevents_surrender(path, holding_out, giving_
     (p = 0.091, 300 runs, seed 11) and the test failed. With the red line dropped, food moves it again
     through the daily surrender hazard: farming 468.5 vs 460.8 (p = 0.0037, 300 runs); open siege 470.0
     vs 462.1 (p = 0.012 on 300 runs, too few for the 1% level; 6e-5 on 1,000 runs, so that case runs
-    with 1,000 and is marked slow). The history below is from before COERCE9, with the red line drawn
-    daily at Waer's firmness.
+    with 1,000 and is marked slow). With households' hardship replaced by a constant (0.5) the farming
+    case's direction is gone (463.3 vs 462.1, p = 0.42). The history below is from before COERCE9, with
+    the red line drawn daily at Waer's firmness.
 
     Restated (ASSAULT9) for the conditions it is about. With Waer's force of 1.2 against an offensive
     level of 1.0 the regime's terms stand through a month of offensive under the threat of an assault

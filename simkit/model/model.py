@@ -432,10 +432,10 @@ class SiegeModel(mesa.Model):
         self.agreements_signed += 1
         dropped = "" if red_line_met else "; detainee release dropped"
         self.log(day, EventType.AGREEMENT_SIGNED, committee.name, total, f"surrender: {terms.value}{dropped}")
+        phase = Phase.EVACUATION if len(adopting) == len(holding) else Phase.SIEGE
         if committee.phase is Phase.TRUCE:
-            self.lapse(committee, TruceEnd.SUPERSEDED_BY_SURRENDER)
-        committee.agreement = None
-        committee.phase = Phase.EVACUATION if len(adopting) == len(holding) else Phase.SIEGE
+            self.lapse(committee, TruceEnd.SUPERSEDED_BY_SURRENDER, phase)
+        committee.phase = phase
         self.movement.schedule_convoy(committee, day + self.spec.packages.surrender.first_convoy_days.value)
 
     def collapse(self, committee: Committee, cause: TruceEnd, detail: str = "") -> None:
@@ -452,18 +452,19 @@ class SiegeModel(mesa.Model):
         self.agreements_collapsed += 1
         self.regime.escalate(day, self.regime.spec.escalation_jump.value, "ceasefire collapsed")
 
-    def lapse(self, committee: Committee, cause: TruceEnd) -> None:
-        """A truce ends without either side breaking it: siege again, trust untouched.
+    def lapse(self, committee: Committee, cause: TruceEnd, phase: Phase = Phase.SIEGE) -> None:
+        """A truce ends without either side breaking it: the committee passes to `phase`, trust untouched.
 
         `cause` is `ULTIMATUM_DEADLINE` (a ceasefire declared for the talks ends as the refused
-        ultimatum's offensive begins: it was a pause while terms were weighed; the offensive sets the
-        shelling) or `SUPERSEDED_BY_SURRENDER` (the committee signed a surrender under it, which replaces
-        it: `sign_surrender` then sets the phase). No collapse is counted and the committee learns nothing
-        about the regime's word.
+        ultimatum's offensive begins: it was a pause while terms were weighed; siege again, and the
+        offensive sets the shelling) or `SUPERSEDED_BY_SURRENDER` (the committee signed a surrender under
+        it, which replaces it: `phase` is the surrender's, evacuation or, where some towns refused, siege).
+        No collapse is counted and the committee learns nothing about the regime's word. The phase is set
+        before the lapse is logged, so the state noted with it is the one after.
         """
-        self.log(self.day, EventType.CEASEFIRE_LAPSED, committee.name, 0, cause.value)
-        committee.phase = Phase.SIEGE
+        committee.phase = phase
         committee.agreement = None
+        self.log(self.day, EventType.CEASEFIRE_LAPSED, committee.name, 0, cause.value)
 
     def violation(self, committee: Committee, actor: str) -> None:
         """A breach adds strain; the other side answers (factions retaliate, the regime shells back)."""

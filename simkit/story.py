@@ -11,8 +11,7 @@ that differs (the scenario file or simkit changed since) is refused rather than 
 from the `EVENTS` table next to `EventType` (simkit/model/events.py), so a new event type is told as
 soon as it has its table entry, and any page (Markdown, HTML, an interactive view) prints the same text.
 `tell(rows, states, start)` turns a day's rows into those sentences, each in the state of the committee
-it concerns; it tells the lines logged while an offensive is launched at the level the offensive sets
-(the log notes the step of the truce's collapse before the offensive's level takes hold).
+it concerns, as the log and the state noted with it say.
 """
 
 from __future__ import annotations
@@ -270,49 +269,16 @@ def tell(
 
     The one place rows become sentences (`simkit story` and the app's stepped run): each is told in the
     state of the committee it concerns (its actor, its detail, or the "(<committee>)" closing its detail,
-    as surrender terms name theirs), and lines logged after an offensive's launch at the level it
-    set (`_at_offensive_level`). Give whole days: a day's lines are told together.
+    as surrender terms name theirs). Give whole days: a day's lines are told together.
     """
     lines = []
-    launched: tuple[int, int] | None = None  # (day, level in %) of the latest offensive launched
     for (day, kind, actor, count, detail), state in zip(rows, states, strict=True):
         concerned = actor if actor in state.committees else _unnamed(detail)[1]
         flat = state.about(concerned)
-        if kind == EventType.OFFENSIVE.value:
-            launched = (day, count)
-        elif launched is not None and launched[0] == day:
-            flat, count = _at_offensive_level(kind, flat, count, launched[1])
         event = {"type": kind, "actor": actor, "count": count, "detail": detail}
         when = start + dt.timedelta(days=day)
         lines.append(Line(day, when, kind, sentence(event, flat), flat, str(detail or "")))
     return lines
-
-
-def _at_offensive_level(
-    kind: str, state: dict[str, Any], count: int, level: int
-) -> tuple[dict[str, Any], int]:
-    """A line logged after an offensive was launched that day, told at the level the offensive set.
-
-    `Regime.launch_offensive` logs the offensive at its level, ends any truce (whose collapse logs an
-    escalation step from the level before), and only then raises the bombardment to at least the
-    offensive's level; it stays there for the rest of the day (while an offensive lasts the level only
-    rises). So a step logged inside the launch ("to 58%") was never the level the area was under: the
-    story tells it, and the escalation of the lines after the launch, at no less than the offensive's
-    level, as the row's offensive line says and the next day's state shows.
-
-    Args:
-        kind: the line's event type.
-        state: its state as noted when it was logged (`State.about`).
-        count: its count as logged.
-        level: the offensive's level, in % of full intensity (its `offensive` line's count).
-
-    Returns:
-        The state and count to tell.
-    """
-    state = {**state, "escalation": max(state["escalation"], level / 100)}
-    if kind == EventType.ESCALATION.value:
-        count = max(count, level)
-    return state, count
 
 
 def _scenario_of_run(

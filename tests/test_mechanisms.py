@@ -800,3 +800,109 @@ def test_a_truces_later_waves_of_fighters_wait_for_its_releases(waer):
             assert all(w > day + terms.release_due_days.value for w in own[1:])
             later += len(own) > 1
     assert later >= 3  # runs where a truce lived past its releases and sent more fighters out
+
+
+# ---------------------------------------------------------------- COERCE9: stands taken once per set of terms
+
+
+def _tabled(number, day=0):
+    from simkit.model.negotiation import TabledTerms
+
+    return TabledTerms(number, Terms.EVACUATION, day)
+
+
+@pytest.mark.parametrize("firmness", [0.0, 0.3, 1.0])
+def test_a_committee_takes_its_stand_on_its_red_line_once_per_set_of_terms(waer, firmness):
+    """Its stand on a set of terms is kept while they stand; each new tabling is a new draw (drop: 1 - f).
+
+    Two tablings of the same terms on the same day are different tablings (their numbers differ).
+    """
+    from simkit.model.negotiation import RedLineStand
+
+    scenario = with_overrides(waer.scenario, {"committees.0.red_line_firmness": firmness})
+    committee = SiegeModel(scenario, rng=7).committees[0]
+    stands = []
+    for number in range(1, 401):
+        tabled = _tabled(number)
+        stand = committee.stand_on_red_line(tabled)
+        assert all(committee.stand_on_red_line(tabled) is stand for _ in range(20))  # not re-rolled
+        stands.append(stand is RedLineStand.DROP)
+    share = float(np.mean(stands))  # 400 tablings: standard error at most 0.025
+    assert abs(share - (1.0 - firmness)) < 4 * math.sqrt(firmness * (1 - firmness) / 400) + 1e-12
+
+
+def test_a_faction_resists_a_set_of_terms_once_and_rising_pressure_overrides_it(waer):
+    """A veto is a position on a tabling: the same answer each day at one pressure, none at full pressure.
+
+    Over tablings, the share vetoed at pressure p is veto x (1 - p) (Waer's rebels: 0.3).
+    """
+    model = SiegeModel(waer.scenario, rng=8)
+    faction, committee = model.factions[0], model.committees[0]
+    veto = faction.spec.veto.value
+    vetoed = {0.0: 0, 0.5: 0}
+    for number in range(1, 601):
+        tabled = _tabled(number)
+        for pressure in vetoed:
+            answer = faction.vetoes(committee, tabled, pressure)
+            assert all(faction.vetoes(committee, tabled, pressure) is answer for _ in range(10))
+            vetoed[pressure] += answer
+        assert not faction.vetoes(committee, tabled, 1.0)  # full pressure overrides any resistance
+        # the resistance is one draw: vetoing at a higher pressure implies vetoing at a lower one
+        assert faction.vetoes(committee, tabled, 0.0) >= faction.vetoes(committee, tabled, 0.5)
+    for pressure, count in vetoed.items():
+        expected = veto * (1 - pressure)
+        assert abs(count / 600 - expected) < 4 * math.sqrt(expected * (1 - expected) / 600)
+
+
+def test_a_surrender_signed_under_a_truce_ends_it_in_the_log(waer):
+    """The log tells every truce's end: one in force at a surrender's signing lapses right after the signing.
+
+    Waer's surrenders are mostly signed under a truce (the ceasefire for the talks, or the Aug 2016 truce):
+    before COERCE9 the truce ended with no event (60 of 100 surrenders, assault9 review MED-6). No collapse
+    is counted for it.
+    """
+    superseded = 0
+    for model in finished_runs(waer.scenario, 3, 12):
+        rows = model.events.rows
+        in_truce = False
+        for i, (_, kind, _, _, detail) in enumerate(rows):
+            signed_truce = kind == "agreement_signed" and detail in ("truce", "outside")
+            if kind == "ceasefire_declared" or signed_truce:
+                in_truce = True
+            elif kind in ("ceasefire_collapsed", "ceasefire_lapsed"):
+                assert in_truce, rows[i]
+                in_truce = False
+            elif kind == "agreement_signed" and detail.startswith("surrender") and in_truce:
+                lapse = ("ceasefire_lapsed", rows[i][2], 0, "superseded by surrender")
+                assert rows[i + 1][1:] == lapse
+                superseded += 1
+        assert in_truce is (model.committees[0].phase == "truce")  # the log says the truce's state
+        assert model.agreements_collapsed == len(events_of(model, "ceasefire_collapsed"))
+    assert superseded > 0
+
+
+def test_a_truce_signed_during_an_offensive_ends_the_offensive_and_its_terms(north_homs):
+    """The regime that signs a truce (here the Cairo deal, 2 Aug 2017) stops its offensive on the area."""
+    events = [e for e in _events(north_homs) if e["type"] == "outside_agreement"]
+    events.append({"date": "2017-07-20", "type": "campaign", "escalation": {"value": 1.0, "assumed": "test"}})
+    scenario = _with(north_homs, {"regime.force_here": 1.5, "regime.offensive_days": 3_650}, events)
+    cairo = (dt.date(2017, 8, 2) - scenario.start).days
+    checked = 0
+    for i in range(6):
+        model = SiegeModel(scenario, rng=run_seed(4, i))
+        while model.running and model.day < cairo:
+            model.step()
+        committee = model.committees[0]
+        if not model.running or committee.phase != "truce":
+            continue  # settled before the deal, or not under siege that day (no outsiders' deal then)
+        checked += 1
+        today = [row[1:] for row in model.events.rows if row[0] == cairo]
+        signed = [row[0] == "agreement_signed" and row[3] == "outside" for row in today].index(True)
+        assert today[signed + 1] == ("ceasefire_declared", committee.name, 0, "outside")
+        assert today[signed + 2] == ("offensive_ended", "regime", 0, committee.name)
+        regime = model.regime
+        assert committee not in regime.offensive_until
+        # the campaign's terms are withdrawn; any standing now are a new ultimatum's (the regime may issue
+        # one later the same day, at `ultimatum_rate`: the truce does not stop it demanding surrender)
+        assert committee not in regime.standing_terms or committee in regime.ultimatum_due
+    assert checked

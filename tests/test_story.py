@@ -196,8 +196,9 @@ def test_a_surrender_some_towns_refused_shows_the_pressure_of_the_towns_still_ho
 def test_an_offensive_row_tells_one_bombardment_level(ensemble):
     """An offensive's row says one level: not "100% of full intensity" beside "stepped up to 58%".
 
-    The truce's collapse inside an offensive's launch logs a step below the offensive's level, which the
-    launch then overrides.
+    The model raises the bombardment to the offensive's level before the launch ends a truce, so the
+    collapse's escalation step is logged from that level (COERCE9: before, it was logged from the level
+    before and the story corrected it); the story tells the log as it is.
     """
     import re
 

@@ -22,6 +22,8 @@ from simkit.model.negotiation import (
     PackageKind,
     Phase,
     Posture,
+    RedLineStand,
+    TabledTerms,
     Terms,
     TruceEnd,
     assault_threat,
@@ -49,7 +51,8 @@ class Regime(mesa.Agent):
         self.offensive_force = spec.force_for_offensive.value
         self.escalation = spec.baseline_escalation.value
         self.ultimatum_due: dict[Committee, int] = {}  # committee -> deadline day
-        self.standing_terms: dict[Committee, Terms] = {}  # committee -> surrender terms on the table
+        self.standing_terms: dict[Committee, TabledTerms] = {}  # committee -> surrender terms on the table
+        self._tablings = 0  # surrender terms tabled so far in the run (numbers each `TabledTerms`)
         self.offensive_until: dict[Committee, int] = {}  # committee -> last day of the offensive
         # Whether this run's regime refuses an amnesty while a group outside every deal is inside: a
         # policy held for the whole run, drawn once here from the model's RNG (docs/model.md, "Terms").
@@ -123,14 +126,20 @@ class Regime(mesa.Agent):
         self._table_terms(committee)
 
     def _table_terms(self, committee: Committee) -> None:
-        """Put surrender terms (`choose_terms`) on the table for a committee; they stand until withdrawn."""
-        terms = self.standing_terms[committee] = self.choose_terms()
+        """Put surrender terms (`choose_terms`) on the table for a committee; they stand until withdrawn.
+
+        Each tabling is a new `TabledTerms` (numbered in the run): the committee and the factions take
+        their stand on it afresh (`Committee.stand_on_red_line`, `Faction.vetoes`).
+        """
+        self._tablings += 1
+        tabled = TabledTerms(self._tablings, self.choose_terms(), self.model.day)
+        self.standing_terms[committee] = tabled
         # named: terms tabled during a campaign have no `ultimatum` row to say whose they are
-        detail = f"surrender: {terms.value} ({committee.name})"
+        detail = f"surrender: {tabled.terms.value} ({committee.name})"
         self.model.log(self.model.day, EventType.PACKAGE_OFFERED, "regime", 0, detail)
 
     def launch_offensive(self, committee: Committee, cause: OffensiveCause, level: float = 1.0) -> None:
-        """An assault on a committee's area: any truce ends, bombardment rises to `level`, ground is taken.
+        """An assault on a committee's area: bombardment rises to `level`, any truce ends, ground is taken.
 
         Its length is geometric with mean `offensive_days` (a daily chance 1/offensive_days that the
         regime pauses); while it lasts the regime storms the area with daily hazard
@@ -139,25 +148,28 @@ class Regime(mesa.Agent):
         assault is what it threatened); an offensive begun with none gets terms at `ultimatum_rate`
         (`_decide_coercion`); they are withdrawn when the offensive ends. A ceasefire declared
         for the talks on a refused ultimatum lapses at the deadline: it was never a deal, so it is
-        neither a collapse nor a broken promise.
+        neither a collapse nor a broken promise. The level is raised before the truce ends, so the
+        collapse's escalation step is logged from the offensive's level (REVIEW-smalls9 MED-2).
         """
         model, day = self.model, self.model.day
         self.ultimatum_due.pop(committee, None)
         length = int(model.rng.geometric(1.0 / self.spec.offensive_days.value))
         self.offensive_until[committee] = day + length - 1  # its last day
+        self.escalation = max(self.escalation, level)
         model.log(day, EventType.OFFENSIVE, "regime", round(100 * level), f"{committee.name}: {cause}")
         if committee.phase is Phase.TRUCE:
             talks_pause = committee.agreement.kind is PackageKind.CEASEFIRE
             if talks_pause and cause is OffensiveCause.ULTIMATUM_REFUSED:
-                model.lapse(committee)
+                model.lapse(committee, TruceEnd.ULTIMATUM_DEADLINE)
             else:
                 model.collapse(committee, TruceEnd.REGIME_OFFENSIVE)
-        self.escalation = max(self.escalation, level)
 
     def end_offensive(self, committee: Committee) -> None:
         """The regime pauses its offensive on a committee's area: the terms it fought for are withdrawn.
 
-        A demand after the pause is a new ultimatum (`issue_ultimatum`, at `ultimatum_rate`), with a new
+        Called on the day after the offensive's last (`_decide_coercion`), and when a truce is signed for
+        the area while it runs (`SiegeModel._sign_truce`: the regime agreed to stop). A demand after the
+        pause is a new ultimatum (`issue_ultimatum`, at `ultimatum_rate`), with a new
         deadline: terms left standing without a threat behind them would reach the committee outside
         the regime's decision to issue them.
         """
@@ -583,14 +595,23 @@ class Faction(mesa.Agent):
         self.name = spec.name
         self.fighters = spec.fighters.value
         self.outside = spec.outside_every_deal is not None
+        # committee -> (the tabling it resists, its latent resistance u to it): drawn once per tabling
+        self._resistance: dict[Committee, tuple[TabledTerms, float]] = {}
 
-    def vetoes(self, pressure: float) -> bool:
-        """Hard factions block surrender terms unless residents' pressure overrides them."""
-        return (
-            not self.outside
-            and self.fighters > 0
-            and self.model.random.random() < self.spec.veto.value * (1.0 - pressure)
-        )
+    def vetoes(self, committee: Committee, tabled: TabledTerms, pressure: float) -> bool:
+        """Whether it blocks the surrender terms `tabled` for `committee` today, at residents' `pressure`.
+
+        Its refusal is a position on these terms, not a daily coin: the first time it is asked about them
+        it draws a latent resistance u ~ U(0, 1), kept for as long as they stand, and it vetoes on any day
+        when u < veto x (1 - pressure), so rising pressure can still override it (docs/model.md,
+        "Surrender"). New terms, a new draw. A faction outside every deal, or without fighters, never vetoes.
+        """
+        if self.outside or self.fighters <= 0:
+            return False
+        held = self._resistance.get(committee)
+        if held is None or held[0] != tabled:
+            held = self._resistance[committee] = (tabled, self.model.random.random())
+        return held[1] < self.spec.veto.value * (1.0 - pressure)
 
     def retaliates(self) -> bool:
         """Whether it answers a regime violation today (never outside every deal, nor without fighters)."""
@@ -638,6 +659,7 @@ class Committee(mesa.Agent):
         self.bombardment = 0.0
         self.ceasefire_days = 0
         self.last_aid_day = -(10**9)
+        self._red_line: tuple[TabledTerms, RedLineStand] | None = None  # its stand on the terms weighed
         self._strain_memory = math.exp(-1.0 / spec.strain_memory_days.value)
 
     @property
@@ -695,30 +717,41 @@ class Committee(mesa.Agent):
             return 0.0
         return sum(group.pressure() * group.population for group in groups) / total
 
-    def consider_surrender(self, terms: Terms) -> bool:
-        """Weigh surrender terms on today's state; if accepted and no faction vetoes, sign them.
+    def stand_on_red_line(self, tabled: TabledTerms) -> RedLineStand:
+        """Whether it would drop its unmet red line for the terms `tabled`: decided once per tabling.
 
-        Acceptance is the war-of-attrition hazard `committee_accepts_surrender` (docs/model.md,
-        "Surrender"). Returns whether the committee accepted (a faction may still have vetoed the deal).
+        The first time it weighs these terms with the red line unmet it drops it with probability
+        1 - `red_line_firmness`, else holds it; the stand is kept for as long as they stand (docs/model.md,
+        "Surrender"). New terms, a new stand.
+        """
+        if self._red_line is None or self._red_line[0] != tabled:
+            drops = self.model.random.random() < 1.0 - self.spec.red_line_firmness.value
+            self._red_line = (tabled, RedLineStand.DROP if drops else RedLineStand.HOLD)
+        return self._red_line[1]
+
+    def consider_surrender(self, tabled: TabledTerms) -> bool:
+        """Weigh standing surrender terms on today's state; if accepted and no faction vetoes, sign them.
+
+        With its red line unmet, it signs only terms it has decided to drop it for (`stand_on_red_line`);
+        then acceptance is the war-of-attrition hazard `committee_accepts_surrender`, and each faction may
+        veto (`Faction.vetoes`) (docs/model.md, "Surrender"). Returns whether the committee accepted (a
+        faction may still have vetoed the deal).
         """
         model, spec = self.model, self.spec
-        pressure = self.pressure()
         red_line_met = model.listed == 0 or model.released / model.listed >= spec.red_line_release_share.value
+        if not red_line_met and self.stand_on_red_line(tabled) is RedLineStand.HOLD:
+            return False
+        pressure = self.pressure()
         p_accept = committee_accepts_surrender(
-            pressure,
-            spec.resolve.value,
-            spec.concession_rate.value,
-            red_line_met,
-            spec.red_line_firmness.value,
-            model.regime.threat(self),
+            pressure, spec.resolve.value, spec.concession_rate.value, model.regime.threat(self)
         )
         if model.random.random() >= p_accept:
             return False
-        vetoes = [faction.name for faction in model.factions if faction.vetoes(pressure)]
+        vetoes = [faction.name for faction in model.factions if faction.vetoes(self, tabled, pressure)]
         if vetoes:
             model.log(model.day, EventType.PACKAGE_REJECTED, vetoes[0], 0, "surrender vetoed")
         else:
-            model.sign_surrender(self, pressure, red_line_met, terms)
+            model.sign_surrender(self, pressure, red_line_met, tabled.terms)
         return True
 
     def consider_truce(self, offer: int) -> bool:
@@ -739,9 +772,9 @@ class Committee(mesa.Agent):
         """One day: the regime's standing surrender terms are weighed; strain fades; a truce may end."""
         model = self.model
         standing = model.regime.standing_terms
-        terms = standing.get(self) if standing else None
-        if terms is not None and self.holds_out:
-            self.consider_surrender(terms)  # refusing today is silent: the terms stand until withdrawn
+        tabled = standing.get(self) if standing else None
+        if tabled is not None and self.holds_out:
+            self.consider_surrender(tabled)  # refusing today is silent: the terms stand until withdrawn
         self.strain *= self._strain_memory
         if self.phase is not Phase.TRUCE:
             return

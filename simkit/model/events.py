@@ -252,9 +252,11 @@ EVENTS: dict[EventType, EventInfo] = {
         "of an offensive's strength).",
     ),
     EventType.OFFENSIVE_ENDED: EventInfo(
-        "the regime pauses its offensive on a committee's area (the day after its last day): the threat "
-        "of the assault lifts and any surrender terms it carried are withdrawn; not logged when the area "
-        "settles during the offensive (a signed surrender, a takeover): the offensive simply stops",
+        "the regime pauses its offensive on a committee's area (the day after its last day), or stops it "
+        "because a truce was signed for the area (an outsiders' deal; logged right after the signing): "
+        "the threat of the assault lifts and any surrender terms it carried are withdrawn; not logged "
+        "when the area settles during the offensive (a signed surrender, a takeover): the offensive "
+        "simply stops",
         "regime", "0", "the committee's name",
         "The regime paused its offensive on {detail} (any surrender terms it carried were withdrawn).",
     ),
@@ -267,12 +269,19 @@ EVENTS: dict[EventType, EventInfo] = {
         "The offensive took ground in {actor}: {count}% of its area is still held.",
     ),
     EventType.CEASEFIRE_LAPSED: EventInfo(
-        "a ceasefire declared for the talks ends at an ultimatum's deadline as the offensive begins: not a "
-        "collapse, and no lesson about the regime's word",
+        "a truce ends without either side breaking it: a ceasefire declared for the talks at an "
+        "ultimatum's deadline as the offensive begins, or any truce in force when the committee signs a "
+        "surrender (logged right after the signing, which replaces it); not a collapse (not counted in "
+        "`agreements_collapsed`), and no lesson about the regime's word",
         "the committee",
         "0",
-        "`ultimatum deadline`",
-        "The ceasefire for the talks with {actor} lapsed at the ultimatum's deadline.",
+        "`ultimatum deadline` or `superseded by surrender`",
+        "The truce for {actor} lapsed: {detail}.",
+        {
+            "ultimatum deadline": "The ceasefire for the talks with {actor} lapsed at the ultimatum's "
+            "deadline.",
+            "superseded by surrender": "The truce for {actor} ended with the surrender it signed.",
+        },
     ),
     EventType.CEASEFIRE_COLLAPSED: EventInfo(
         "a truce ends and the siege resumes",

@@ -306,6 +306,13 @@ class SiegeModel(mesa.Model):
 
     # ------------------------------------------------------------------ agreements
     def _sign_truce(self, committee: Committee, kind: PackageKind, release: int, legitimacy: float) -> None:
+        """A truce of `kind` comes into force for a committee's area; an offensive on it ends.
+
+        Signing a truce is the regime agreeing to stop: an offensive under way on the area (only an
+        outsiders' deal can be signed during one: the regime declines truce packages and no ceasefire for
+        talks is declared while it runs) ends the same day (`Regime.end_offensive`, logged after the
+        signing), and with it the surrender terms it carried.
+        """
         day, terms = self.day, self.spec.packages.truce
         waves = kind is PackageKind.TRUCE
         for_talks = kind is PackageKind.CEASEFIRE  # the guns fall silent; the siege and its hunger stay
@@ -331,6 +338,8 @@ class SiegeModel(mesa.Model):
         self.log(day, event, committee.name, release, kind.value)
         if kind is PackageKind.OUTSIDE:  # signed elsewhere; its ceasefire takes effect here the same day
             self.log(day, EventType.CEASEFIRE_DECLARED, committee.name, 0, kind.value)
+        if committee in self.regime.offensive_until:
+            self.regime.end_offensive(committee)
 
     def _release_stages(self, day: int, release: int) -> list[tuple[int, int]]:
         """A token stage soon after signing, the rest later (Waer: 35 freed Dec 2015, dispute Mar 2016)."""
@@ -355,7 +364,8 @@ class SiegeModel(mesa.Model):
         in proportion to population (the one rule, `Movement.fighters_among`); a town's leavers are taken
         off their own faction as they board, and the fighters who settle under the amnesty leave their
         faction at the signing (they are residents now: no longer counted by `choose_terms`, spread over
-        other towns, or registered again).
+        other towns, or registered again). A truce in force (a ceasefire for the talks, or a truce under
+        which the terms were tabled) ends with the signing, logged as its lapse after it.
         """
         day = self.day
         holding = committee.holding_groups
@@ -422,8 +432,10 @@ class SiegeModel(mesa.Model):
         self.agreements_signed += 1
         dropped = "" if red_line_met else "; detainee release dropped"
         self.log(day, EventType.AGREEMENT_SIGNED, committee.name, total, f"surrender: {terms.value}{dropped}")
-        committee.agreement = None
-        committee.phase = Phase.EVACUATION if len(adopting) == len(holding) else Phase.SIEGE
+        phase = Phase.EVACUATION if len(adopting) == len(holding) else Phase.SIEGE
+        if committee.phase is Phase.TRUCE:
+            self.lapse(committee, TruceEnd.SUPERSEDED_BY_SURRENDER, phase)
+        committee.phase = phase
         self.movement.schedule_convoy(committee, day + self.spec.packages.surrender.first_convoy_days.value)
 
     def collapse(self, committee: Committee, cause: TruceEnd, detail: str = "") -> None:
@@ -440,15 +452,19 @@ class SiegeModel(mesa.Model):
         self.agreements_collapsed += 1
         self.regime.escalate(day, self.regime.spec.escalation_jump.value, "ceasefire collapsed")
 
-    def lapse(self, committee: Committee) -> None:
-        """A ceasefire declared for the talks ends at the ultimatum's deadline: siege again, trust untouched.
+    def lapse(self, committee: Committee, cause: TruceEnd, phase: Phase = Phase.SIEGE) -> None:
+        """A truce ends without either side breaking it: the committee passes to `phase`, trust untouched.
 
-        It was a pause while terms were weighed, not a deal either side broke: no collapse is counted,
-        the committee learns nothing about the regime's word, and the offensive sets the shelling.
+        `cause` is `ULTIMATUM_DEADLINE` (a ceasefire declared for the talks ends as the refused
+        ultimatum's offensive begins: it was a pause while terms were weighed; siege again, and the
+        offensive sets the shelling) or `SUPERSEDED_BY_SURRENDER` (the committee signed a surrender under
+        it, which replaces it: `phase` is the surrender's, evacuation or, where some towns refused, siege).
+        No collapse is counted and the committee learns nothing about the regime's word. The phase is set
+        before the lapse is logged, so the state noted with it is the one after.
         """
-        self.log(self.day, EventType.CEASEFIRE_LAPSED, committee.name, 0, "ultimatum deadline")
-        committee.phase = Phase.SIEGE
+        committee.phase = phase
         committee.agreement = None
+        self.log(self.day, EventType.CEASEFIRE_LAPSED, committee.name, 0, cause.value)
 
     def violation(self, committee: Committee, actor: str) -> None:
         """A breach adds strain; the other side answers (factions retaliate, the regime shells back)."""

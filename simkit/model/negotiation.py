@@ -29,6 +29,28 @@ class Terms(StrEnum):
     SETTLEMENT = "settlement in place"  # amnesty, weapons handed over, most stay; refusers are bussed out
 
 
+@dataclass(frozen=True)
+class TabledTerms:
+    """One tabling of surrender terms: what the regime tabled, on which day, and its number in the run.
+
+    The committee's stand on its red line and each faction's resistance are taken once per tabling
+    (`Committee.stand_on_red_line`, `Faction.vetoes`), so a tabling must be told apart from the next
+    even when the terms and the day are the same (an offensive ends and a new ultimatum comes that day):
+    `number` counts the run's tablings from 1.
+    """
+
+    number: int
+    terms: Terms
+    day: int
+
+
+class RedLineStand(StrEnum):
+    """A committee's position on its unmet red line (detainee release), for one tabling of surrender terms."""
+
+    DROP = "drop"  # it would sign these terms without the release
+    HOLD = "hold"  # it signs these terms only once the red line is met
+
+
 class Posture(StrEnum):
     """The regime's military stance toward one committee's area."""
 
@@ -88,15 +110,19 @@ class OffensiveCause(StrEnum):
 
 
 class TruceEnd(StrEnum):
-    """Why a truce collapses (the value is what the event log says).
+    """Why a truce ends (the value is what the event log says).
 
-    Only `REGIME_OFFENSIVE` teaches the committee that the regime's word failed: a reneged term has
-    already been learnt from when it was reneged, and violations are strain, not a broken promise.
+    The first three are collapses (`SiegeModel.collapse`, `ceasefire_collapsed`): only `REGIME_OFFENSIVE`
+    teaches the committee that the regime's word failed (a reneged term has already been learnt from when
+    it was reneged, and violations are strain, not a broken promise). The last two are lapses
+    (`SiegeModel.lapse`, `ceasefire_lapsed`): nobody broke the truce, nothing is counted or learnt.
     """
 
     REGIME_OFFENSIVE = "regime offensive"
     RENEGED = "reneged"
     VIOLATIONS = "violations beyond what the committee can sell"
+    ULTIMATUM_DEADLINE = "ultimatum deadline"  # a ceasefire for the talks, as the offensive begins
+    SUPERSEDED_BY_SURRENDER = "superseded by surrender"  # the committee signed a surrender under it
 
 
 def sigmoid(x: float) -> float:
@@ -194,16 +220,14 @@ def committee_accepts_surrender(
     pressure: float,
     resolve: float,
     concession_rate: float,
-    red_line_met: bool,
-    firmness: float,
     threat: float = 0.0,
 ) -> float:
     """War of attrition: concede at hazard c/V, c = residents' pressure, V = resolve x hard-line support.
 
     A credible assault (`threat`, the believed chance it succeeds, 0 without an ultimatum or offensive)
     takes that share off the value of holding out: V = resolve x (1 - pressure) x (1 - threat).
-    An unmet red line must first be dropped, which a firm committee refuses with probability `firmness`.
+    The daily hazard of a committee whose red line is met, or that has dropped it for the terms on the
+    table (a stand taken once per tabling: `Committee.stand_on_red_line`, docs/model.md, "Surrender").
     """
     value = resolve * (1.0 - pressure) * (1.0 - threat) + 0.01
-    hazard = 1.0 - math.exp(-concession_rate * pressure / value)
-    return hazard if red_line_met else (1.0 - firmness) * hazard
+    return 1.0 - math.exp(-concession_rate * pressure / value)

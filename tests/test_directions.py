@@ -204,24 +204,15 @@ def _offensive(day, force):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="COERCE9: a red line held, or a faction's resistance, for a set of terms ignores the threat; "
-    "issue 9's direction target no longer holds at hand-set values (see the docstring)",
-)
 def test_with_food_held_high_a_stronger_offensive_brings_a_deal_sooner():
     """P(deal within 60 days of an offensive's start) rises with the offensive's strength (Fisher's test).
 
-    Fails since COERCE9 (marked a strict xfail, so it is noticed the day it passes again): 136 of 300
-    runs at force 1.6 against 126 at 1.0 (p = 0.23; mean deal day 225 vs 244, Mann-Whitney p = 0.065).
-    Before, the red line was dropped with a daily chance (x0.4 on the daily hazard at firmness 0.6),
-    which kept the surrender hazard below saturation over the 60 days, so the threat's share of it
-    showed. Now the committee's stand on its red line (kept with probability 0.6) and each faction's
-    resistance are taken once per set of terms, independently of the threat: the committees that
-    drop the red line for the campaign's terms sign within the window under either force, and those
-    that hold it do not, so the assault's strength moves little. With the red line dropped and no veto
-    (test conditions) both arms saturate (283 vs 282 of 300). Whether the threat should enter the
-    committee's stand on a set of terms is a modelling decision for the re-fit, not made here.
+    The threat works twice: it cuts the value of holding out in the daily hazard, and it lowers the
+    chance that the committee holds its unmet red line for the campaign's terms (held with probability
+    firmness x (1 - T), decided once per set of terms: docs/model.md, "Surrender"): 206 of 300 runs at
+    force 1.6 against 100 at 1.0 (p = 2e-18). With the stand taken independently of the threat (the
+    first form of COERCE9) this test failed: 136 against 126, p = 0.23, because the committees that
+    dropped the red line signed within the window under either force and those that held it did not.
     """
     fed = {"residents.Waer.local_production": 1.0, "mediator.present_at_start": True}
     start = load_scenario(WAER).scenario.start

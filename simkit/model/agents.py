@@ -720,12 +720,14 @@ class Committee(mesa.Agent):
     def stand_on_red_line(self, tabled: TabledTerms) -> RedLineStand:
         """Whether it would drop its unmet red line for the terms `tabled`: decided once per tabling.
 
-        The first time it weighs these terms with the red line unmet it drops it with probability
-        1 - `red_line_firmness`, else holds it; the stand is kept for as long as they stand (docs/model.md,
-        "Surrender"). New terms, a new stand.
+        The first time it weighs these terms with the red line unmet it holds it with probability
+        `red_line_firmness` x (1 - T), T being the threat behind the terms that day (`Regime.threat`: the
+        believed chance an assault takes the area anyway), else drops it; the stand is kept for as long as
+        they stand (docs/model.md, "Surrender"). New terms, a new stand.
         """
         if self._red_line is None or self._red_line[0] != tabled:
-            drops = self.model.random.random() < 1.0 - self.spec.red_line_firmness.value
+            holds = self.spec.red_line_firmness.value * (1.0 - self.model.regime.threat(self))
+            drops = self.model.random.random() >= holds
             self._red_line = (tabled, RedLineStand.DROP if drops else RedLineStand.HOLD)
         return self._red_line[1]
 

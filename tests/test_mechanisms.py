@@ -147,7 +147,7 @@ def test_a_scheduled_offensive_ends_a_truce_the_same_day(north_homs):
 
 def test_force_at_the_offensive_level_brings_an_ultimatum_then_an_offensive_if_refused(waer):
     # Force at the offensive level from the start, a committee that never gives way, no mediator.
-    scenario = _with(waer, {"regime.force_here": 1.0, "committees.0.red_line_firmness": 1.0}, [])
+    scenario = _with(waer, {"regime.force_here": 1.0, "committees.0.concession_rate": 0.0}, [])
     deadline = scenario.regime.ultimatum_days.value
     for model in finished_runs(scenario, 5, 5):
         ultimatums = events_of(model, "ultimatum")
@@ -811,10 +811,13 @@ def _tabled(number, day=0):
     return TabledTerms(number, Terms.EVACUATION, day)
 
 
-@pytest.mark.parametrize("firmness", [0.0, 0.3, 1.0])
-def test_a_committee_takes_its_stand_on_its_red_line_once_per_set_of_terms(waer, firmness):
-    """Its stand on a set of terms is kept while they stand; each new tabling is a new draw (drop: 1 - f).
+@pytest.mark.parametrize(
+    ("firmness", "pressure"), [(0.0, 0.0), (0.3, 0.0), (1.0, 0.0), (1.0, 0.5), (0.6, 0.5)]
+)
+def test_a_committee_takes_its_stand_on_its_red_line_once_per_set_of_terms(waer, firmness, pressure):
+    """Its stand on a set of terms is kept while they stand; each new tabling is a new draw.
 
+    On day 0 no ultimatum stands (T = 0), so it holds with probability firmness x (1 - pressure).
     Two tablings of the same terms on the same day are different tablings (their numbers differ).
     """
     from simkit.model.negotiation import RedLineStand
@@ -824,11 +827,12 @@ def test_a_committee_takes_its_stand_on_its_red_line_once_per_set_of_terms(waer,
     stands = []
     for number in range(1, 401):
         tabled = _tabled(number)
-        stand = committee.stand_on_red_line(tabled)
-        assert all(committee.stand_on_red_line(tabled) is stand for _ in range(20))  # not re-rolled
+        stand = committee.stand_on_red_line(tabled, pressure)
+        assert all(committee.stand_on_red_line(tabled, 1.0 - pressure) is stand for _ in range(20))  # kept
         stands.append(stand is RedLineStand.DROP)
     share = float(np.mean(stands))  # 400 tablings: standard error at most 0.025
-    assert abs(share - (1.0 - firmness)) < 4 * math.sqrt(firmness * (1 - firmness) / 400) + 1e-12
+    holds = firmness * (1.0 - pressure)
+    assert abs(share - (1.0 - holds)) < 4 * math.sqrt(holds * (1 - holds) / 400) + 1e-12
 
 
 def test_a_faction_resists_a_set_of_terms_once_and_rising_pressure_overrides_it(waer):

@@ -717,16 +717,18 @@ class Committee(mesa.Agent):
             return 0.0
         return sum(group.pressure() * group.population for group in groups) / total
 
-    def stand_on_red_line(self, tabled: TabledTerms) -> RedLineStand:
+    def stand_on_red_line(self, tabled: TabledTerms, pressure: float) -> RedLineStand:
         """Whether it would drop its unmet red line for the terms `tabled`: decided once per tabling.
 
         The first time it weighs these terms with the red line unmet it holds it with probability
-        `red_line_firmness` x (1 - T), T being the threat behind the terms that day (`Regime.threat`: the
-        believed chance an assault takes the area anyway), else drops it; the stand is kept for as long as
-        they stand (docs/model.md, "Surrender"). New terms, a new stand.
+        `red_line_firmness` x (1 - pressure) x (1 - T): firmness scaled by the same value of holding out
+        as the daily hazard, residents' `pressure` that day and T the threat behind the terms
+        (`Regime.threat`: the believed chance an assault takes the area anyway); else it drops it. The
+        stand is kept for as long as the terms stand (docs/model.md, "Surrender"). New terms, a new stand.
         """
         if self._red_line is None or self._red_line[0] != tabled:
-            holds = self.spec.red_line_firmness.value * (1.0 - self.model.regime.threat(self))
+            value = (1.0 - pressure) * (1.0 - self.model.regime.threat(self))
+            holds = self.spec.red_line_firmness.value * value
             drops = self.model.random.random() >= holds
             self._red_line = (tabled, RedLineStand.DROP if drops else RedLineStand.HOLD)
         return self._red_line[1]
@@ -741,9 +743,9 @@ class Committee(mesa.Agent):
         """
         model, spec = self.model, self.spec
         red_line_met = model.listed == 0 or model.released / model.listed >= spec.red_line_release_share.value
-        if not red_line_met and self.stand_on_red_line(tabled) is RedLineStand.HOLD:
-            return False
         pressure = self.pressure()
+        if not red_line_met and self.stand_on_red_line(tabled, pressure) is RedLineStand.HOLD:
+            return False
         p_accept = committee_accepts_surrender(
             pressure, spec.resolve.value, spec.concession_rate.value, model.regime.threat(self)
         )

@@ -266,12 +266,16 @@ def test_the_command_offers_the_points_the_library_knows():
 
 
 def test_the_point_chosen_is_the_candidate_whose_ensemble_best_matches_the_record(waer):
-    """A committee that never drops its red line never surrenders: that candidate must rank last."""
+    """A committee that never concedes never surrenders: that candidate must rank last.
+
+    (Concession rate 0: the daily surrender hazard is 0. A red-line firmness of 1 no longer means never:
+    hunger and the threat can make the firmest committee drop its red line, docs/model.md "Surrender".)
+    """
     targets = Targets.build(load_trajectory(WAER_TRAJECTORY), waer.scenario)
     model = SimulationModel(waer.scenario, targets, frozenset())
-    path = "committees.0.red_line_firmness"
-    posterior = pd.DataFrame({path: [1.0, 0.5], "weight": [0.7, 0.3]})
-    candidates = candidate_points(posterior, {path: 0.75}, count=2)
+    path = "committees.0.concession_rate"
+    posterior = pd.DataFrame({path: [0.0, 0.5], "weight": [0.7, 0.3]})
+    candidates = candidate_points(posterior, {path: 0.25}, count=2)
     assert list(candidates["candidate"]) == ["median", "particle 0", "particle 1"]  # heaviest first
     scored = score_candidates({"waer": model}, candidates, runs=40, seed=2)
     assert scored["checks_passed"].is_monotonic_decreasing
@@ -288,8 +292,8 @@ def test_a_screened_point_check_scores_its_finalists_as_a_full_check_would(waer)
     """
     targets = Targets.build(load_trajectory(WAER_TRAJECTORY), waer.scenario)
     model = SimulationModel(waer.scenario, targets, frozenset())
-    path = "committees.0.red_line_firmness"
-    posterior = pd.DataFrame({path: [1.0, 0.2, 0.5, 0.9], "weight": [0.4, 0.3, 0.2, 0.1]})
+    path = "committees.0.concession_rate"
+    posterior = pd.DataFrame({path: [0.0, 2.0, 0.5, 0.05], "weight": [0.4, 0.3, 0.2, 0.1]})
     candidates = candidate_points(posterior, {path: 0.6}, count=4)
     screened = score_candidates({"waer": model}, candidates, runs=30, seed=2, screen_runs=10, finalists=2)
     assert list(screened["runs"]) == [30, 30, 10, 10, 10]
@@ -299,7 +303,7 @@ def test_a_screened_point_check_scores_its_finalists_as_a_full_check_would(waer)
     columns = ["candidate", "checks_passed", "checks", "D"]
     pd.testing.assert_frame_equal(screened[columns].head(2), alone[columns])
     assert list(alone.columns) == list(screened.columns)  # one table, screened or not
-    # the never-surrendering committee (firmness 1) cannot be a finalist: it fails the outcome check
+    # the never-conceding committee (concession rate 0) cannot be a finalist: it fails the outcome check
     assert "particle 0" not in set(screened["candidate"].head(2))
 
 

@@ -50,6 +50,20 @@ def test_the_regime_declining_its_own_offer_reads_as_declining_to_sign():
     assert sentence(row, STATE).startswith("Waer committee turned the truce down: 60% of households")
 
 
+@pytest.mark.parametrize(("count", "says"), [(1, "1 town under"), (2, "2 towns under")])
+def test_a_split_over_terms_counts_its_towns_in_the_right_number(count, says):
+    row = {"type": "fragmentation", "actor": "Waer", "count": count, "detail": "towns split over the offer"}
+    assert sentence(row, STATE).startswith(f"{says} Waer refused the terms")
+
+
+def test_a_convoy_says_which_agreement_its_buses_serve():
+    truce = {"type": "evacuation_convoy", "actor": "Waer", "count": 400, "detail": "truce; fighters=120"}
+    surrender = {**truce, "detail": "surrender; fighters=120"}
+    says = "400 people left on the buses {} (120 of them fighters)."
+    assert sentence(truce, STATE) == says.format("in a wave of the truce")
+    assert sentence(surrender, STATE) == says.format("under the surrender")
+
+
 def test_an_accepted_surrender_does_not_quote_the_pressure_read_after_the_towns_stopped_holding_out(ensemble):
     # The day's state is read after the signing, when no town holds out (pressure 0): the acceptance line
     # must not say "0% of households wanted a way out" right after the offer line gave the real share.

@@ -57,6 +57,7 @@ STATE_MEANINGS: dict[str, str] = {
     "released": "detainees freed so far",
     "population": "people inside",
     "value": "the number after `=` in a detail such as `fighters=300` (empty if none)",
+    "s": "`s` unless `count` is 1: a plural ending, as in `town{s}`",
 }
 """Placeholders a sentence template may use besides {actor}, {count} and {detail}."""
 
@@ -156,12 +157,14 @@ def sentence(event: Mapping[str, Any], state: Mapping[str, Any]) -> str:
         keys = [form for key in keys for form in (f"regime {key}", key)]
     template = next((info.variants[k] for k in keys if k in info.variants), info.says)
     value = detail.partition("=")[2]
+    count = int(event["count"])
     text = template.format(
         **state,
         actor=_actor(actor),
-        count=int(event["count"]),
+        count=count,
         detail=detail.replace("_", " "),
         value=value,
+        s="" if count == 1 else "s",
     )
     return text[:1].upper() + text[1:]
 

@@ -473,7 +473,7 @@ def test_when_every_town_signs_each_of_its_fighters_is_registered_or_settles(nor
     registered = sum(g.fighters_to_leave for g in committee.groups)
     assert registered == 1
     assert sum(f.fighters for f in model.factions) == registered
-    assert sum(model.movement.free_fighters(f) for f in model.factions) == 0
+    assert sum(model.movement.free_fighters_by_faction().values()) == 0
 
 
 def test_surrender_terms_reach_the_committee_only_through_an_ultimatum(waer):
@@ -805,10 +805,10 @@ def test_a_truces_later_waves_of_fighters_wait_for_its_releases(waer):
 # ---------------------------------------------------------------- COERCE9: stands taken once per set of terms
 
 
-def _tabled(number, day=0):
+def _tabled(number):
     from simkit.model.negotiation import TabledTerms
 
-    return TabledTerms(number, Terms.EVACUATION, day)
+    return TabledTerms(number, Terms.EVACUATION)
 
 
 @pytest.mark.parametrize(
@@ -833,6 +833,28 @@ def test_a_committee_takes_its_stand_on_its_red_line_once_per_set_of_terms(waer,
     share = float(np.mean(stands))  # 400 tablings: standard error at most 0.025
     holds = firmness * (1.0 - pressure)
     assert abs(share - (1.0 - holds)) < 4 * math.sqrt(holds * (1 - holds) / 400) + 1e-12
+
+
+@pytest.mark.parametrize(("firmness", "pressure"), [(1.0, 0.0), (0.6, 0.5)])
+def test_the_threat_behind_the_terms_weakens_the_committees_stand_on_its_red_line(waer, firmness, pressure):
+    """Under an ultimatum, force above the offensive level: it holds with probability f x (1 - p) x (1 - T).
+
+    Force twice the offensive level: the believed chance an assault takes the area is
+    T = 1 - exp(-surplus / offensive level) = 1 - 1/e (docs/model.md, "Coercion"), so at firmness 1 and no
+    pressure about 63% of tablings drop the red line, where without the ultimatum none would.
+    """
+    from simkit.model.negotiation import RedLineStand
+
+    offensive = waer.scenario.regime.force_for_offensive.value
+    overrides = {"committees.0.red_line_firmness": firmness, "regime.force_here": 2 * offensive}
+    model = SiegeModel(with_overrides(waer.scenario, overrides), rng=11)
+    committee = model.committees[0]
+    model.regime.ultimatum_due[committee] = 7  # terms with a deadline stand: the threat is felt
+    drops = [committee.stand_on_red_line(_tabled(n), pressure) is RedLineStand.DROP for n in range(1, 401)]
+    holds = firmness * (1.0 - pressure) * math.exp(-1.0)  # 1 - T = 1/e
+    share = float(np.mean(drops))  # 400 tablings: standard error at most 0.025
+    assert abs(share - (1.0 - holds)) < 4 * math.sqrt(holds * (1 - holds) / 400)
+    assert abs(share - (1.0 - firmness * (1.0 - pressure))) > 0.15  # the threat's factor is not 1
 
 
 def test_a_faction_resists_a_set_of_terms_once_and_rising_pressure_overrides_it(waer):

@@ -135,9 +135,11 @@ def test_bad_mediators_are_clear_errors(edit, message):
 
 def test_an_offensive_that_takes_ground_kills_more():
     # Waer with no talks at all and a documented-style offensive from 1 Mar 2016: force at the offensive
-    # level (no surplus, so no storming), a campaign at full intensity. Nobody can give way: the regime's
-    # surrender terms come without talks (an ultimatum, or tabled during the campaign: ASSAULT9), so the
-    # committee never drops its red line, and with no truce no detainee is freed to meet it.
+    # level (no surplus, so no storming), a campaign at full intensity. No truce can be signed without
+    # talks, so no detainee is freed and the red line stays unmet; the regime's surrender terms still come
+    # (an ultimatum, or tabled during the campaign). At firmness 1 with no surplus force (no threat) the
+    # committee holds its red line for a set of terms with probability 1 - pressure: only hunger can make
+    # it give way, in either ensemble.
     no_talks = {
         "mediators.russia.talks_rate": 0.0,
         "mediators.un.talks_rate": 0.0,

@@ -106,7 +106,7 @@ class Regime(mesa.Agent):
         evacuation while one still has fighters inside.
         """
         model = self.model
-        free = {f: model.movement.free_fighters(f) for f in model.factions}  # not on a surrender's buses
+        free = model.movement.free_fighters_by_faction()  # not on a surrender's buses
         if self.bars_amnesty and any(f.outside and n > 0 for f, n in free.items()):
             return Terms.EVACUATION
         inside = sum(g.population for g in model.groups if g.status is GroupStatus.HOLDING)
@@ -132,7 +132,7 @@ class Regime(mesa.Agent):
         their stand on it afresh (`Committee.stand_on_red_line`, `Faction.vetoes`).
         """
         self._tablings += 1
-        tabled = TabledTerms(self._tablings, self.choose_terms(), self.model.day)
+        tabled = TabledTerms(self._tablings, self.choose_terms())
         self.standing_terms[committee] = tabled
         # named: terms tabled during a campaign have no `ultimatum` row to say whose they are
         detail = f"surrender: {tabled.terms.value} ({committee.name})"
@@ -149,7 +149,7 @@ class Regime(mesa.Agent):
         (`_decide_coercion`); they are withdrawn when the offensive ends. A ceasefire declared
         for the talks on a refused ultimatum lapses at the deadline: it was never a deal, so it is
         neither a collapse nor a broken promise. The level is raised before the truce ends, so the
-        collapse's escalation step is logged from the offensive's level (REVIEW-smalls9 MED-2).
+        collapse's escalation step is logged from the offensive's level.
         """
         model, day = self.model, self.model.day
         self.ultimatum_due.pop(committee, None)
@@ -660,6 +660,8 @@ class Committee(mesa.Agent):
         self.ceasefire_days = 0
         self.last_aid_day = -(10**9)
         self._red_line: tuple[TabledTerms, RedLineStand] | None = None  # its stand on the terms weighed
+        # the tabling whose vetoes were logged, and the factions already logged blocking it
+        self._vetoes_logged: tuple[TabledTerms, set[str]] | None = None
         self._strain_memory = math.exp(-1.0 / spec.strain_memory_days.value)
 
     @property
@@ -738,8 +740,10 @@ class Committee(mesa.Agent):
 
         With its red line unmet, it signs only terms it has decided to drop it for (`stand_on_red_line`);
         then acceptance is the war-of-attrition hazard `committee_accepts_surrender`, and each faction may
-        veto (`Faction.vetoes`) (docs/model.md, "Surrender"). Returns whether the committee accepted (a
-        faction may still have vetoed the deal).
+        veto (`Faction.vetoes`) (docs/model.md, "Surrender"). A faction's resistance is a position on the
+        terms, so its veto is logged once per tabling (`_log_veto`), however many days the committee's
+        acceptance draw meets it. Returns whether the committee accepted (a faction may still have vetoed
+        the deal).
         """
         model, spec = self.model, self.spec
         red_line_met = model.listed == 0 or model.released / model.listed >= spec.red_line_release_share.value
@@ -753,10 +757,19 @@ class Committee(mesa.Agent):
             return False
         vetoes = [faction.name for faction in model.factions if faction.vetoes(self, tabled, pressure)]
         if vetoes:
-            model.log(model.day, EventType.PACKAGE_REJECTED, vetoes[0], 0, "surrender vetoed")
+            self._log_veto(tabled, vetoes[0])
         else:
             model.sign_surrender(self, pressure, red_line_met, tabled.terms)
         return True
+
+    def _log_veto(self, tabled: TabledTerms, faction: str) -> None:
+        """Log `faction`'s veto of the terms `tabled`, unless it was logged blocking this tabling before."""
+        if self._vetoes_logged is None or self._vetoes_logged[0] != tabled:
+            self._vetoes_logged = (tabled, set())
+        logged = self._vetoes_logged[1]
+        if faction not in logged:
+            logged.add(faction)
+            self.model.log(self.model.day, EventType.PACKAGE_REJECTED, faction, 0, "surrender vetoed")
 
     def consider_truce(self, offer: int) -> bool:
         """Weigh a truce package offering the release of `offer` detainees; returns whether it is accepted.

@@ -57,8 +57,8 @@ class EventInfo:
     details, looked up by the detail (or its first word), prefixed by "regime " when the regime is
     the actor. Placeholders: {actor} {count} {detail} {committee}, and the state at that moment:
     {pressure} {trust} {strain} {food_days} {hardship} {force} {escalation} {listed} {released}
-    {population}, and {value}, the number after "=" in a detail such as `fighters=300`
-    (docs/events.md lists them).
+    {population}, {value}, the number after "=" in a detail such as `fighters=300`, and {s}, a plural
+    ending for {count} (docs/events.md lists them).
     """
 
     meaning: str
@@ -140,7 +140,8 @@ EVENTS: dict[EventType, EventInfo] = {
         "`regime` (declined to sign a truce at the offered terms), a committee, or a vetoing faction",
         "detainees the declined truce offered to free; 0 for surrender terms",
         "`truce`, `surrender vetoed` (a faction blocked surrender terms the committee was ready to "
-        "accept) or `surrender: no town adopted it`; a committee's refusal of surrender terms is no "
+        "accept; logged once per tabling and faction, though it may block them on many days) or "
+        "`surrender: no town adopted it`; a committee's refusal of surrender terms is no "
         "event (the terms stand until signed or withdrawn: an ultimatum's deadline brings the offensive, "
         "the offensive's end withdraws them)",
         "{actor} declined the {detail}.",
@@ -321,6 +322,10 @@ EVENTS: dict[EventType, EventInfo] = {
         "`<agreement>; fighters=<number of fighters among them>`, the agreement the buses serve being "
         "`truce` (a truce's wave of fighters) or `surrender` (a bus of a signed surrender)",
         "{count:,} people left on the buses ({value} of them fighters).",
+        {
+            "truce": "{count:,} people left on the buses in a wave of the truce ({value} of them fighters).",
+            "surrender": "{count:,} people left on the buses under the surrender ({value} of them fighters).",
+        },
     ),
     EventType.FLIGHT: EventInfo(
         "people flee through open lines while a scheduled corridor is open",
@@ -337,7 +342,7 @@ EVENTS: dict[EventType, EventInfo] = {
     EventType.FRAGMENTATION: EventInfo(
         "towns split over surrender terms: some adopt them, some hold out",
         "the committee", "towns that held out", "`towns split over the offer`",
-        "{count} towns under {actor} refused the terms the others adopted.",
+        "{count} town{s} under {actor} refused the terms the others adopted.",
     ),
     EventType.CONTROL: EventInfo(
         "the regime takes control of a town",

@@ -392,7 +392,7 @@ class SiegeModel(mesa.Model):
         refusing = 1.0 - standing  # a covered fighter's chance to refuse the amnesty and leave
         # Outsiders are covered by no amnesty and leave; every other fighter refuses it at `refusing`.
         draw = self.rng.binomial
-        free = {f: movement.free_fighters(f) for f in self.factions}  # those in the towns holding out
+        free = movement.free_fighters_by_faction()  # those in the towns holding out
         leaving = {f: n if f.outside else int(draw(n, refusing)) for f, n in free.items()}
         # Every town's fighters first, on the factions as they stand at the signing; then settlers leave them.
         present = {g: movement.fighters_among(g) for g in adopting}
@@ -433,9 +433,10 @@ class SiegeModel(mesa.Model):
         dropped = "" if red_line_met else "; detainee release dropped"
         self.log(day, EventType.AGREEMENT_SIGNED, committee.name, total, f"surrender: {terms.value}{dropped}")
         phase = Phase.EVACUATION if len(adopting) == len(holding) else Phase.SIEGE
-        if committee.phase is Phase.TRUCE:
-            self.lapse(committee, TruceEnd.SUPERSEDED_BY_SURRENDER, phase)
-        committee.phase = phase
+        if committee.phase is Phase.TRUCE:  # the truce ends for every town (docs/model.md, "Surrender")
+            self.lapse(committee, TruceEnd.SUPERSEDED_BY_SURRENDER, phase)  # sets the phase
+        else:
+            committee.phase = phase
         self.movement.schedule_convoy(committee, day + self.spec.packages.surrender.first_convoy_days.value)
 
     def collapse(self, committee: Committee, cause: TruceEnd, detail: str = "") -> None:

@@ -31,17 +31,16 @@ class Terms(StrEnum):
 
 @dataclass(frozen=True)
 class TabledTerms:
-    """One tabling of surrender terms: what the regime tabled, on which day, and its number in the run.
+    """One tabling of surrender terms: what the regime tabled and its number in the run.
 
     The committee's stand on its red line and each faction's resistance are taken once per tabling
     (`Committee.stand_on_red_line`, `Faction.vetoes`), so a tabling must be told apart from the next
-    even when the terms and the day are the same (an offensive ends and a new ultimatum comes that day):
-    `number` counts the run's tablings from 1.
+    even when the terms are the same and tabled the same day (an offensive ends and a new ultimatum
+    comes that day): `number` counts the run's tablings from 1. The day is the `package_offered` row's.
     """
 
     number: int
     terms: Terms
-    day: int
 
 
 class RedLineStand(StrEnum):

@@ -118,8 +118,8 @@ class Movement:
     def free_fighters_by_faction(self) -> dict[Faction, int]:
         """Each faction's fighters in the towns still holding out: not registered on a surrender's buses.
 
-        One pass over the towns being evacuated, for every faction at once (callers that need several
-        factions, or their total, ask once).
+        One pass over the towns being evacuated, for every faction at once: callers ask once, for one
+        faction, several or their total.
         """
         registered: dict[Faction, int] = {}
         for group in self.model.groups:
@@ -127,10 +127,6 @@ class Movement:
                 for faction, count in group.faction_leavers.items():
                     registered[faction] = registered.get(faction, 0) + count
         return {f: max(0, f.fighters - registered.get(f, 0)) for f in self.model.factions}
-
-    def free_fighters(self, faction: Faction) -> int:
-        """One faction's fighters in the towns still holding out (`free_fighters_by_faction`)."""
-        return self.free_fighters_by_faction()[faction]
 
     def fighters_among(self, group: ResidentGroup) -> int:
         """Fighters living among `group`'s people (the one rule for where fighters are).

@@ -214,7 +214,9 @@ class Committee(Section):
     localities: list[str] = Field(min_length=1, description="resident groups it negotiates for")
     red_line_release_share: Share = Field(description="share of the list that must be freed before surrender")
     red_line_firmness: Share = Field(
-        description="probability of refusing to drop the red line in a round; 1 = never drops it"
+        description="chance of holding an unmet red line for a set of surrender terms when no household "
+        "wants a way out and no assault is threatened: it is held with probability "
+        "firmness x (1 - pressure) x (1 - threat), so even 1 can give way to hunger or an assault"
     )
     resolve: bounded(
         Positive,

@@ -93,7 +93,10 @@ def discover(
     from simkit.sweep.discovery import discover as find
     from simkit.sweep.discovery import write
     from simkit.sweep.runner import load_sweep_result
+    from simkit.yamlio import InputError
 
+    if out is not None and out.resolve() == folder.resolve():
+        raise InputError(f"--out {out} is the sweep FOLDER itself; choose another folder for the discovery")
     result = load_sweep_result(folder)
     found = find(result, outcome, threshold=threshold, by=by, density=density, box=box)
     if out is None:

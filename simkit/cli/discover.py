@@ -71,7 +71,13 @@ def discover(
         typer.Option("--out", "-o", help="Output folder \\[default: FOLDER/discover-<class>[-by-<date>]]."),
     ] = None,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace a different discovery found in --out.")
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace a different discovery (other classes, threshold, --by, density or box), or another "
+            "result of simkit's, found in --out: the files its manifest lists go (never your own, never the "
+            "sweep: --out may not be FOLDER).",
+        ),
     ] = False,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write discover.png.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables; only errors.")] = False,

@@ -360,10 +360,13 @@ def test_score_writes_through_the_result_store_never_through_a_link(tmp_path):
     mine.write_text("the user's file\n")
     (out / "scores.json").unlink()
     (out / "scores.json").symlink_to(mine)
-    refused = runner.invoke(app, command)
+    runs = out / "cases" / "waer_0" / "runs.parquet"
+    written = runs.stat().st_mtime_ns
+    refused = runner.invoke(app, [*command, "-n", "3"])  # a case's ensemble would grow by a run
     assert refused.exit_code == 2, refused.output
     assert refused.stderr.count("\n") == 1 and "scores.json is a symbolic link" in refused.stderr
     assert mine.read_text() == "the user's file\n"
+    assert runs.stat().st_mtime_ns == written  # refused before any case ran
 
 
 def test_score_refuses_another_kind_of_result_without_overwrite(tmp_path):

@@ -381,6 +381,15 @@ class ResultFolder:
         self.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self.save()
 
+    def drop_files(self) -> None:
+        """Remove the top-level files listed in the manifest (all but the manifest itself) and unlist them.
+
+        For a result whose top-level files are computed whole on every run (a score): what an earlier
+        run wrote is removed before this one writes its own, so nothing stale stays listed.
+        """
+        _remove_listed(self.out, [name for name in self.manifest["files"] if name != MANIFEST])
+        self.manifest["files"] = [MANIFEST]
+
     def path(self, name: str) -> Path:
         """Where to write top-level file `name`; it is recorded as simkit's (listed in the manifest)."""
         path = inside(self.out, name, "file name")
@@ -462,7 +471,12 @@ def refuse_links(out: Path) -> None:
 def remove_written(out: Path, manifest: dict) -> None:
     """Remove what a manifest says simkit wrote: its listed files and its part files; nothing else."""
     drop_parts(out)
-    for name in manifest.get("files", []):
+    _remove_listed(out, manifest.get("files", []))
+
+
+def _remove_listed(out: Path, names: Iterable[str]) -> None:
+    """Remove the files `names` at the top of `out` (a link: the link); a name leaving `out` is skipped."""
+    for name in names:
         try:
             path = inside(out, name, "file name")
         except InputError:

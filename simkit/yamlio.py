@@ -453,7 +453,8 @@ def override_value(value: Any) -> str:
     """An override's value as YAML that reads back equal, without ": " (one line, compact JSON for a mapping).
 
     The text holds no ": ", which separates the place, the field and the message of an error line
-    (`one_line`). An empty value (`--set PATH=`, read as null) is shown empty, as the user typed it.
+    (`one_line`). An empty value, which YAML reads as null whether typed `--set PATH=`, `PATH=null` or
+    `PATH=~`, is shown empty (`PATH=`), and a check that needs a value says it found an empty value.
     """
     if value is None:
         return ""

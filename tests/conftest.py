@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,21 @@ def kill_group(process: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
+
+
+def wait_for_parts(
+    out: Path, process: subprocess.Popen, timeout: float = CHILD_TIMEOUT, interval: float = 0.05
+) -> None:
+    """Wait until a child writing into `out` (`simkit run`, `simkit sweep`) has saved a part file of runs.
+
+    Fails the test clearly, never returns silently: when the child ends first (with its stderr) or when no
+    part file appeared within `timeout` seconds (the caller then kills the child: `kill_group`).
+    """
+    deadline = time.monotonic() + timeout
+    while not list((out / "parts").glob("runs-*.parquet")):
+        assert process.poll() is None, process.stderr.read() if process.stderr else process.returncode
+        assert time.monotonic() < deadline, f"no part file appeared in {out}/parts within {timeout} s"
+        time.sleep(interval)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ Every wait is bounded, and the server is killed whatever happens.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
@@ -22,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from simkit.cli import app
-from tests.conftest import BROWSER_ARGS, CHROMIUM, ROOT, WAER
+from tests.conftest import BROWSER_ARGS, CHROMIUM, ROOT, WAER, kill_group
 
 SIMKIT = Path(sys.executable).with_name("simkit")
 
@@ -111,8 +110,7 @@ def test_the_page_steps_a_run_takes_a_knob_and_shows_an_ensemble(tmp_path):
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
+            kill_group(server)
         log.close()
 
 
@@ -134,7 +132,5 @@ def test_stopping_the_app_with_sigterm_stops_its_server_and_frees_the_port(tmp_p
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(("127.0.0.1", port))  # the port is free again for the next `simkit app`
     finally:  # whatever happened, nothing of this test stays running (the server shares the group)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(parent.pid, signal.SIGKILL)
-        parent.wait()
+        kill_group(parent)
         log.close()

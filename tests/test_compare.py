@@ -96,6 +96,17 @@ def test_the_first_ten_convoys_are_the_surrender_buses_named_in_the_log():
     assert read([r for r in rows if not r[4].startswith("surrender")], {}) == 0
 
 
+def test_convoys_that_do_not_name_their_agreement_are_refused_not_read_as_none():
+    """An older simkit's log (`fighters=N` alone) would otherwise read 0 people on the surrender's buses."""
+    rows = [
+        (10, "agreement_signed", "a", 12000, "surrender: evacuation"),
+        (20, "evacuation_convoy", "a", 1000, "fighters=100"),
+    ]
+    with pytest.raises(InputError, match=r"^events written by an older simkit: convoys do not name their "
+                       r"agreement; rerun with --overwrite$"):  # fmt: skip
+        QUANTITIES["first_ten_convoys_people"].read(rows, {})
+
+
 def test_a_run_without_the_events_is_censored_not_dropped(targets):
     run = {
         "outcome": "stalemate",

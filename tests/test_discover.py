@@ -161,6 +161,19 @@ def test_another_discovery_in_the_folder_needs_overwrite(planted, tmp_path):
     assert (mine / "notes.txt").read_text() == "a user's file"
 
 
+def test_the_output_folder_cannot_be_the_sweep_itself(planted, tmp_path):
+    sweep = tmp_path / "sweep"
+    shutil.copytree(planted.out, sweep, ignore=shutil.ignore_patterns("discover-*"))
+    before = {p.relative_to(sweep): p.read_bytes() for p in sweep.rglob("*") if p.is_file()}
+    for out in (str(sweep), f"{sweep}/."):  # however it is spelled
+        args = ["discover", str(sweep), "-c", "surrender_evacuation", "-o", out, "--overwrite", "-q"]
+        refused = runner.invoke(app, args)
+        assert refused.exit_code == 2, refused.output
+        assert refused.stderr.startswith("error: ") and refused.stderr.count("\n") == 1, refused.stderr
+        assert "is the sweep FOLDER itself" in refused.stderr
+    assert {p.relative_to(sweep): p.read_bytes() for p in sweep.rglob("*") if p.is_file()} == before
+
+
 def without_deal_dates(planted, tmp_path) -> Path:
     """A copy of the sweep as a simkit that did not record deal dates would have written it."""
     old = tmp_path / "old"

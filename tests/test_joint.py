@@ -261,6 +261,11 @@ def test_leave_one_out_never_simulates_a_case_in_the_fit_that_leaves_it_out(tmp_
              for case in CHEAP}  # fmt: skip
     assert seeds == {case: fold_seed(3, case) for case in CHEAP}
     assert len({3, *seeds.values()}) == 3
+    # each side's score folder is a whole simkit score: finished, listing what it wrote at its top
+    for side in ("in_sample", "out_of_sample"):
+        scored = json.loads((tmp_path / "out" / side / "manifest.json").read_text())
+        assert scored["kind"] == "score" and scored["finished"]
+        assert scored["files"] == ["manifest.json", "scores.json", "scores.parquet"]
     # each case's row says how many effective particles the posterior it was scored on had
     for case in CHEAP:
         weights = pd.read_parquet(tmp_path / "out" / "loo" / case / "posterior.parquet")["weight"]
@@ -299,7 +304,9 @@ def test_leave_one_out_command_prints_its_table_and_resumes_without_simulating_a
     written = json.loads((out / "manifest.json").read_text())["files"]
     assert {"leave_one_out.csv", "leave_one_out.json"} <= set(written)
     for side in ("in_sample", "out_of_sample"):
-        assert (out / side / "scores.parquet").is_file()
+        scored = json.loads((out / side / "manifest.json").read_text())
+        assert scored["finished"] and scored["files"] == ["manifest.json", "scores.json", "scores.parquet"]
+        assert all((out / side / name).is_file() for name in scored["files"])
     assert "OUT OF SAMPLE: fitted without the case" in result.stdout
     assert (out / "leave_one_out.txt").read_text().strip() in result.stdout
     # rerunning reads every finished fit and scored case back: nothing is simulated again

@@ -22,7 +22,7 @@ from simkit.cli import app
 from simkit.ensemble import BATCH_SIZE, IDENTITY, _manifest, _Plan, _simulate, run_batches, run_ensemble
 from simkit.executor import TaskFailed, WorkerLost
 from simkit.scenario import load_scenario
-from tests.conftest import CHILD_TIMEOUT, ROOT, WAER, kill_group
+from tests.conftest import CHILD_TIMEOUT, ROOT, WAER, kill_group, wait_for_parts
 
 runner = CliRunner()
 SIMKIT = Path(sys.executable).parent / "simkit"
@@ -155,14 +155,6 @@ def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
     return alive
 
 
-def _wait_for_parts(out: Path, process: subprocess.Popen, timeout: float = CHILD_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not list((out / "parts").glob("runs-*.parquet")):
-        assert process.poll() is None, process.stderr.read()
-        assert time.monotonic() < deadline, "no part file appeared"
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def pooled_run() -> Iterator[Callable[..., tuple[subprocess.Popen, list[str]]]]:
     """Starts `simkit run` of Waer on two workers in a child process and returns once it saved runs.
@@ -178,7 +170,7 @@ def pooled_run() -> Iterator[Callable[..., tuple[subprocess.Popen, list[str]]]]:
         args += options
         command = [str(SIMKIT), *args]
         started.append(subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True))
-        _wait_for_parts(out, started[-1])
+        wait_for_parts(out, started[-1])
         return started[-1], args
 
     yield start

@@ -160,13 +160,15 @@ def test_a_bad_override_value_names_the_override_not_the_files_line():
     assert message.startswith("--set factions.HTS.veto='0.5': factions.")
 
 
-def test_an_empty_set_value_is_shown_as_typed_not_as_null(tmp_path):
+@pytest.mark.parametrize("typed", ["", "null", "~"])
+def test_an_empty_set_value_is_shown_empty_however_it_was_typed(typed):
+    """`PATH=`, `PATH=null` and `PATH=~` are the same YAML null: each is shown `PATH=`, "an empty value"."""
     from typer.testing import CliRunner
 
     from simkit.cli import app
     from simkit.manifest import scenario_label
 
-    result = CliRunner().invoke(app, ["validate", str(WAER), "--set", "regime.siege_tightness="])
+    result = CliRunner().invoke(app, ["validate", str(WAER), "--set", f"regime.siege_tightness={typed}"])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "error: --set regime.siege_tightness=: regime.siege_tightness.value: expected a valid number; "

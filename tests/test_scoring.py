@@ -360,10 +360,13 @@ def test_score_writes_through_the_result_store_never_through_a_link(tmp_path):
     mine.write_text("the user's file\n")
     (out / "scores.json").unlink()
     (out / "scores.json").symlink_to(mine)
-    refused = runner.invoke(app, command)
+    runs = out / "cases" / "waer_0" / "runs.parquet"
+    written = runs.stat().st_mtime_ns
+    refused = runner.invoke(app, [*command, "-n", "3"])  # a case's ensemble would grow by a run
     assert refused.exit_code == 2, refused.output
     assert refused.stderr.count("\n") == 1 and "scores.json is a symbolic link" in refused.stderr
     assert mine.read_text() == "the user's file\n"
+    assert runs.stat().st_mtime_ns == written  # refused before any case ran
 
 
 def test_score_refuses_another_kind_of_result_without_overwrite(tmp_path):
@@ -381,6 +384,33 @@ def test_score_refuses_another_kind_of_result_without_overwrite(tmp_path):
     assert runner.invoke(app, [*command, "--overwrite"]).exit_code == 0
     assert not (out / "runs.parquet").exists()  # the ensemble's listed file went
     assert json.loads((out / "manifest.json").read_text())["kind"] == "score"
+
+
+def test_a_different_score_is_refused_before_anything_is_written_and_overwrite_replaces_it(tmp_path):
+    path, out = _caseset(tmp_path, deals=("2017-03-13",)), tmp_path / "score"
+    command = ["score", str(path), "-n", "2", "-s", "1", "-o", str(out), "-q"]
+    assert runner.invoke(app, command).exit_code == 0
+    runs = out / "cases" / "waer_0" / "runs.parquet"
+    before = {name: (out / name).read_bytes() for name in ("manifest.json", "scores.parquet", "scores.png")}
+    written = runs.stat().st_mtime_ns
+    other = ["score", str(path), "-n", "2", "-s", "2", "-o", str(out), "-q", "--no-plots"]
+    refused = runner.invoke(app, other)
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.count("\n") == 1 and "master_seed: 1 there, 2 here" in refused.stderr
+    assert "--overwrite" in refused.stderr
+    # nothing was written: not the manifest, not the scores, not a case's runs
+    assert {name: (out / name).read_bytes() for name in before} == before
+    assert runs.stat().st_mtime_ns == written
+    # more runs of the same score are the same score (an ensemble may grow)
+    assert runner.invoke(app, [*command[:2], "-n", "3", *command[4:]]).exit_code == 0
+    assert len(pd.read_parquet(runs)) == 3
+    # --overwrite replaces it: seed 2's manifest, its scores, and no stale figure of seed 1
+    assert runner.invoke(app, [*other, "--overwrite"]).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["master_seed"] == 2 and manifest["finished"]
+    assert manifest["files"] == ["manifest.json", "scores.json", "scores.parquet"]
+    assert not (out / "scores.png").exists()
+    assert json.loads((out / "cases" / "waer_0" / "manifest.json").read_text())["master_seed"] == 2
 
 
 def test_score_on_a_posterior_draws_parameters_per_run(tmp_path):

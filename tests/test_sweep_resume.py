@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +18,7 @@ from simkit.scenario import Scenario
 from simkit.sweep import Sweep, SweepInterrupted, WorkerLost, load_sweep_result, run_sweep
 from simkit.sweep.task import simkit_model
 from simkit.yamlio import InputError
-from tests.conftest import CHILD_TIMEOUT, kill_group
+from tests.conftest import CHILD_TIMEOUT, kill_group, wait_for_parts
 
 WAER = Path(__file__).resolve().parents[1] / "scenarios" / "waer.yaml"
 SIMKIT = Path(sys.executable).parent / "simkit"
@@ -138,10 +137,7 @@ def test_ctrl_c_on_the_command_line_then_the_same_command_resumes(reference, tmp
         command, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint, start_new_session=True
     ) as process:  # closes its pipe, come what may
         try:
-            deadline = time.monotonic() + CHILD_TIMEOUT
-            while not list((out / "parts").glob("runs-*.parquet")) and time.monotonic() < deadline:
-                assert process.poll() is None, process.stderr.read()
-                time.sleep(0.02)
+            wait_for_parts(out, process, interval=0.02)  # fails clearly if the sweep saves nothing
             process.send_signal(signal.SIGINT)
             _, stderr = process.communicate(timeout=CHILD_TIMEOUT)
         except subprocess.TimeoutExpired:

@@ -114,10 +114,20 @@ def _surrender_convoys(rows: Sequence[Row]) -> list[Row]:
     convoy, so the first ten convoys can only be read here. Each convoy's detail names the agreement its
     buses serve (`surrender; fighters=300`, `truce; fighters=120`: docs/events.md), so a truce's waves
     of fighters, before or after a surrender was signed, are never counted with the surrender's buses.
+
+    Raises:
+        InputError: a convoy whose detail names no agreement (`fighters=300`: a log written by an older
+            simkit, which cannot tell a surrender's buses from a truce's waves).
     """
-    return [
-        r for r in rows if r[1] == EventType.EVACUATION_CONVOY and detail_word(r[4]) == PackageKind.SURRENDER
-    ]
+    convoys = [r for r in rows if r[1] == EventType.EVACUATION_CONVOY]
+    if any(detail_word(r[4]) not in _AGREEMENTS for r in convoys):
+        raise InputError(
+            "events written by an older simkit: convoys do not name their agreement; rerun with --overwrite"
+        )
+    return [r for r in convoys if detail_word(r[4]) == PackageKind.SURRENDER]
+
+
+_AGREEMENTS = frozenset(kind.value for kind in PackageKind)
 
 
 QUANTITIES: dict[str, Measure] = {

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from simkit.cli.app import OverwriteOption, PlotsOption, QuietOption, app, command_line, user_errors
+from simkit.cli.app import PlotsOption, QuietOption, app, command_line, user_errors
 
 SHORT = {
     "surrender_evacuation": "surrender",
@@ -34,7 +34,14 @@ def diff(
         ),
     ] = None,
     plots: PlotsOption = True,
-    overwrite: OverwriteOption = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace a diff of other folders, or another result of simkit's, found in --out: the files "
+            "its manifest lists go (never your own, never A or B).",
+        ),
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Compare two ensembles: outcome shares, B - A with a 95% interval, and when runs end.

@@ -71,7 +71,13 @@ def discover(
         typer.Option("--out", "-o", help="Output folder \\[default: FOLDER/discover-<class>[-by-<date>]]."),
     ] = None,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace a different discovery found in --out.")
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace a different discovery (other classes, threshold, --by, density or box), or another "
+            "result of simkit's, found in --out: the files its manifest lists go (never your own, never the "
+            "sweep: --out may not be FOLDER).",
+        ),
     ] = False,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write discover.png.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables; only errors.")] = False,
@@ -93,7 +99,10 @@ def discover(
     from simkit.sweep.discovery import discover as find
     from simkit.sweep.discovery import write
     from simkit.sweep.runner import load_sweep_result
+    from simkit.yamlio import InputError
 
+    if out is not None and out.resolve() == folder.resolve():
+        raise InputError(f"--out {out} is the sweep FOLDER itself; choose another folder for the discovery")
     result = load_sweep_result(folder)
     found = find(result, outcome, threshold=threshold, by=by, density=density, box=box)
     if out is None:

@@ -11,7 +11,6 @@ import typer
 
 from simkit.cli.app import (
     SET_HELP,
-    OverwriteOption,
     PlotsOption,
     QuietOption,
     app,
@@ -50,7 +49,15 @@ def score(
         list[str] | None, typer.Option("--set", help=SET_HELP + " Applies to every case.")
     ] = None,
     plots: PlotsOption = True,
-    overwrite: OverwriteOption = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace a different score (another case set, seed, --set or posterior), or another result "
+            "of simkit's, found in --out: the files its manifest lists go (never your own), and each case's "
+            "folder is rerun when its ensemble differs.",
+        ),
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Score the model on documented cases: class, deal-date and evacuated forecasts against baselines.

@@ -4,9 +4,10 @@
 `<out>/cases/<id>/`, resumable; or a forecast on a posterior); `score_cases`
 turns each case's runs into the scores of its class forecast, its deal-day
 forecast and its evacuated forecast, with the same scores for the baselines
-and the skill against them; `write_scores` writes scores.parquet,
-scores.json and manifest.json. Scoring reads only three columns of the runs
-(outcome, deal_day, surrender_evacuated), so it can be tested on hand-made runs.
+and the skill against them; `write_scores` writes scores.parquet and
+scores.json into the score's folder (`score_folder`, whose manifest the
+caller writes). Scoring reads only three columns of the runs (outcome,
+deal_day, surrender_evacuated), so it can be tested on hand-made runs.
 """
 
 from __future__ import annotations
@@ -357,11 +358,13 @@ def manifest(
                 "results": f"cases/{case.id}",
             }
         )
+    hashes = {case["id"]: [case["scenario_hash"], case["trajectory_sha256"]] for case in cases}
     return {
         "kind": "score",
         "case_set": str(caseset.path),
         "case_set_sha256": caseset.hash,
         "cases": cases,
+        "case_hashes": hashes,
         "master_seed": seed,
         "runs_per_case": runs,
         "overrides": dict(overrides),
@@ -375,10 +378,19 @@ def manifest(
     }
 
 
-SCORE_IDENTITY: tuple[str, ...] = ()
-"""A score's folder is reused by any score (its files are computed whole on every run, and each case's
-folder, `cases/<id>/`, checks its own ensemble's identity); a different kind of result is replaced only with
-`--overwrite`."""
+SCORE_IDENTITY = (
+    "case_set_sha256",
+    "case_hashes",
+    "master_seed",
+    "overrides",
+    "posterior_hash",
+    "posteriors",
+    "smoothing",
+)
+"""What makes two scores the same: the case set, its cases' scenarios and trajectories, the master seed, the
+overrides, the posterior(s) and the smoothing. A score that differs in any of them is refused (or, with
+`--overwrite`, replaces the folder's) before anything is written; the number of runs per case is not part of
+it, as an ensemble may grow (each case's folder, `cases/<id>/`, resumes its own ensemble)."""
 
 
 def score_folder(out: str | Path, info: dict, overwrite: bool = False) -> ResultFolder:
@@ -387,7 +399,8 @@ def score_folder(out: str | Path, info: dict, overwrite: bool = False) -> Result
     Args:
         out: The folder; the cases run into `out/cases/<id>/`.
         info: Its manifest (`manifest`).
-        overwrite: Replace another kind of result of simkit's found there.
+        overwrite: Replace another result of simkit's found there (another kind, or another score:
+            `SCORE_IDENTITY`); only the files its manifest lists and its part files go.
     """
     return ResultFolder(out, info, SCORE_IDENTITY, overwrite)
 
@@ -395,15 +408,18 @@ def score_folder(out: str | Path, info: dict, overwrite: bool = False) -> Result
 def write_scores(folder: ResultFolder, table: pd.DataFrame, details: list[dict]) -> list[Path]:
     """Write scores.parquet and scores.json into an open score folder (`score_folder`); return the paths.
 
-    Through the result store, as every result: each file atomically, never through a symbolic link, and
-    listed in the manifest (with any listed before, such as scores.png) so that `--overwrite` knows them.
-    The caller writes any figure into the folder (`ResultFolder.path`), then `finish`es it; the paths
-    returned end with its manifest's.
+    A score's files are computed whole on every run, so the top-level files an earlier run of it wrote
+    (such as a scores.png this run, without plots, would leave stale) are removed first
+    (`ResultFolder.drop_files`). Through the result store, as every result: each file atomically, never
+    through a symbolic link, and listed in the manifest so that `--overwrite` knows them. The caller
+    writes any figure into the folder (`ResultFolder.path`), then `finish`es it; the paths returned end
+    with its manifest's.
     """
     import pyarrow as pa
 
     from simkit import store
 
+    folder.drop_files()
     folder.write_table("scores.parquet", pa.Table.from_pandas(table, preserve_index=False))
     records = json.loads(table.to_json(orient="records"))  # NaN -> null
     scores = {"case_set": folder.manifest["case_set"], "cases": details, "scores": records}

@@ -183,6 +183,7 @@ class Movement:
                 people += take
                 fighters += group_fighters
             if group.to_leave <= 0 or group.population == 0:
+                self._unregister(group)
                 model.settle(group, settlement_class(group))
         if people:
             model.evacuated_fighters += fighters
@@ -201,6 +202,18 @@ class Movement:
             return 0
         takes = apportion(min(people, total), [g.population for g in groups])
         return sum(g.remove(take) for g, take in zip(groups, takes, strict=True))
+
+    @staticmethod
+    def _unregister(group: ResidentGroup) -> None:
+        """A town's registered fighters still there when it settles are no longer anyone's armed men.
+
+        They did not board: they died among the town's people (hunger, shelling) while it waited for
+        the buses, or stay when the last leaver has gone. Either way they leave their factions, as the
+        fighters who settle under the amnesty do at the signing, and the register is emptied.
+        """
+        for faction, count in group.faction_leavers.items():
+            faction.fighters -= count
+            group.faction_leavers[faction] = 0
 
     @staticmethod
     def _board(group: ResidentGroup, count: int) -> int:

@@ -727,12 +727,11 @@ def _calibrate_into(
                 "over the prior sample and the generations run by this process",
             },
             "calibrated_scenarios": {case: path.name for case, path in written.items()},
-            "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
     )
     if prior_sample is not None:
         folder.manifest["prior_sample"] = prior_sample
-    folder.save()
+    folder.finish()
     return CalibrationResult(
         out, generations, posterior, summary, next(iter(written.values()), None), wall, total, stop_reason,
         written, share,
